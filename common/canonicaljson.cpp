@@ -1,0 +1,189 @@
+#include "canonicaljson.h"
+
+#include <QCryptographicHash>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QLocale>
+#include <QVarLengthArray>
+
+#include <algorithm>
+#include <cmath>
+
+namespace {
+
+void writeValue(QByteArray &out, const QJsonValue &value);
+
+void writeUtf8(QByteArray &out, const QByteArray &utf8)
+{
+    static const char hex[] = "0123456789abcdef";
+    out += '"';
+    const char *begin = utf8.constData();
+    const char *end = begin + utf8.size();
+    const char *run = begin; // copy unescaped runs in one go
+    for (const char *p = begin; p != end; ++p) {
+        const auto c = static_cast<unsigned char>(*p);
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        out.append(run, p - run);
+        run = p + 1;
+        switch (c) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 0xf];
+        }
+    }
+    out.append(run, end - run);
+    out += '"';
+}
+
+void writeString(QByteArray &out, const QString &string)
+{
+    writeUtf8(out, string.toUtf8());
+}
+
+void writeNumber(QByteArray &out, const QJsonValue &value)
+{
+    const double d = value.toDouble();
+    if (!std::isfinite(d)) {
+        out += "null"; // as QJsonDocument does: JSON has no infinities
+        return;
+    }
+    // toInteger() keeps integers beyond 2^53 exact when the parser read them as integers.
+    if (std::fabs(d) < 9.2e18) {
+        const qint64 i = value.toInteger();
+        if (static_cast<double>(i) == d) {
+            out += QByteArray::number(i);
+            return;
+        }
+    }
+    out += QByteArray::number(d, 'g', QLocale::FloatingPointShortest);
+}
+
+struct Member
+{
+    QByteArray key; // UTF-8, the sort key
+    QJsonValue value;
+};
+
+void writeObject(QByteArray &out, const QJsonObject &object)
+{
+    QVarLengthArray<Member, 16> members;
+    members.reserve(object.size());
+    for (auto it = object.constBegin(); it != object.constEnd(); ++it)
+        members.append(Member{it.key().toUtf8(), it.value()});
+    const auto byKey = [](const Member &a, const Member &b) { return a.key < b.key; };
+    // Usually already in order (ASCII keys): skip the sort then.
+    if (!std::is_sorted(members.begin(), members.end(), byKey))
+        std::sort(members.begin(), members.end(), byKey);
+
+    out += '{';
+    bool first = true;
+    for (const Member &member : members) {
+        if (!first)
+            out += ',';
+        first = false;
+        writeUtf8(out, member.key);
+        out += ':';
+        writeValue(out, member.value);
+    }
+    out += '}';
+}
+
+void writeArray(QByteArray &out, const QJsonArray &array)
+{
+    out += '[';
+    bool first = true;
+    for (const QJsonValue &item : array) {
+        if (!first)
+            out += ',';
+        first = false;
+        writeValue(out, item);
+    }
+    out += ']';
+}
+
+void writeValue(QByteArray &out, const QJsonValue &value)
+{
+    switch (value.type()) {
+    case QJsonValue::Bool:
+        out += value.toBool() ? "true" : "false";
+        break;
+    case QJsonValue::Double:
+        writeNumber(out, value);
+        break;
+    case QJsonValue::String:
+        writeString(out, value.toString());
+        break;
+    case QJsonValue::Array:
+        writeArray(out, value.toArray());
+        break;
+    case QJsonValue::Object:
+        writeObject(out, value.toObject());
+        break;
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+        out += "null";
+        break;
+    }
+}
+
+} // namespace
+
+namespace CanonicalJson {
+
+QByteArray serialize(const QJsonValue &value)
+{
+    QByteArray out;
+    writeValue(out, value);
+    return out;
+}
+
+QByteArray sha256Hex(const QByteArray &bytes)
+{
+    return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
+}
+
+const char *typeName(const QJsonValue &value)
+{
+    switch (value.type()) {
+    case QJsonValue::Null:
+        return "null";
+    case QJsonValue::Bool:
+        return "boolean";
+    case QJsonValue::Double:
+        return "number";
+    case QJsonValue::String:
+        return "string";
+    case QJsonValue::Array:
+        return "array";
+    case QJsonValue::Object:
+        return "object";
+    case QJsonValue::Undefined:
+        break;
+    }
+    return "nothing";
+}
+
+} // namespace CanonicalJson

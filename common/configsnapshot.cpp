@@ -1,0 +1,201 @@
+#include "configsnapshot.h"
+
+#include "canonicaljson.h"
+#include "configvalidator.h"
+
+#include <QJsonArray>
+#include <QSet>
+
+namespace {
+
+// Calls parse(id, value) for each object of a collection written as {id: object} or [object with "id"].
+template<typename Parse>
+void readCollection(const QJsonObject &config, ObjectKind kind, ValidationErrors *errors, Parse parse)
+{
+    const QString name = collectionName(kind);
+    const QJsonValue collection = config.value(name);
+    // Lua's JSON encoder writes an empty table as [] and YAML tools may write null: both mean none.
+    if (collection.isUndefined() || collection.isNull())
+        return;
+    if (collection.isObject()) {
+        const QJsonObject objects = collection.toObject();
+        for (auto it = objects.constBegin(); it != objects.constEnd(); ++it) {
+            const QString id = it.key();
+            if (id.isEmpty()) {
+                errors->append(
+                    ValidationError{name, QStringLiteral("/"), QStringLiteral("expected a non-empty id")});
+                continue;
+            }
+            parse(id, it.value());
+        }
+        return;
+    }
+    if (!collection.isArray()) {
+        errors->append(ValidationError{QString(), QLatin1Char('/') + name,
+                                       QStringLiteral("expected object or array, got %1")
+                                           .arg(QLatin1String(CanonicalJson::typeName(collection)))});
+        return;
+    }
+    const QJsonArray objects = collection.toArray();
+    QSet<QString> seen;
+    seen.reserve(objects.size());
+    for (qsizetype i = 0; i < objects.size(); ++i) {
+        const QJsonValue object = objects.at(i);
+        const QString where = QStringLiteral("/%1").arg(i);
+        if (!object.isObject()) {
+            errors->append(ValidationError{name, where,
+                                           QStringLiteral("expected object, got %1")
+                                               .arg(QLatin1String(CanonicalJson::typeName(object)))});
+            continue;
+        }
+        const QJsonValue idValue = object.toObject().value(QLatin1String("id"));
+        QString id;
+        if (idValue.isUndefined()) {
+            errors->append(ValidationError{name, where + QLatin1String("/id"), QStringLiteral("required")});
+            continue;
+        }
+        if (!ConfigValidator::idFromJson(idValue, &id)) {
+            const QString got = (idValue.isString() || idValue.isDouble())
+                                    ? QString::fromUtf8(CanonicalJson::serialize(idValue))
+                                    : QLatin1String(CanonicalJson::typeName(idValue));
+            errors->append(ValidationError{
+                name, where + QLatin1String("/id"),
+                QStringLiteral("expected non-empty string or integer >= 1, got %1").arg(got)});
+            continue;
+        }
+        if (seen.contains(id)) {
+            errors->append(ValidationError{name, where + QLatin1String("/id"),
+                                           QStringLiteral("expected a unique id, got \"%1\" again").arg(id)});
+            continue;
+        }
+        seen.insert(id);
+        parse(id, object);
+    }
+}
+
+} // namespace
+
+SnapshotPtr ConfigSnapshot::fromJson(const QJsonObject &config, ValidationErrors *errors)
+{
+    ValidationErrors local;
+    ValidationErrors *errs = errors ? errors : &local;
+    const qsizetype before = errs->size();
+
+    std::shared_ptr<ConfigSnapshot> snapshot(new ConfigSnapshot);
+    readCollection(config, ObjectKind::Upstream, errs, [&](const QString &id, const QJsonValue &value) {
+        if (UpstreamPtr upstream = ConfigValidator::parseUpstream(id, value, errs))
+            snapshot->m_upstreams.insert(id, std::move(upstream));
+    });
+    readCollection(config, ObjectKind::Service, errs, [&](const QString &id, const QJsonValue &value) {
+        if (ServicePtr service = ConfigValidator::parseService(id, value, errs))
+            snapshot->m_services.insert(id, std::move(service));
+    });
+    readCollection(config, ObjectKind::Route, errs, [&](const QString &id, const QJsonValue &value) {
+        if (RoutePtr route = ConfigValidator::parseRoute(id, value, errs))
+            snapshot->m_routes.insert(id, std::move(route));
+    });
+    if (errs->size() > before)
+        return {};
+
+    const QString names[] = {collectionName(ObjectKind::Route), collectionName(ObjectKind::Upstream),
+                             collectionName(ObjectKind::Service)};
+    for (auto it = config.constBegin(); it != config.constEnd(); ++it) {
+        const QString key = it.key();
+        if (key != names[0] && key != names[1] && key != names[2])
+            snapshot->m_extra.insert(key, it.value());
+    }
+    snapshot->finish();
+    return snapshot;
+}
+
+SnapshotPtr ConfigSnapshot::fromObjects(Routes routes, Upstreams upstreams, Services services,
+                                        QJsonObject extra)
+{
+    std::shared_ptr<ConfigSnapshot> snapshot(new ConfigSnapshot);
+    snapshot->m_routes = std::move(routes);
+    snapshot->m_upstreams = std::move(upstreams);
+    snapshot->m_services = std::move(services);
+    snapshot->m_extra = std::move(extra);
+    snapshot->finish();
+    return snapshot;
+}
+
+SnapshotPtr ConfigSnapshot::empty()
+{
+    static const SnapshotPtr snapshot = fromObjects({}, {}, {});
+    return snapshot;
+}
+
+UpstreamPtr ConfigSnapshot::upstreamFor(const Route &route) const
+{
+    if (route.upstream)
+        return route.upstream;
+    // A route's own upstream_id wins over its service even when it names nothing: APISIX then
+    // answers 503 rather than silently sending elsewhere.
+    if (!route.upstreamId.isEmpty())
+        return m_upstreams.value(route.upstreamId);
+    if (route.serviceId.isEmpty())
+        return {};
+    const ServicePtr service = m_services.value(route.serviceId);
+    if (!service)
+        return {};
+    if (service->upstream)
+        return service->upstream;
+    if (!service->upstreamId.isEmpty())
+        return m_upstreams.value(service->upstreamId);
+    return {};
+}
+
+QJsonObject ConfigSnapshot::counts() const
+{
+    QJsonObject counts;
+    counts.insert(collectionName(ObjectKind::Route), qint64(m_routes.size()));
+    counts.insert(collectionName(ObjectKind::Upstream), qint64(m_upstreams.size()));
+    counts.insert(collectionName(ObjectKind::Service), qint64(m_services.size()));
+    return counts;
+}
+
+namespace {
+
+template<typename Map>
+QJsonObject collectionJson(const Map &objects)
+{
+    // QMap and QJsonObject order QString keys alike, so every insert appends.
+    QJsonObject json;
+    for (auto it = objects.cbegin(); it != objects.cend(); ++it)
+        json.insert(it.key(), it.value()->json);
+    return json;
+}
+
+QString missing(ObjectKind kind, const QString &id, const char *field, const char *what,
+                const QString &target)
+{
+    return QStringLiteral("%1/%2: /%3: no %4 \"%5\"")
+        .arg(collectionName(kind), id, QLatin1String(field), QLatin1String(what), target);
+}
+
+} // namespace
+
+void ConfigSnapshot::finish()
+{
+    m_json = m_extra;
+    m_json.insert(collectionName(ObjectKind::Route), collectionJson(m_routes));
+    m_json.insert(collectionName(ObjectKind::Upstream), collectionJson(m_upstreams));
+    m_json.insert(collectionName(ObjectKind::Service), collectionJson(m_services));
+    m_canonical = CanonicalJson::serialize(m_json);
+    m_sha256 = CanonicalJson::sha256Hex(m_canonical);
+
+    for (const RoutePtr &route : std::as_const(m_routes)) {
+        if (!route->upstreamId.isEmpty() && !m_upstreams.contains(route->upstreamId))
+            m_warnings.append(
+                missing(ObjectKind::Route, route->id, "upstream_id", "upstream", route->upstreamId));
+        if (!route->serviceId.isEmpty() && !m_services.contains(route->serviceId))
+            m_warnings.append(
+                missing(ObjectKind::Route, route->id, "service_id", "service", route->serviceId));
+    }
+    for (const ServicePtr &service : std::as_const(m_services)) {
+        if (!service->upstreamId.isEmpty() && !m_upstreams.contains(service->upstreamId))
+            m_warnings.append(
+                missing(ObjectKind::Service, service->id, "upstream_id", "upstream", service->upstreamId));
+    }
+}

@@ -1,0 +1,489 @@
+#include "configstore.h"
+
+#include "canonicaljson.h"
+
+#include <QCryptographicHash>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonParseError>
+#include <QLoggingCategory>
+#include <QSaveFile>
+
+#include <limits>
+
+#ifdef Q_OS_WIN
+#include <qt_windows.h>
+#else
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+Q_LOGGING_CATEGORY(lcStore, "holdfast.store")
+
+namespace {
+
+enum class Failure
+{
+    None,
+    NotJson,
+    WrongFormat,
+    Invalid
+};
+
+QString fileName(const char *name)
+{
+    return QString::fromLatin1(name);
+}
+
+QByteArray fileDigest(const QByteArray &bytes)
+{
+    return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256);
+}
+
+// The one place that knows every way a file can fail; load() turns the kind into its attempt line.
+std::optional<PersistedConfig> parseBytes(const QByteArray &bytes, QStringList *errors, bool *wasEnvelope,
+                                          Failure *failure)
+{
+    const auto fail = [&](Failure kind, const QString &message) -> std::optional<PersistedConfig> {
+        *failure = kind;
+        errors->append(message);
+        return std::nullopt;
+    };
+    *wasEnvelope = false;
+    *failure = Failure::None;
+
+    if (bytes.trimmed().isEmpty())
+        return fail(Failure::NotJson, QStringLiteral("not JSON: empty file"));
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
+    if (parseError.error != QJsonParseError::NoError)
+        return fail(
+            Failure::NotJson,
+            QStringLiteral("not JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset));
+    if (!doc.isObject())
+        return fail(Failure::WrongFormat, QStringLiteral("wrong format: expected a JSON object, got %1")
+                                              .arg(QLatin1String(doc.isArray() ? "array" : "a scalar")));
+
+    const QJsonObject root = doc.object();
+    PersistedConfig result;
+    QJsonObject config;
+    QStringList envelopeErrors;
+    if (root.contains(QLatin1String("format")) || root.contains(QLatin1String("config"))) {
+        *wasEnvelope = true;
+        const QJsonValue format = root.value(QLatin1String("format"));
+        if (format.isUndefined())
+            return fail(Failure::WrongFormat,
+                        QStringLiteral("wrong format: no \"format\" member, expected \"%1\"")
+                            .arg(QLatin1String(ConfigStore::Format)));
+        if (format.toString() != QLatin1String(ConfigStore::Format)) {
+            const QString found = format.isString() ? QStringLiteral("\"%1\"").arg(format.toString())
+                                                    : QLatin1String(CanonicalJson::typeName(format));
+            return fail(Failure::WrongFormat, QStringLiteral("wrong format: %1, expected \"%2\"")
+                                                  .arg(found, QLatin1String(ConfigStore::Format)));
+        }
+
+        const auto typeError = [&](const char *member, const char *expected, const QJsonValue &value) {
+            envelopeErrors.append(QStringLiteral("/%1: expected %2, got %3")
+                                      .arg(QLatin1String(member), QLatin1String(expected),
+                                           QLatin1String(CanonicalJson::typeName(value))));
+        };
+        const QJsonValue revision = root.value(QLatin1String("revision"));
+        const qint64 noInteger = std::numeric_limits<qint64>::min();
+        const qint64 rev = revision.toInteger(noInteger);
+        if (revision.isUndefined())
+            envelopeErrors.append(QStringLiteral("/revision: missing"));
+        else if (rev == noInteger)
+            typeError("revision", "integer", revision);
+        else if (rev < 0)
+            envelopeErrors.append(
+                QStringLiteral("/revision: expected a non-negative integer, got %1").arg(rev));
+        else
+            result.revision = rev;
+
+        const QJsonValue source = root.value(QLatin1String("source"));
+        if (source.isObject())
+            result.source = source.toObject();
+        else if (!source.isUndefined() && !source.isNull())
+            typeError("source", "object", source);
+
+        const QJsonValue savedAt = root.value(QLatin1String("saved_at"));
+        if (savedAt.isString()) {
+            result.savedAt = QDateTime::fromString(savedAt.toString(), Qt::ISODateWithMs);
+            if (!result.savedAt.isValid())
+                envelopeErrors.append(QStringLiteral("/saved_at: expected an ISO 8601 date-time, got \"%1\"")
+                                          .arg(savedAt.toString()));
+        } else if (!savedAt.isUndefined()) {
+            typeError("saved_at", "string", savedAt);
+        }
+
+        const QJsonValue sha = root.value(QLatin1String("sha256"));
+        if (sha.isString())
+            result.recordedSha256 = sha.toString().toLatin1().toLower();
+        else if (!sha.isUndefined())
+            typeError("sha256", "string", sha);
+
+        const QJsonValue configValue = root.value(QLatin1String("config"));
+        if (configValue.isObject())
+            config = configValue.toObject();
+        else if (configValue.isUndefined())
+            envelopeErrors.append(QStringLiteral("/config: missing"));
+        else
+            typeError("config", "object", configValue);
+    } else {
+        config = root;
+    }
+
+    ValidationErrors validation;
+    SnapshotPtr snapshot = ConfigSnapshot::fromJson(config, &validation);
+    for (const ValidationError &e : std::as_const(validation))
+        envelopeErrors.append(e.toString());
+    if (!snapshot && envelopeErrors.isEmpty())
+        envelopeErrors.append(QStringLiteral("/config: not a valid configuration"));
+    if (!envelopeErrors.isEmpty()) {
+        *failure = Failure::Invalid;
+        errors->append(envelopeErrors);
+        return std::nullopt;
+    }
+
+    // A digest that does not match, or none at all, is an operator's edit: the content still validated,
+    // so it is served and reported rather than thrown away.
+    result.edited = *wasEnvelope && result.recordedSha256 != snapshot->sha256();
+    result.snapshot = std::move(snapshot);
+    return result;
+}
+
+#ifdef Q_OS_WIN
+
+QString lastErrorString()
+{
+    return qt_error_string(int(GetLastError()));
+}
+
+bool removeIfPresent(const QString &path, QString *error)
+{
+    QFile file(path);
+    if (!file.exists() || file.remove())
+        return true;
+    *error = QStringLiteral("%1: cannot remove: %2").arg(path, file.errorString());
+    return false;
+}
+
+// No hard links here: a copy (then renamed into place) plays the same role.
+bool linkFile(const QString &from, const QString &to, QString *error)
+{
+    if (QFile::copy(from, to))
+        return true;
+    *error = QStringLiteral("%1: cannot copy to %2").arg(from, to);
+    return false;
+}
+
+bool replaceFile(const QString &from, const QString &to, QString *error)
+{
+    if (MoveFileExW(reinterpret_cast<const wchar_t *>(QDir::toNativeSeparators(from).utf16()),
+                    reinterpret_cast<const wchar_t *>(QDir::toNativeSeparators(to).utf16()),
+                    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
+        return true;
+    *error = QStringLiteral("%1: cannot rename to %2: %3").arg(from, to, lastErrorString());
+    return false;
+}
+
+bool syncDirectory(const QString &, QString *)
+{
+    return true; // NTFS journals the rename; MOVEFILE_WRITE_THROUGH and QSaveFile's flush cover the data
+}
+
+#else
+
+QString errnoString(int e)
+{
+    return QString::fromLocal8Bit(std::strerror(e));
+}
+
+bool removeIfPresent(const QString &path, QString *error)
+{
+    // lstat first: on a read-only file system unlink() fails with EROFS even for a missing name.
+    struct stat st;
+    const QByteArray name = QFile::encodeName(path);
+    if ((::lstat(name.constData(), &st) != 0 && errno == ENOENT) || ::unlink(name.constData()) == 0 ||
+        errno == ENOENT)
+        return true;
+    *error = QStringLiteral("%1: cannot remove: %2").arg(path, errnoString(errno));
+    return false;
+}
+
+bool linkFile(const QString &from, const QString &to, QString *error)
+{
+    if (::link(QFile::encodeName(from).constData(), QFile::encodeName(to).constData()) == 0)
+        return true;
+    const int linkErrno = errno;
+    // File systems without hard links (vfat, some network mounts): a synced copy does the same job.
+    if (linkErrno == EPERM || linkErrno == EOPNOTSUPP || linkErrno == ENOTSUP || linkErrno == EMLINK ||
+        linkErrno == EXDEV) {
+        QFile in(from);
+        QFile out(to);
+        if (in.open(QIODevice::ReadOnly) && out.open(QIODevice::WriteOnly | QIODevice::NewOnly)) {
+            const QByteArray bytes = in.readAll();
+            if (in.error() == QFileDevice::NoError && out.write(bytes) == bytes.size() && out.flush() &&
+                ::fsync(out.handle()) == 0 && out.setPermissions(QFile::ReadOwner | QFile::WriteOwner))
+                return true;
+            out.remove();
+        }
+    }
+    *error = QStringLiteral("%1: cannot create (a link to %2): %3").arg(to, from, errnoString(linkErrno));
+    return false;
+}
+
+bool replaceFile(const QString &from, const QString &to, QString *error)
+{
+    if (::rename(QFile::encodeName(from).constData(), QFile::encodeName(to).constData()) == 0)
+        return true;
+    *error = QStringLiteral("%1: cannot rename to %2: %3").arg(from, to, errnoString(errno));
+    return false;
+}
+
+// A rename is durable only once the directory holding it is; QSaveFile syncs the file, not the directory.
+bool syncDirectory(const QString &dir, QString *error)
+{
+    const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        *error = QStringLiteral("%1: cannot open to sync: %2").arg(dir, errnoString(errno));
+        return false;
+    }
+    const bool ok = ::fsync(fd) == 0;
+    const int syncErrno = errno;
+    ::close(fd);
+    if (!ok)
+        *error = QStringLiteral("%1: cannot sync: %2").arg(dir, errnoString(syncErrno));
+    return ok;
+}
+
+#endif
+
+} // namespace
+
+ConfigStore::ConfigStore(QString dataDir)
+    : m_dataDir(std::move(dataDir))
+{}
+
+QString ConfigStore::path(const char *file) const
+{
+    return QDir(m_dataDir).filePath(fileName(file));
+}
+
+void ConfigStore::step(SaveStep s) const
+{
+    if (m_stepHook)
+        m_stepHook(s);
+}
+
+std::optional<PersistedConfig> ConfigStore::parse(const QByteArray &bytes, QStringList *errors,
+                                                  bool *wasEnvelope)
+{
+    QStringList ignoredErrors;
+    bool envelope = false;
+    Failure failure = Failure::None;
+    auto result = parseBytes(bytes, errors ? errors : &ignoredErrors, &envelope, &failure);
+    if (wasEnvelope)
+        *wasEnvelope = envelope;
+    return result;
+}
+
+ConfigStore::LoadResult ConfigStore::load()
+{
+    LoadResult result;
+    m_knownGoodFileDigest.clear();
+    for (const char *name : {CurrentFile, PreviousFile}) {
+        const QString shortName = fileName(name);
+        QFile file(path(name));
+        if (!file.exists()) {
+            result.attempts.append(QStringLiteral("%1: missing").arg(shortName));
+            continue;
+        }
+        if (!file.open(QIODevice::ReadOnly)) {
+            result.attempts.append(QStringLiteral("%1: unreadable: %2").arg(shortName, file.errorString()));
+            continue;
+        }
+        const QByteArray bytes = file.readAll();
+        if (file.error() != QFileDevice::NoError) {
+            result.attempts.append(QStringLiteral("%1: unreadable: %2").arg(shortName, file.errorString()));
+            continue;
+        }
+
+        QStringList errors;
+        bool envelope = false;
+        Failure failure = Failure::None;
+        std::optional<PersistedConfig> parsed = parseBytes(bytes, &errors, &envelope, &failure);
+        if (!parsed) {
+            // NotJson and WrongFormat messages carry their own category; validation errors do not.
+            const QString prefix = failure == Failure::Invalid ? QStringLiteral("invalid: ") : QString();
+            result.attempts.append(
+                QStringLiteral("%1: %2%3").arg(shortName, prefix, errors.join(QLatin1String("; "))));
+            continue;
+        }
+        if (!envelope) {
+            result.attempts.append(
+                QStringLiteral("%1: wrong format: a bare config object, expected a \"%2\" envelope")
+                    .arg(shortName, QLatin1String(Format)));
+            continue;
+        }
+
+        parsed->file = shortName;
+        result.attempts.append(QStringLiteral("%1: loaded (revision %2%3)")
+                                   .arg(shortName)
+                                   .arg(parsed->revision)
+                                   .arg(parsed->edited ? QStringLiteral(", edited") : QString()));
+        if (name == CurrentFile)
+            m_knownGoodFileDigest = fileDigest(bytes);
+        result.config = std::move(parsed);
+        break;
+    }
+
+    if (!result.config)
+        qCWarning(lcStore).noquote() << "no persisted configuration in" << m_dataDir << ":"
+                                     << result.attempts.join(QLatin1String("; "));
+    else if (result.config->file != fileName(CurrentFile) || result.config->edited)
+        qCWarning(lcStore).noquote() << "persisted configuration from" << m_dataDir << ":"
+                                     << result.attempts.join(QLatin1String("; "));
+    else
+        qCInfo(lcStore).noquote() << "persisted configuration from" << m_dataDir << ":"
+                                  << result.attempts.last();
+    return result;
+}
+
+QByteArray ConfigStore::serialize(const ConfigSnapshot &snapshot, qint64 revision, const QJsonObject &source,
+                                  const QDateTime &savedAt)
+{
+    // Written by hand rather than through one QJsonObject so the members keep the documented order, with
+    // the large "config" last, for an operator reading or editing the file.
+    QByteArray config = QJsonDocument(snapshot.json()).toJson(QJsonDocument::Indented).trimmed();
+    config.replace('\n', QByteArrayLiteral("\n    ")); // JSON strings hold no raw newline
+    QByteArray out;
+    out.reserve(config.size() + 512);
+    out += QByteArrayLiteral("{\n    \"format\": \"");
+    out += Format;
+    out += QByteArrayLiteral("\",\n    \"revision\": ");
+    out += QByteArray::number(revision);
+    out += QByteArrayLiteral(",\n    \"source\": ");
+    out += QJsonDocument(source).toJson(QJsonDocument::Compact);
+    out += QByteArrayLiteral(",\n    \"saved_at\": \"");
+    out += savedAt.toUTC().toString(Qt::ISODateWithMs).toLatin1();
+    out += QByteArrayLiteral("\",\n    \"sha256\": \"");
+    out += snapshot.sha256();
+    out += QByteArrayLiteral("\",\n    \"config\": ");
+    out += config;
+    out += QByteArrayLiteral("\n}\n");
+    return out;
+}
+
+// Why this order is safe (each name always points to a complete file, whatever the crash point):
+//  1. config.json is hard-linked to config.prev.json.tmp, then the linked inode is checked to be a valid
+//     generation (a corrupt config.json is never rotated: config.prev.json is then the only good copy).
+//  2. QSaveFile writes a temporary file, syncs it and renames it over config.json: config.json is the
+//     old or the new generation, never a partial one. A failure here removes the link and returns with
+//     both files untouched.
+//  3. config.prev.json.tmp is renamed over config.prev.json: prev is the old prev or the old current.
+//  4. The directory is synced, so the renames survive a power loss.
+// Dying before 2 leaves the old pair (plus a stray tmp link, never loaded); between 2 and 3 leaves the
+// new current with the old prev; after 3 the new pair. The tmp link is removed by the next save.
+bool ConfigStore::save(const ConfigSnapshot &snapshot, qint64 revision, const QJsonObject &source,
+                       QString *error)
+{
+    QString ignoredError;
+    QString &err = error ? *error : ignoredError;
+    err.clear();
+    const auto failed = [&](const QString &message) {
+        err = message;
+        qCWarning(lcStore).noquote() << "cannot save revision" << revision << ":" << message;
+        return false;
+    };
+
+    step(SaveStep::Begin);
+    if (!QFileInfo::exists(m_dataDir)) {
+        const QString parent = QFileInfo(m_dataDir).absolutePath();
+        if (!QDir().mkpath(parent))
+            return failed(QStringLiteral("%1: cannot create directory").arg(parent));
+        if (!QDir().mkdir(m_dataDir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner) &&
+            !QFileInfo(m_dataDir).isDir())
+            return failed(QStringLiteral("%1: cannot create directory").arg(m_dataDir));
+    }
+
+    const QString currentPath = path(CurrentFile);
+    const QString previousPath = path(PreviousFile);
+    const QString linkPath = path(PreviousTempFile);
+    QString message;
+    if (!removeIfPresent(linkPath, &message))
+        return failed(message);
+
+    bool rotate = false;
+    if (QFileInfo::exists(currentPath)) {
+        if (!linkFile(currentPath, linkPath, &message))
+            return failed(message);
+        QFile linked(linkPath);
+        QByteArray bytes;
+        if (linked.open(QIODevice::ReadOnly))
+            bytes = linked.readAll();
+        bool envelope = false;
+        rotate = linked.error() == QFileDevice::NoError && !bytes.isEmpty() &&
+                 (fileDigest(bytes) == m_knownGoodFileDigest ||
+                  (ConfigStore::parse(bytes, nullptr, &envelope).has_value() && envelope));
+        linked.close();
+        if (!rotate) {
+            qCWarning(lcStore).noquote() << currentPath << "is not a valid generation; keeping"
+                                         << previousPath << "as the previous generation";
+            if (!removeIfPresent(linkPath, &message))
+                return failed(message);
+        }
+    }
+    step(SaveStep::PreviousLinked);
+
+    const QByteArray bytes = serialize(snapshot, revision, source, QDateTime::currentDateTimeUtc());
+    const auto abandon = [&](const QString &why) {
+        QString ignored;
+        if (rotate)
+            removeIfPresent(linkPath, &ignored);
+        return failed(why);
+    };
+    QSaveFile file(currentPath);
+    if (!file.open(QIODevice::WriteOnly))
+        return abandon(QStringLiteral("%1: cannot write: %2").arg(currentPath, file.errorString()));
+    if (!file.setPermissions(QFile::ReadOwner | QFile::WriteOwner)) {
+        const QString why =
+            QStringLiteral("%1: cannot set mode 0600: %2").arg(currentPath, file.errorString());
+        file.cancelWriting();
+        return abandon(why);
+    }
+    // write() may stop short when the disk fills (it reports the bytes that fitted, with no error), and
+    // QSaveFile would then commit a truncated file: keep writing until it is all out or the error shows.
+    for (qint64 written = 0; written < bytes.size();) {
+        const qint64 n = file.write(bytes.constData() + written, bytes.size() - written);
+        if (n <= 0) {
+            const QString why =
+                QStringLiteral("%1: cannot write: %2")
+                    .arg(currentPath, n < 0 ? file.errorString() : QStringLiteral("short write"));
+            file.cancelWriting();
+            return abandon(why);
+        }
+        written += n;
+    }
+    step(SaveStep::TempWritten);
+    if (!file.commit())
+        return abandon(QStringLiteral("%1: cannot commit: %2").arg(currentPath, file.errorString()));
+    m_knownGoodFileDigest = fileDigest(bytes);
+    step(SaveStep::Committed);
+
+    // From here the new generation is in place: a later failure is logged, not returned, since the
+    // caller's contract for false (nothing changed) no longer holds and the data is saved.
+    if (rotate && !replaceFile(linkPath, previousPath, &message))
+        qCWarning(lcStore).noquote() << "previous generation not kept:" << message;
+    step(SaveStep::PreviousRotated);
+    if (!syncDirectory(m_dataDir, &message))
+        qCWarning(lcStore).noquote() << message;
+    step(SaveStep::DirectorySynced);
+    qCDebug(lcStore).noquote() << "saved revision" << revision << "to" << currentPath;
+    return true;
+}

@@ -1,0 +1,73 @@
+// holdfastd's own settings (listeners, data_dir, admin, control plane, start-up policy) from a JSON file.
+#pragma once
+
+#include <QByteArray>
+#include <QHostAddress>
+#include <QList>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+struct ListenAddress
+{
+    QHostAddress address;
+    quint16 port = 0;
+};
+
+struct BootstrapSettings
+{
+    QList<ListenAddress> listen{{QHostAddress(QHostAddress::AnyIPv4), 9080}};
+    int workers = 0; // 0: one per core
+    QString router = QStringLiteral("radixtree_host_uri");
+    QString dataDir = defaultDataDir();
+
+    struct Admin
+    {
+        QHostAddress address{QHostAddress::LocalHost};
+        quint16 port = 9180;
+        QString tokenFile = QStringLiteral("admin.token");
+    } admin;
+
+    struct ControlPlane
+    {
+        QString type = QStringLiteral("etcd");
+        QStringList endpoints{QStringLiteral("http://127.0.0.1:2379")};
+        QString prefix = QStringLiteral("/apisix");
+        QString username;
+        QString password;
+        QString tlsCa;
+        QString tlsCert;
+        QString tlsKey;
+        int timeoutMs = 5000;        // one request to the control plane
+        int livenessMs = 10000;      // silence on the watch before the control plane counts as hung
+        int backoffInitialMs = 200;  // reconnect backoff, doubled up to the maximum, with jitter
+        int backoffMaxMs = 10000;
+    } controlPlane;
+
+    struct Startup
+    {
+        int waitForControlPlaneMs = 3000;
+        bool serveLocalFirst = false;
+    } startup;
+
+    struct Limits
+    {
+        int maxHeaderBytes = 32 * 1024;
+        qint64 maxBodyBytes = 0; // 0: unlimited
+        int clientHeaderTimeoutMs = 60000;
+        int clientKeepaliveTimeoutMs = 75000;
+    } limits;
+
+    QString accessLog;       // path, "-" for stdout, empty: off
+    QString accessLogFormat; // empty: the default format
+
+    // Paths from the file are relative to data_dir; absolute ones are kept.
+    QString resolve(const QString &path) const;
+
+    // Every key has a default; an unknown key or a wrong type is an error naming its JSON pointer.
+    static std::optional<BootstrapSettings> fromJson(const QByteArray &json, QStringList *errors);
+    static std::optional<BootstrapSettings> fromFile(const QString &path, QStringList *errors);
+
+    static QString defaultDataDir();
+};

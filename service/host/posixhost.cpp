@@ -1,0 +1,114 @@
+#include "posixhost.h"
+
+#include <QLoggingCategory>
+#include <QSocketNotifier>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+Q_LOGGING_CATEGORY(lcHost, "holdfast.host")
+
+namespace {
+
+int signalFds[2] = {-1, -1};
+
+void onPosixSignal(int signo)
+{
+    const char byte = char(signo);
+    const int saved = errno;
+    [[maybe_unused]] ssize_t n = ::write(signalFds[0], &byte, 1);
+    errno = saved;
+}
+
+} // namespace
+
+std::unique_ptr<PlatformHost> PlatformHost::create(QObject *parent)
+{
+    return std::make_unique<PosixHost>(parent);
+}
+
+PosixHost::PosixHost(QObject *parent)
+    : PlatformHost(parent)
+{
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, signalFds) != 0) {
+        qCCritical(lcHost, "socketpair failed: %s", std::strerror(errno));
+        return;
+    }
+    ::fcntl(signalFds[0], F_SETFL, O_NONBLOCK);
+    m_notifier = new QSocketNotifier(signalFds[1], QSocketNotifier::Read, this);
+    connect(m_notifier, &QSocketNotifier::activated, this, &PosixHost::onSignal);
+
+    struct sigaction action = {};
+    action.sa_handler = onPosixSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    for (int signo : {SIGTERM, SIGINT, SIGHUP})
+        ::sigaction(signo, &action, nullptr);
+    // A client that goes away mid-write must not kill the gateway.
+    ::signal(SIGPIPE, SIG_IGN);
+}
+
+PosixHost::~PosixHost()
+{
+    for (int signo : {SIGTERM, SIGINT, SIGHUP})
+        ::signal(signo, SIG_DFL);
+}
+
+void PosixHost::onSignal()
+{
+    char received[16];
+    const ssize_t n = ::read(signalFds[1], received, sizeof received);
+    for (ssize_t i = 0; i < n; ++i) {
+        if (received[i] == SIGHUP) {
+            qCInfo(lcHost, "SIGHUP: reloading");
+            emit reloadRequested();
+        } else {
+            qCInfo(lcHost, "%s: stopping", received[i] == SIGINT ? "SIGINT" : "SIGTERM");
+            emit stopRequested();
+        }
+    }
+}
+
+void PosixHost::notifyReady()
+{
+    sdNotify("READY=1");
+}
+
+void PosixHost::notifyReloading()
+{
+    sdNotify("RELOADING=1");
+}
+
+void PosixHost::notifyStopping()
+{
+    sdNotify("STOPPING=1");
+}
+
+void PosixHost::notifyStatus(const QString &status)
+{
+    sdNotify("STATUS=" + status.toUtf8());
+}
+
+void PosixHost::sdNotify(const QByteArray &state)
+{
+    const QByteArray path = qgetenv("NOTIFY_SOCKET");
+    if (path.isEmpty() || size_t(path.size()) >= sizeof(sockaddr_un::sun_path))
+        return;
+    sockaddr_un address = {};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.constData(), size_t(path.size()));
+    if (address.sun_path[0] == '@') // abstract namespace
+        address.sun_path[0] = '\0';
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    const socklen_t length = socklen_t(offsetof(sockaddr_un, sun_path) + size_t(path.size()));
+    if (::sendto(fd, state.constData(), size_t(state.size()), MSG_NOSIGNAL, reinterpret_cast<sockaddr *>(&address), length) < 0)
+        qCWarning(lcHost, "sd_notify failed: %s", std::strerror(errno));
+    ::close(fd);
+}

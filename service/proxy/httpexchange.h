@@ -1,0 +1,73 @@
+// One request and its response on a client connection: what a request handler reads and answers through.
+#pragma once
+
+#include "httpheaders.h"
+#include "httprequesthead.h"
+
+#include <QByteArray>
+#include <QByteArrayView>
+
+// Implemented by HttpConnection. Everything runs in the connection's thread.
+//
+// A small complete answer:        exchange->respond(200, "application/json", body);
+// A streamed answer (also SSE):   exchange->writeHead(200, "OK", headers, -1);   // -1: chunked (HTTP/1.1)
+//                                 exchange->writeBody(bytes); ... later ... exchange->finish();
+// Learning that the client left:  exchange->setObserver(obs); obs->exchangeAborted() is called once,
+//                                 after which the exchange pointer must not be used again.
+class HttpExchange
+{
+public:
+    class Observer
+    {
+    public:
+        virtual ~Observer() = default;
+        // Request body bytes (de-chunked). The view is valid only during the call.
+        virtual void requestBody(QByteArrayView data) { Q_UNUSED(data); }
+        // The request body (if any) has been read completely.
+        virtual void requestComplete() {}
+        // The response output fell below the low-water mark after having been above the high-water mark.
+        virtual void responseWritable() {}
+        // The client went away, timed out or sent something invalid: stop; the exchange is gone.
+        virtual void exchangeAborted() {}
+    };
+
+    virtual const HttpRequestHead &request() const = 0;
+    // The body read for the handler when IRequestHandler::bufferedBodyLimit() is above 0.
+    virtual const QByteArray &bufferedBody() const = 0;
+    virtual void setObserver(Observer *observer) = 0;
+
+    // Flow control of the request body: while paused nothing more is read from the client, so TCP
+    // pushes back on it. A "100 Continue" goes out when the body is first wanted (not paused).
+    virtual void pauseRequestBody() = 0;
+    virtual void resumeRequestBody() = 0;
+    virtual bool requestComplete() const = 0;
+
+    // `contentLength` -1: chunked to an HTTP/1.1 client, close-delimited to HTTP/1.0. Framing and
+    // Connection fields are the exchange's business: `headers` must not carry them.
+    virtual void writeHead(int status, QByteArrayView reason, const HttpHeaders &headers,
+                           qint64 contentLength) = 0;
+    virtual void writeBody(QByteArrayView data) = 0;
+    // Ends the response (with trailers when chunked). The exchange pointer is invalid afterwards.
+    virtual void finish(const HttpHeaders *trailers = nullptr) = 0;
+    // Drops the connection: the client sees a truncated response. The exchange pointer is invalid afterwards.
+    virtual void abort() = 0;
+    virtual bool headWritten() const = 0;
+    // Close the connection once this response is complete, whatever keep-alive says.
+    virtual void closeAfterResponse() = 0;
+
+    // Bytes accepted but not yet sent to the client; a producer stops above the high-water mark and
+    // waits for Observer::responseWritable().
+    virtual qint64 pendingOutput() const = 0;
+    virtual bool outputCongested() const = 0;
+
+    // A complete response in one call; `extra` carries fields other than framing ones.
+    void respond(int status, QByteArrayView contentType, QByteArrayView body,
+                 const HttpHeaders *extra = nullptr);
+    // {"error_msg":"<status> <reason>"}, as APISIX answers its own errors.
+    void respondError(int status, QByteArrayView message = {});
+
+    static QByteArrayView reasonPhrase(int status);
+
+protected:
+    ~HttpExchange() = default;
+};

@@ -1,0 +1,73 @@
+// An HTTP/1.1 listener serving its connections in the thread it lives in, through one request handler.
+#pragma once
+
+#include "httplimits.h"
+
+#include <QHostAddress>
+#include <QObject>
+#include <QTimer>
+
+#include <unordered_set>
+
+class HttpConnection;
+class IRequestHandler;
+class QTcpServer;
+
+// The one HTTP stack of the product: proxy workers and the admin API both use it.
+//
+// Serving an API on its own listener (the admin API does this in the main thread):
+//     AdminHandler handler;                      // implements IRequestHandler
+//     HttpServer server(&handler, HttpLimits{});
+//     QString error;
+//     if (!server.listen(QHostAddress::LocalHost, 9180, &error)) { ... }
+// Requests then arrive in handler.handleRequest(exchange) in this thread. A small answer is
+// exchange->respond(200, "application/json", body); a server-sent-event stream is
+// exchange->writeHead(200, "OK", headers /* Content-Type: text/event-stream */, -1), then
+// exchange->writeBody(event) whenever something happens; register an HttpExchange::Observer with
+// setObserver() to hear exchangeAborted() when the client leaves. Override bufferedBodyLimit() in the
+// handler to get small request bodies whole in exchange->bufferedBody().
+//
+// To serve from another thread, create the server (and handler) in that thread or moveToThread() both
+// before listen(). Proxy workers hand in an already-listening descriptor with listenOnDescriptor().
+class HttpServer : public QObject
+{
+    Q_OBJECT
+
+public:
+    // `handler` must outlive the server.
+    explicit HttpServer(IRequestHandler *handler, const HttpLimits &limits = {}, QObject *parent = nullptr);
+    ~HttpServer() override;
+
+    bool listen(const QHostAddress &address, quint16 port, QString *error);
+    // Takes over a socket that already listens (SO_REUSEPORT sockets made per worker).
+    bool listenOnDescriptor(qintptr descriptor, QString *error);
+    quint16 serverPort() const;
+    bool isListening() const;
+
+    // Serves an already-accepted client socket (from a listener shared between workers).
+    void addConnection(qintptr socketDescriptor);
+
+    // Drain: stop accepting, close idle connections now and the others after their current response.
+    // drained() follows once the last connection is gone.
+    void drain();
+    void stopListening();
+    // Drops every connection at once.
+    void closeAll();
+    int connectionCount() const { return int(m_connections.size()); }
+    const HttpLimits &limits() const { return m_limits; }
+
+signals:
+    void drained();
+
+private:
+    friend class HttpConnection;
+    void connectionFinished(HttpConnection *connection);
+    void tick();
+
+    IRequestHandler *m_handler;
+    HttpLimits m_limits;
+    QTcpServer *m_listener = nullptr;
+    QTimer m_timer;
+    std::unordered_set<HttpConnection *> m_connections;
+    bool m_draining = false;
+};

@@ -1,0 +1,503 @@
+#include "proxycall.h"
+
+#include "hashkey.h"
+#include "upstreamhealth.h"
+
+#include <QLoggingCategory>
+
+#include <cstdio>
+
+Q_LOGGING_CATEGORY(lcProxy, "holdfast.proxy")
+
+namespace {
+
+enum class Field {
+    Other,
+    Hop, // hop-by-hop: never forwarded
+    Host,
+    ContentLength,
+    Expect,
+    XForwardedFor,
+    XForwarded, // X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP: set by the proxy
+};
+
+// Classifies a field name by its length first, so most names cost one switch and no comparison.
+Field classify(QByteArrayView name)
+{
+    const auto is = [&](QByteArrayView lower) { return HttpHeaders::equalsIgnoringCase(name, lower); };
+    switch (name.size()) {
+    case 2:
+        return is("te") ? Field::Hop : Field::Other;
+    case 4:
+        return is("host") ? Field::Host : Field::Other;
+    case 6:
+        return is("expect") ? Field::Expect : Field::Other;
+    case 7:
+        return (is("trailer") || is("upgrade")) ? Field::Hop : Field::Other;
+    case 9:
+        return is("x-real-ip") ? Field::XForwarded : Field::Other;
+    case 10:
+        return (is("connection") || is("keep-alive")) ? Field::Hop : Field::Other;
+    case 14:
+        return is("content-length") ? Field::ContentLength : Field::Other;
+    case 15:
+        return is("x-forwarded-for") ? Field::XForwardedFor : Field::Other;
+    case 16:
+        if (is("proxy-connection"))
+            return Field::Hop;
+        return is("x-forwarded-host") ? Field::XForwarded : Field::Other;
+    case 17:
+        if (is("transfer-encoding"))
+            return Field::Hop;
+        return is("x-forwarded-proto") ? Field::XForwarded : Field::Other;
+    default:
+        return Field::Other;
+    }
+}
+
+// Fields the Connection header names are hop-by-hop too ("Connection: close, X-Foo").
+bool namedByConnection(QByteArrayView connection, QByteArrayView name)
+{
+    return !connection.isEmpty() && HttpHeaders::listContains(connection, name);
+}
+
+void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
+{
+    out.append(name.data(), name.size());
+    out.append(": ", 2);
+    out.append(value.data(), value.size());
+    out.append("\r\n", 2);
+}
+
+int statusFor(UpstreamConnection::Failure failure)
+{
+    return UpstreamConnection::isTimeout(failure) ? 504 : 502;
+}
+
+int msFromSeconds(double seconds)
+{
+    if (seconds <= 0)
+        return 60000;
+    return int(qMin(seconds * 1000.0, 24.0 * 3600 * 1000));
+}
+
+} // namespace
+
+ProxyCall::ProxyCall(ProxyHandler *handler)
+    : m_handler(handler)
+{
+}
+
+void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generation, const RouteTarget *target,
+                      ProxyHandler::UpstreamEntry *entry, qint64 startMicros)
+{
+    m_exchange = exchange;
+    m_request = &exchange->request();
+    m_generation = generation;
+    m_target = target;
+    m_entry = entry;
+    m_connection = nullptr;
+    m_triedMask = 0;
+    m_tries = 0;
+    m_node = -1;
+    m_status = 0;
+    m_startMicros = startMicros;
+    m_upstreamStartMicros = -1;
+    m_requestBytes = 0;
+    m_responseBytes = 0;
+    m_nodeActive = false;
+    m_connectionReused = false;
+    m_requestSent = false;
+    m_clientDone = false;
+    m_upstreamDone = false;
+    m_replayable = true;
+    m_responseStarted = false;
+    m_replay.resize(0);
+    m_upstreamAddrs.resize(0);
+    m_upstreamStatuses.resize(0);
+
+    const Upstream &upstream = *entry->upstream;
+    m_maxTries = upstream.retries < 0 ? int(upstream.nodes.size()) : upstream.retries + 1;
+    if (m_maxTries < 1)
+        m_maxTries = 1;
+
+    const HttpRequestHead &request = exchange->request();
+    m_hashKey = {};
+    if (upstream.type == Upstream::Type::ConsistentHash) {
+        HashKeyRequest keyRequest;
+        keyRequest.remoteAddr = request.peerAddressText;
+        keyRequest.host = request.host;
+        keyRequest.serverName = request.host;
+        keyRequest.requestUri = request.target;
+        keyRequest.path = request.path;
+        keyRequest.method = request.method;
+        const HttpHeaders *headers = &request.headers;
+        keyRequest.headerLookup = [headers](QByteArrayView name) { return headers->value(name); };
+        m_hashKey = HashKey::compute(upstream, keyRequest, &m_hashScratch);
+    }
+
+    exchange->setObserver(this);
+    // Nothing of the body is read until an upstream connection can take it.
+    exchange->pauseRequestBody();
+    tryNext();
+}
+
+void ProxyCall::tryNext()
+{
+    const Upstream &upstream = *m_entry->upstream;
+    const int node = m_entry->balancer->pick(m_hashKey, m_triedMask);
+    if (node < 0 || node >= int(upstream.nodes.size())) {
+        failClient(503);
+        return;
+    }
+    if (m_tries > 0)
+        m_handler->metrics().upstreamRetried(m_entry->key);
+    ++m_tries;
+    m_node = node;
+    if (node < 64)
+        m_triedMask |= quint64(1) << node;
+    m_entry->balancer->requestStarted(node);
+    m_nodeActive = true;
+    m_requestSent = false;
+    m_upstreamDone = false;
+    if (m_upstreamStartMicros < 0)
+        m_upstreamStartMicros = ProxyHandler::nowMicros();
+    if (!m_upstreamAddrs.isEmpty())
+        m_upstreamAddrs.append(", ");
+    m_upstreamAddrs.append(m_entry->nodeKeys[size_t(node)]);
+
+    UpstreamConnection::Timeouts timeouts;
+    timeouts.connectMs = msFromSeconds(upstream.timeout.connect);
+    timeouts.sendMs = msFromSeconds(upstream.timeout.send);
+    timeouts.readMs = msFromSeconds(upstream.timeout.read);
+    bool reused = false;
+    m_connection = m_handler->pool().acquire(m_entry->nodeKeys[size_t(node)], upstream.nodes[node], &reused);
+    m_connectionReused = reused;
+    m_connection->setObserver(this);
+    m_connection->setTimeouts(timeouts);
+    if (reused)
+        sendRequest();
+    else
+        m_connection->connectToNode(); // may report a failure before it returns: nothing may follow
+}
+
+void ProxyCall::upstreamConnected()
+{
+    sendRequest();
+}
+
+void ProxyCall::buildRequestHead(QByteArray &out) const
+{
+    const HttpRequestHead &request = m_exchange->request();
+    const Upstream &upstream = *m_entry->upstream;
+    const UpstreamNode &node = upstream.nodes[m_node];
+    out.resize(0);
+    out.append(request.method.data(), request.method.size());
+    out.append(' ');
+    out.append(request.target);
+    out.append(" HTTP/1.1\r\nHost: ");
+    switch (upstream.passHost) {
+    case Upstream::PassHost::Pass:
+        if (!request.authority.isEmpty()) {
+            out.append(request.authority);
+            break;
+        }
+        Q_FALLTHROUGH();
+    case Upstream::PassHost::Node:
+        if (node.host.contains(':')) {
+            out.append('[');
+            out.append(node.host);
+            out.append(']');
+        } else {
+            out.append(node.host);
+        }
+        if (node.port != 80) {
+            out.append(':');
+            out.append(QByteArray::number(node.port));
+        }
+        break;
+    case Upstream::PassHost::Rewrite:
+        out.append(upstream.upstreamHost);
+        break;
+    }
+    out.append("\r\n");
+
+    const HttpHeaders &headers = request.headers;
+    const QByteArrayView connection = headers.value("connection");
+    QByteArrayView forwardedFor;
+    int forwardedForCount = 0;
+    for (int i = 0; i < headers.size(); ++i) {
+        const QByteArrayView name = headers.name(i);
+        switch (classify(name)) {
+        case Field::Other:
+            if (namedByConnection(connection, name))
+                break;
+            appendField(out, name, headers.value(i));
+            break;
+        case Field::XForwardedFor:
+            if (forwardedForCount++ == 0) {
+                forwardedFor = headers.value(i);
+            } else {
+                // Several fields make one list.
+                out.append("X-Forwarded-For: ");
+                out.append(headers.value(i).data(), headers.value(i).size());
+                out.append("\r\n");
+            }
+            break;
+        case Field::Hop:
+        case Field::Host:
+        case Field::ContentLength:
+        case Field::Expect:
+        case Field::XForwarded:
+            break;
+        }
+    }
+    out.append("X-Forwarded-For: ");
+    if (!forwardedFor.isEmpty()) {
+        out.append(forwardedFor.data(), forwardedFor.size());
+        out.append(", ");
+    }
+    out.append(request.peerAddressText);
+    out.append("\r\nX-Real-IP: ");
+    out.append(request.peerAddressText);
+    out.append("\r\nX-Forwarded-Proto: http\r\n");
+    if (!request.authority.isEmpty())
+        appendField(out, "X-Forwarded-Host", request.authority);
+    if (request.chunked) {
+        out.append("Transfer-Encoding: chunked\r\n");
+    } else if (request.contentLength >= 0) {
+        out.append("Content-Length: ");
+        out.append(QByteArray::number(request.contentLength));
+        out.append("\r\n");
+    }
+    out.append("\r\n");
+}
+
+void ProxyCall::sendRequest()
+{
+    if (!m_exchange || !m_connection)
+        return;
+    const HttpRequestHead &request = m_exchange->request();
+    buildRequestHead(m_head);
+    m_connection->beginRequest(request.isHead);
+    m_connection->write(m_head);
+    m_requestSent = true;
+    if (!m_replay.isEmpty())
+        writeUpstreamBody(m_replay);
+    if (m_clientDone) {
+        endUpstreamBody();
+        return;
+    }
+    m_exchange->resumeRequestBody(); // may deliver body and completion before it returns
+}
+
+void ProxyCall::writeUpstreamBody(QByteArrayView data)
+{
+    if (m_exchange->request().chunked) {
+        char line[20];
+        const int n = std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
+        m_connection->write(QByteArrayView(line, n));
+        m_connection->write(data);
+        m_connection->write("\r\n");
+    } else {
+        m_connection->write(data);
+    }
+}
+
+void ProxyCall::endUpstreamBody()
+{
+    if (m_upstreamDone)
+        return;
+    if (m_exchange->request().chunked)
+        m_connection->write("0\r\n\r\n");
+    m_upstreamDone = true;
+    m_connection->requestSent();
+}
+
+void ProxyCall::requestBody(QByteArrayView data)
+{
+    m_requestBytes += data.size();
+    if (m_replayable) {
+        if (m_replay.size() + data.size() <= ReplayLimit)
+            m_replay.append(data.data(), data.size());
+        else
+            m_replayable = false;
+    }
+    if (!m_connection || !m_requestSent)
+        return; // kept in the replay buffer for the next try
+    writeUpstreamBody(data);
+    if (m_connection->outputCongested())
+        m_exchange->pauseRequestBody();
+}
+
+void ProxyCall::requestComplete()
+{
+    m_clientDone = true;
+    if (m_connection && m_requestSent)
+        endUpstreamBody();
+}
+
+void ProxyCall::upstreamWritable()
+{
+    if (m_exchange && !m_clientDone)
+        m_exchange->resumeRequestBody();
+}
+
+void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
+{
+    m_responseStarted = true;
+    m_status = head.status;
+    if (!m_upstreamStatuses.isEmpty())
+        m_upstreamStatuses.append(", ");
+    m_upstreamStatuses.append(QByteArray::number(head.status));
+    if (m_entry->health)
+        m_entry->health->report(m_node, UpstreamHealth::Outcome::httpStatus(head.status));
+
+    m_responseHeaders.clear();
+    const QByteArrayView connection = head.headers.value("connection");
+    for (int i = 0; i < head.headers.size(); ++i) {
+        const QByteArrayView name = head.headers.name(i);
+        const Field field = classify(name);
+        if (field == Field::Hop || field == Field::ContentLength || namedByConnection(connection, name))
+            continue;
+        m_responseHeaders.append(name, head.headers.value(i));
+    }
+    qint64 length = -1;
+    if (!head.chunked && head.contentLength >= 0)
+        length = head.contentLength;
+    const QByteArrayView reason =
+        head.reason.isEmpty() ? HttpExchange::reasonPhrase(head.status) : QByteArrayView(head.reason);
+    m_exchange->writeHead(head.status, reason, m_responseHeaders, length);
+}
+
+void ProxyCall::upstreamResponseBody(QByteArrayView data)
+{
+    m_responseBytes += data.size();
+    m_exchange->writeBody(data);
+    if (m_exchange->outputCongested())
+        m_connection->pauseReading();
+}
+
+void ProxyCall::responseWritable()
+{
+    if (m_connection)
+        m_connection->resumeReading();
+}
+
+void ProxyCall::upstreamResponseComplete(const HttpHeaders &trailers)
+{
+    UpstreamConnection *connection = std::exchange(m_connection, nullptr);
+    if (m_upstreamDone)
+        m_handler->pool().release(connection, m_entry->upstream->keepalive);
+    else
+        m_handler->pool().discard(connection); // the upstream answered before taking the whole body
+    releaseNode();
+    HttpExchange *exchange = std::exchange(m_exchange, nullptr);
+    const int status = m_status;
+    exchange->finish(trailers.isEmpty() ? nullptr : &trailers);
+    complete(status);
+}
+
+void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
+{
+    UpstreamConnection *connection = std::exchange(m_connection, nullptr);
+    if (connection)
+        m_handler->pool().discard(connection);
+    const bool stale = m_connectionReused && failure == UpstreamConnection::Failure::Reset && !m_responseStarted;
+    if (m_entry->health && !stale) {
+        m_entry->health->report(m_node, UpstreamConnection::isTimeout(failure)
+                                            ? UpstreamHealth::Outcome::timeout()
+                                            : UpstreamHealth::Outcome::tcpFailure());
+    }
+    if (failure == UpstreamConnection::Failure::Refused || failure == UpstreamConnection::Failure::ConnectTimeout
+        || failure == UpstreamConnection::Failure::HostNotFound)
+        m_handler->metrics().upstreamConnectFailed(m_entry->key);
+    releaseNode();
+    const int status = statusFor(failure);
+    qCDebug(lcProxy) << "upstream" << m_entry->key << m_entry->nodeKeys[size_t(m_node)] << "failed:" << int(failure);
+    if (!m_exchange) {
+        complete(status);
+        return;
+    }
+    if (m_responseStarted) {
+        // Part of the response is with the client: all that is left is to cut it short.
+        HttpExchange *exchange = std::exchange(m_exchange, nullptr);
+        exchange->abort();
+        complete(status);
+        return;
+    }
+    if (!m_upstreamStatuses.isEmpty())
+        m_upstreamStatuses.append(", ");
+    m_upstreamStatuses.append(QByteArray::number(status));
+
+    const double retryTimeout = m_entry->upstream->retryTimeout;
+    const bool inTime =
+        retryTimeout <= 0 || (ProxyHandler::nowMicros() - m_startMicros) < qint64(retryTimeout * 1e6);
+    if (m_replayable && inTime && (stale || m_tries < m_maxTries)) {
+        if (stale) {
+            // A pooled connection the upstream had closed meanwhile: not the node's fault, not a try.
+            --m_tries;
+            if (m_node < 64)
+                m_triedMask &= ~(quint64(1) << m_node);
+        }
+        m_exchange->pauseRequestBody();
+        tryNext();
+        return;
+    }
+    failClient(status);
+}
+
+void ProxyCall::exchangeAborted()
+{
+    m_exchange = nullptr;
+    if (UpstreamConnection *connection = std::exchange(m_connection, nullptr))
+        m_handler->pool().discard(connection);
+    releaseNode();
+    complete(m_responseStarted ? m_status : 499); // nginx's "client closed request"
+}
+
+void ProxyCall::releaseNode()
+{
+    if (m_nodeActive) {
+        m_nodeActive = false;
+        m_entry->balancer->requestFinished(m_node);
+    }
+}
+
+void ProxyCall::failClient(int status)
+{
+    m_status = status;
+    HttpExchange *exchange = std::exchange(m_exchange, nullptr);
+    if (exchange) {
+        exchange->setObserver(nullptr);
+        if (exchange->headWritten())
+            exchange->abort();
+        else
+            exchange->respondError(status);
+    }
+    complete(status);
+}
+
+void ProxyCall::complete(int status)
+{
+    ProxyHandler *handler = m_handler;
+    const qint64 now = ProxyHandler::nowMicros();
+    const QString &routeId = m_target->route ? m_target->route->id : QString();
+    handler->metrics().recordRequest(routeId, m_entry->key, status, now - m_startMicros,
+                                     m_upstreamStartMicros < 0 ? -1 : now - m_upstreamStartMicros,
+                                     m_requestBytes, m_responseBytes);
+    AccessLog::Buffer *log = handler->accessLog();
+    if (log && log->isEnabled()) {
+        AccessLog::Entry entry = ProxyHandler::logEntry(*m_request, routeId, status, now - m_startMicros);
+        entry.bodyBytesSent = m_responseBytes;
+        entry.requestLength = m_requestBytes;
+        entry.upstreamAddr = m_upstreamAddrs;
+        entry.upstreamStatus = m_upstreamStatuses;
+        entry.upstreamResponseTimeMicros = m_upstreamStartMicros < 0 ? -1 : now - m_upstreamStartMicros;
+        log->append(entry);
+    }
+    m_entry = nullptr;
+    m_request = nullptr;
+    m_target = nullptr;
+    handler->callFinished(this, std::exchange(m_generation, nullptr));
+}

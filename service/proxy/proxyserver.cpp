@@ -1,0 +1,218 @@
+#include "proxyserver.h"
+
+#include "listenersockets.h"
+#include "proxyworker.h"
+#include "router.h"
+#include "sharedlistener.h"
+
+#include <QLoggingCategory>
+#include <QThread>
+
+Q_DECLARE_LOGGING_CATEGORY(lcProxy)
+
+ProxyServer::ProxyServer(const ProxySettings &settings, QObject *parent)
+    : QObject(parent)
+    , m_settings(settings)
+{
+    m_graceTimer.setSingleShot(true);
+    connect(&m_graceTimer, &QTimer::timeout, this, &ProxyServer::finishStop);
+}
+
+ProxyServer::~ProxyServer()
+{
+    stopWorkers();
+}
+
+bool ProxyServer::start(QString *error)
+{
+    if (m_running)
+        return true;
+    if (!m_settings.accessLog.isEmpty()) {
+        if (!m_settings.accessLogFormat.isEmpty()
+            && !m_accessLog.setFormat(m_settings.accessLogFormat.toUtf8(), error))
+            return false;
+        if (!m_accessLog.open(m_settings.accessLog, error))
+            return false;
+    }
+    const int workers = m_settings.workers > 0 ? m_settings.workers : qMax(1, QThread::idealThreadCount());
+
+    // Listening sockets first, so that a port in use fails start() before any thread runs.
+    const bool reusePort = ListenerSockets::supportsReusePort();
+    QList<QList<qintptr>> perWorker(workers);
+    m_ports.clear();
+    for (const ProxySettings::Listen &listen : std::as_const(m_settings.listen)) {
+        if (!reusePort) {
+            m_ports.append(listen.port);
+            continue;
+        }
+        const QList<qintptr> sockets = ListenerSockets::openReusePort(listen.address, listen.port, workers, error);
+        if (sockets.isEmpty()) {
+            for (const auto &list : std::as_const(perWorker)) {
+                for (qintptr fd : list)
+                    ListenerSockets::closeDescriptor(fd);
+            }
+            return false;
+        }
+        m_ports.append(ListenerSockets::localPort(sockets.first()));
+        for (int i = 0; i < workers; ++i)
+            perWorker[i].append(sockets.at(i));
+    }
+
+    m_checker = std::make_unique<ActiveHealthChecker>();
+    for (int i = 0; i < workers; ++i) {
+        auto *thread = new QThread;
+        thread->setObjectName(QStringLiteral("proxy-worker-%1").arg(i));
+        auto *worker = new ProxyWorker(i, m_settings.limits, m_settings.accessLog.isEmpty() ? nullptr : &m_accessLog);
+        worker->moveToThread(thread);
+        connect(worker, &ProxyWorker::drained, this, &ProxyServer::onWorkerDrained, Qt::QueuedConnection);
+        thread->start();
+        m_threads.append(thread);
+        m_workers.append(worker);
+        bool ok = false;
+        QString workerError;
+        const QList<qintptr> descriptors = perWorker.at(i);
+        QMetaObject::invokeMethod(
+            worker, [&] { ok = worker->setUp(descriptors, &workerError); }, Qt::BlockingQueuedConnection);
+        if (!ok) {
+            if (error)
+                *error = workerError;
+            stopWorkers();
+            return false;
+        }
+    }
+    if (!reusePort) {
+        for (qsizetype i = 0; i < m_settings.listen.size(); ++i) {
+            auto *listener = new SharedListener(m_workers, this);
+            if (!listener->listen(m_settings.listen.at(i).address, m_settings.listen.at(i).port)) {
+                if (error)
+                    *error = QStringLiteral("cannot listen on %1:%2: %3")
+                                 .arg(m_settings.listen.at(i).address.toString())
+                                 .arg(m_settings.listen.at(i).port)
+                                 .arg(listener->errorString());
+                delete listener;
+                stopWorkers();
+                return false;
+            }
+            m_ports[i] = listener->serverPort();
+            m_sharedListeners.append(listener);
+        }
+    }
+    m_running = true;
+    if (m_current) {
+        for (ProxyWorker *worker : std::as_const(m_workers)) {
+            const ProxySnapshotPtr snapshot = m_current;
+            QMetaObject::invokeMethod(worker, [worker, snapshot] { worker->setSnapshot(snapshot); },
+                                      Qt::QueuedConnection);
+        }
+        m_checker->setTargets(m_current->health());
+    }
+    qCInfo(lcProxy) << "proxy listening on ports" << m_ports << "with" << workers << "workers"
+                    << (reusePort ? "(SO_REUSEPORT)" : "(shared listener)");
+    return true;
+}
+
+void ProxyServer::publish(const SnapshotPtr &snapshot)
+{
+    const SnapshotPtr config = snapshot ? snapshot : ConfigSnapshot::empty();
+    RouterPtr router = Router::build(*config, m_settings.routerKind);
+    HealthMapPtr health = m_health.update(ProxySnapshot::upstreamsByKey(*config));
+    m_current = ProxySnapshot::create(config, std::move(router), health, ++m_generation);
+    if (m_checker)
+        m_checker->setTargets(health);
+    for (ProxyWorker *worker : std::as_const(m_workers)) {
+        const ProxySnapshotPtr current = m_current;
+        QMetaObject::invokeMethod(worker, [worker, current] { worker->setSnapshot(current); },
+                                  Qt::QueuedConnection);
+    }
+}
+
+void ProxyServer::stop(int graceMs)
+{
+    if (!m_running || m_stopping) {
+        if (!m_running)
+            emit stopped();
+        return;
+    }
+    m_stopping = true;
+    for (SharedListener *listener : std::as_const(m_sharedListeners))
+        listener->close();
+    m_drainedWorkers = 0;
+    for (ProxyWorker *worker : std::as_const(m_workers))
+        QMetaObject::invokeMethod(worker, &ProxyWorker::drain, Qt::QueuedConnection);
+    m_graceTimer.start(graceMs);
+}
+
+void ProxyServer::onWorkerDrained()
+{
+    if (!m_stopping)
+        return;
+    if (++m_drainedWorkers >= m_workers.size())
+        finishStop();
+}
+
+void ProxyServer::finishStop()
+{
+    m_graceTimer.stop();
+    stopWorkers();
+    emit stopped();
+}
+
+void ProxyServer::stopWorkers()
+{
+    qDeleteAll(m_sharedListeners);
+    m_sharedListeners.clear();
+    for (qsizetype i = 0; i < m_workers.size(); ++i) {
+        ProxyWorker *worker = m_workers.at(i);
+        QThread *thread = m_threads.at(i);
+        if (thread->isRunning())
+            QMetaObject::invokeMethod(worker, &ProxyWorker::tearDown, Qt::BlockingQueuedConnection);
+        thread->quit();
+        thread->wait();
+        delete worker;
+        delete thread;
+    }
+    m_workers.clear();
+    m_threads.clear();
+    if (m_checker) {
+        m_checker->stop();
+        m_checker.reset();
+    }
+    m_running = false;
+    m_stopping = false;
+}
+
+QList<MetricsRegistry::Source> ProxyServer::metricsSources() const
+{
+    QList<MetricsRegistry::Source> sources;
+    for (ProxyWorker *worker : m_workers)
+        sources.append({worker, [worker] { return worker->metricsSnapshot(); }});
+    return sources;
+}
+
+QList<ProxyMetrics::Snapshot> ProxyServer::collectMetrics() const
+{
+    return MetricsRegistry::collect(metricsSources());
+}
+
+quint64 ProxyServer::upstreamConnectionsOpened() const
+{
+    quint64 total = 0;
+    for (ProxyWorker *worker : m_workers) {
+        quint64 n = 0;
+        QMetaObject::invokeMethod(
+            worker, [&] { n = worker->upstreamConnectionsOpened(); }, Qt::BlockingQueuedConnection);
+        total += n;
+    }
+    return total;
+}
+
+quint64 ProxyServer::servingGeneration() const
+{
+    quint64 lowest = m_workers.isEmpty() ? 0 : ~quint64(0);
+    for (ProxyWorker *worker : m_workers) {
+        quint64 n = 0;
+        QMetaObject::invokeMethod(worker, [&] { n = worker->servingGeneration(); }, Qt::BlockingQueuedConnection);
+        lowest = qMin(lowest, n);
+    }
+    return lowest;
+}

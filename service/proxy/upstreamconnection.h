@@ -1,0 +1,142 @@
+// The client side of one TCP connection to an upstream node: sends requests, parses responses, is pooled.
+#pragma once
+
+#include "httpresponsehead.h"
+
+#include <QAbstractSocket>
+#include <QByteArray>
+#include <QObject>
+
+#include <http_parser.h>
+
+class QTcpSocket;
+
+// Lives in the worker thread that uses it, as its client connections do. Responses are parsed with
+// http_parser (HTTP_RESPONSE): HEAD, 1xx, 204 and 304 carry no body, a body without length ends when
+// the upstream closes. Reading pauses while the client side is congested, so the upstream is pushed
+// back through TCP rather than buffered.
+class UpstreamConnection : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class Failure { Refused, Reset, HostNotFound, ConnectTimeout, SendTimeout, ReadTimeout, BadResponse };
+
+    class Observer
+    {
+    public:
+        virtual ~Observer() = default;
+        virtual void upstreamConnected() = 0;
+        // The request output fell below the low-water mark.
+        virtual void upstreamWritable() = 0;
+        virtual void upstreamResponseHead(const HttpResponseHead &head) = 0;
+        virtual void upstreamResponseBody(QByteArrayView data) = 0;
+        virtual void upstreamResponseComplete(const HttpHeaders &trailers) = 0;
+        // Called once; the connection is unusable afterwards.
+        virtual void upstreamFailed(Failure failure) = 0;
+    };
+
+    struct Timeouts
+    {
+        int connectMs = 60000;
+        int sendMs = 60000;
+        int readMs = 60000;
+    };
+
+    UpstreamConnection(QByteArray nodeKey, QByteArray host, quint16 port, QObject *parent = nullptr);
+    ~UpstreamConnection() override;
+
+    const QByteArray &nodeKey() const { return m_nodeKey; }
+    void setObserver(Observer *observer) { m_observer = observer; }
+    void setTimeouts(const Timeouts &timeouts) { m_timeouts = timeouts; }
+
+    void connectToNode();
+    bool isConnected() const;
+    bool isConnecting() const { return m_connecting; }
+
+    // A new exchange begins: the request head follows through write().
+    void beginRequest(bool headRequest);
+    void write(QByteArrayView data);
+    // The request (with its body) is completely written: the read timeout starts now.
+    void requestSent();
+    qint64 pendingOutput() const;
+    bool outputCongested() const { return m_congested; }
+
+    void pauseReading();
+    void resumeReading();
+
+    // After a complete response: whether the connection may carry another request.
+    bool reusable() const;
+    int requestCount() const { return m_requests; }
+    qint64 idleSince() const { return m_idleSince; }
+    void markIdle(qint64 nowMs);
+
+    // Checks connect, send and read deadlines; reports a timeout failure to the observer.
+    void checkTimeouts(qint64 nowMs);
+    void close();
+
+    static bool isTimeout(Failure failure)
+    {
+        return failure == Failure::ConnectTimeout || failure == Failure::SendTimeout
+               || failure == Failure::ReadTimeout;
+    }
+
+signals:
+    // An idle pooled connection was closed by the upstream or sent something unexpected.
+    void idleConnectionLost(UpstreamConnection *connection);
+
+private:
+    static int onMessageBegin(http_parser *p);
+    static int onStatus(http_parser *p, const char *at, size_t length);
+    static int onHeaderField(http_parser *p, const char *at, size_t length);
+    static int onHeaderValue(http_parser *p, const char *at, size_t length);
+    static int onHeadersComplete(http_parser *p);
+    static int onBody(http_parser *p, const char *at, size_t length);
+    static int onMessageComplete(http_parser *p);
+    static const http_parser_settings &parserSettings();
+
+    void onConnected();
+    void onReadyRead();
+    void onBytesWritten();
+    void onError(QAbstractSocket::SocketError error);
+    void onDisconnected();
+    void process();
+    bool execute(const char *data, qsizetype length);
+    void deliverComplete();
+    void handleEof();
+    void fail(Failure failure);
+
+    QByteArray m_nodeKey;
+    QByteArray m_host;
+    quint16 m_port;
+    QTcpSocket *m_socket = nullptr;
+    Observer *m_observer = nullptr;
+    Timeouts m_timeouts;
+
+    http_parser m_parser;
+    HttpResponseHead m_head;
+    HttpHeaders m_trailers;
+    QByteArray m_in; // m_in[m_inPos, m_inLen) is read but not parsed yet
+    qsizetype m_inPos = 0;
+    qsizetype m_inLen = 0;
+    bool m_lastWasValue = false;
+    bool m_inBody = false;
+    bool m_interim = false;
+    bool m_headRequest = false;
+
+    qint64 m_connectDeadline = 0;
+    qint64 m_readDeadline = 0;
+    qint64 m_sendProgress = 0;
+    qint64 m_idleSince = 0;
+    int m_requests = 0;
+    bool m_connecting = false;
+    bool m_busy = false;        // a request is in progress
+    bool m_headDelivered = false;
+    bool m_complete = false;    // the response is complete
+    bool m_keepAlive = false;
+    bool m_readPaused = false;
+    bool m_congested = false;
+    bool m_failed = false;
+    bool m_processing = false;
+    bool m_eof = false;
+};

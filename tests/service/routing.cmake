@@ -1,0 +1,2 @@
+# Router suite: the matching order of APISIX's routers, upstream keys, allocation-free lookups.
+holdfast_add_test(tst_router SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_router.cpp LIBS holdfast_routing LABELS unit)

@@ -1,0 +1,105 @@
+#include "bootstrapsettings.h"
+
+#include <QTest>
+
+class tst_BootstrapSettings : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void defaults();
+    void everyKey();
+    void errors_data();
+    void errors();
+    void relativePathsFollowDataDir();
+};
+
+void tst_BootstrapSettings::defaults()
+{
+    QStringList errors;
+    const auto s = BootstrapSettings::fromJson("{}", &errors);
+    QVERIFY2(s, qPrintable(errors.join(QLatin1Char('\n'))));
+    QCOMPARE(s->listen.size(), 1);
+    QCOMPARE(s->listen.first().port, quint16(9080));
+    QCOMPARE(s->admin.address, QHostAddress(QHostAddress::LocalHost));
+    QCOMPARE(s->admin.port, quint16(9180));
+    QCOMPARE(s->router, QStringLiteral("radixtree_host_uri"));
+    QCOMPARE(s->controlPlane.prefix, QStringLiteral("/apisix"));
+    QCOMPARE(s->startup.waitForControlPlaneMs, 3000);
+    QCOMPARE(s->startup.serveLocalFirst, false);
+}
+
+void tst_BootstrapSettings::everyKey()
+{
+    QStringList errors;
+    const auto s = BootstrapSettings::fromJson(R"({
+        "listen": [{"address": "127.0.0.1", "port": 8080}, {"address": "::1", "port": 8081}],
+        "workers": 3, "router": "radixtree_uri", "data_dir": "/tmp/hf",
+        "admin": {"address": "127.0.0.2", "port": 9999, "token_file": "t"},
+        "control_plane": {"type": "etcd", "endpoints": ["http://127.0.0.1:1", "http://127.0.0.1:2"],
+                          "prefix": "/p", "username": "u", "password": "pw",
+                          "tls": {"ca": "ca.pem", "cert": "c.pem", "key": "k.pem"}},
+        "startup": {"wait_for_control_plane_ms": 10, "serve_local_first": true},
+        "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000},
+        "access_log": "access.log"
+    })",
+                                                &errors);
+    QVERIFY2(s, qPrintable(errors.join(QLatin1Char('\n'))));
+    QCOMPARE(s->listen.size(), 2);
+    QCOMPARE(s->listen.at(1).address, QHostAddress(QHostAddress::LocalHostIPv6));
+    QCOMPARE(s->listen.at(1).port, quint16(8081));
+    QCOMPARE(s->workers, 3);
+    QCOMPARE(s->router, QStringLiteral("radixtree_uri"));
+    QCOMPARE(s->admin.port, quint16(9999));
+    QCOMPARE(s->controlPlane.endpoints.size(), 2);
+    QCOMPARE(s->controlPlane.password, QStringLiteral("pw"));
+    QCOMPARE(s->controlPlane.tlsKey, QStringLiteral("k.pem"));
+    QCOMPARE(s->startup.serveLocalFirst, true);
+    QCOMPARE(s->limits.maxHeaderBytes, 4096);
+    QCOMPARE(s->limits.maxBodyBytes, qint64(1000));
+    QCOMPARE(s->resolve(s->accessLog), QStringLiteral("/tmp/hf/access.log"));
+}
+
+void tst_BootstrapSettings::errors_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    QTest::addColumn<QString>("error");
+    QTest::newRow("not json") << QByteArray("{") << QStringLiteral("not JSON");
+    QTest::newRow("not an object") << QByteArray("[]") << QStringLiteral("expected a JSON object");
+    QTest::newRow("unknown key") << QByteArray(R"({"listn": []})") << QStringLiteral("/listn: unknown key");
+    QTest::newRow("nested unknown key") << QByteArray(R"({"admin": {"prot": 1}})")
+                                        << QStringLiteral("/admin/prot: unknown key");
+    QTest::newRow("wrong type") << QByteArray(R"({"workers": "2"})")
+                                << QStringLiteral("/workers: expected integer 0-256, got string");
+    QTest::newRow("port range") << QByteArray(R"({"listen": [{"address": "127.0.0.1", "port": 70000}]})")
+                                << QStringLiteral("/listen/0/port: expected integer 1-65535, got 70000");
+    QTest::newRow("bad address") << QByteArray(R"({"listen": [{"address": "localhost", "port": 1}]})")
+                                 << QStringLiteral("/listen/0/address: expected an IP address, got \"localhost\"");
+    QTest::newRow("bad router") << QByteArray(R"({"router": "radix"})") << QStringLiteral("/router: expected");
+    QTest::newRow("endpoint type") << QByteArray(R"({"control_plane": {"endpoints": [1]}})")
+                                   << QStringLiteral("/control_plane/endpoints/0: expected string, got number");
+    QTest::newRow("boolean") << QByteArray(R"({"startup": {"serve_local_first": 1}})")
+                             << QStringLiteral("/startup/serve_local_first: expected boolean, got number");
+    QTest::newRow("empty listen") << QByteArray(R"({"listen": []})") << QStringLiteral("/listen: expected a non-empty");
+}
+
+void tst_BootstrapSettings::errors()
+{
+    QFETCH(QByteArray, json);
+    QFETCH(QString, error);
+    QStringList errors;
+    QVERIFY(!BootstrapSettings::fromJson(json, &errors));
+    QVERIFY2(!errors.isEmpty() && errors.first().startsWith(error), qPrintable(errors.join(QLatin1Char('\n'))));
+}
+
+void tst_BootstrapSettings::relativePathsFollowDataDir()
+{
+    BootstrapSettings s;
+    s.dataDir = QStringLiteral("/var/lib/x");
+    QCOMPARE(s.resolve(QStringLiteral("admin.token")), QStringLiteral("/var/lib/x/admin.token"));
+    QCOMPARE(s.resolve(QStringLiteral("/etc/token")), QStringLiteral("/etc/token"));
+    QCOMPARE(s.resolve(QStringLiteral("-")), QStringLiteral("-"));
+}
+
+QTEST_GUILESS_MAIN(tst_BootstrapSettings)
+#include "tst_bootstrapsettings.moc"

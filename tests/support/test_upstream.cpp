@@ -1,0 +1,350 @@
+// holdfast_test_upstream: a real HTTP/1.1 upstream for the proxy suites, written apart from the proxy's
+// own HTTP code so that the two check each other.
+//
+//   holdfast_test_upstream --port P [--address A] [--name N]      prints "READY <port>" when listening
+//
+//   any path          JSON echo: method, target, version, headers, body length and sha256, node name,
+//                     connection serial and request number on it, peer
+//   /status/N         answers status N (204 and 304 without a body)
+//   /delay/MS         waits MS milliseconds before the head, then echoes
+//   /bytes/N          N bytes of the pattern byte(i) = i % 251, Content-Length and X-Sha256;
+//                     ?chunked=1 streams it chunked with the sha256 in an X-Sha256 trailer
+//   /close-delimited/N  the pattern without a length, ended by closing the connection
+//   /close            closes the connection without answering
+//   /stats            {"connections": accepted so far, "requests": answered so far}
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QCryptographicHash>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QPointer>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+#include <QUrlQuery>
+
+#include <http_parser.h>
+
+#include <cstdio>
+#include <deque>
+
+namespace {
+
+QByteArray g_name;
+int g_connections = 0;
+int g_requests = 0;
+
+constexpr qint64 WriteChunk = 64 * 1024;
+constexpr qint64 HighWater = 256 * 1024;
+
+QByteArray pattern(qint64 offset, qint64 length)
+{
+    QByteArray out(length, Qt::Uninitialized);
+    for (qint64 i = 0; i < length; ++i)
+        out[i] = char((offset + i) % 251);
+    return out;
+}
+
+QByteArray patternSha256(qint64 length)
+{
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    for (qint64 offset = 0; offset < length; offset += WriteChunk)
+        hash.addData(pattern(offset, qMin(WriteChunk, length - offset)));
+    return hash.result().toHex();
+}
+
+struct Request
+{
+    QByteArray method;
+    QByteArray url;
+    int versionMinor = 1;
+    QList<QPair<QByteArray, QByteArray>> headers;
+    qint64 bodyLength = 0;
+    QByteArray bodySha256;
+    bool keepAlive = true;
+};
+
+class Connection : public QObject
+{
+public:
+    Connection(QTcpSocket *socket, int serial)
+        : m_socket(socket)
+        , m_serial(serial)
+        , m_hash(QCryptographicHash::Sha256)
+    {
+        socket->setParent(this);
+        http_parser_init(&m_parser, HTTP_REQUEST);
+        m_parser.data = this;
+        http_parser_settings_init(&m_settings);
+        m_settings.on_message_begin = [](http_parser *p) {
+            auto *c = static_cast<Connection *>(p->data);
+            c->m_current = Request();
+            c->m_hash.reset();
+            c->m_lastWasValue = false;
+            return 0;
+        };
+        m_settings.on_url = [](http_parser *p, const char *at, size_t n) {
+            static_cast<Connection *>(p->data)->m_current.url.append(at, qsizetype(n));
+            return 0;
+        };
+        m_settings.on_header_field = [](http_parser *p, const char *at, size_t n) {
+            auto *c = static_cast<Connection *>(p->data);
+            if (c->m_lastWasValue || c->m_current.headers.isEmpty())
+                c->m_current.headers.append(QPair<QByteArray, QByteArray>());
+            c->m_lastWasValue = false;
+            c->m_current.headers.last().first.append(at, qsizetype(n));
+            return 0;
+        };
+        m_settings.on_header_value = [](http_parser *p, const char *at, size_t n) {
+            auto *c = static_cast<Connection *>(p->data);
+            c->m_lastWasValue = true;
+            c->m_current.headers.last().second.append(at, qsizetype(n));
+            return 0;
+        };
+        m_settings.on_body = [](http_parser *p, const char *at, size_t n) {
+            auto *c = static_cast<Connection *>(p->data);
+            c->m_hash.addData(QByteArrayView(at, qsizetype(n)));
+            c->m_current.bodyLength += qint64(n);
+            return 0;
+        };
+        m_settings.on_message_complete = [](http_parser *p) {
+            auto *c = static_cast<Connection *>(p->data);
+            c->m_current.method = http_method_str(http_method(p->method));
+            c->m_current.versionMinor = p->http_minor;
+            c->m_current.keepAlive = http_should_keep_alive(p) != 0;
+            c->m_current.bodySha256 = c->m_hash.result().toHex();
+            c->m_queue.push_back(c->m_current);
+            return 0;
+        };
+        connect(socket, &QTcpSocket::readyRead, this, &Connection::onReadyRead);
+        connect(socket, &QTcpSocket::bytesWritten, this, &Connection::onBytesWritten);
+        connect(socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+    }
+
+private:
+    void onReadyRead()
+    {
+        const QByteArray data = m_socket->readAll();
+        const size_t n = http_parser_execute(&m_parser, &m_settings, data.constData(), size_t(data.size()));
+        if (HTTP_PARSER_ERRNO(&m_parser) != HPE_OK || n != size_t(data.size())) {
+            m_socket->write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            m_socket->disconnectFromHost();
+            return;
+        }
+        next();
+    }
+
+    void next()
+    {
+        if (m_busy || m_queue.empty())
+            return;
+        m_busy = true;
+        const Request request = m_queue.front();
+        m_queue.pop_front();
+        serve(request);
+    }
+
+    void done(const Request &request)
+    {
+        ++g_requests;
+        m_busy = false;
+        if (!request.keepAlive) {
+            m_socket->disconnectFromHost();
+            return;
+        }
+        next();
+    }
+
+    void sendHead(const Request &request, int status, const QList<QPair<QByteArray, QByteArray>> &headers)
+    {
+        QByteArray head = "HTTP/1.1 " + QByteArray::number(status) + ' ' + http_status_str(http_status(status))
+                          + "\r\nX-Upstream-Name: " + g_name + "\r\n";
+        for (const auto &h : headers)
+            head += h.first + ": " + h.second + "\r\n";
+        if (!request.keepAlive)
+            head += "Connection: close\r\n";
+        head += "\r\n";
+        m_socket->write(head);
+    }
+
+    void respond(const Request &request, int status, const QByteArray &contentType, const QByteArray &body)
+    {
+        QList<QPair<QByteArray, QByteArray>> headers;
+        if (status != 204 && status != 304) {
+            headers.append(qMakePair(QByteArray("Content-Type"), QByteArray(contentType)));
+            headers.append(qMakePair(QByteArray("Content-Length"), QByteArray(QByteArray::number(body.size()))));
+        }
+        sendHead(request, status, headers);
+        if (request.method != "HEAD" && status != 204 && status != 304)
+            m_socket->write(body);
+        done(request);
+    }
+
+    void echo(const Request &request)
+    {
+        QJsonObject headers;
+        QJsonArray list;
+        for (const auto &h : request.headers) {
+            const QString name = QString::fromLatin1(h.first.toLower());
+            const QString value = QString::fromLatin1(h.second);
+            headers.insert(name, headers.contains(name) ? headers.value(name).toString() + QStringLiteral(", ") + value
+                                                        : value);
+            list.append(QJsonArray{QString::fromLatin1(h.first), value});
+        }
+        QJsonObject o;
+        o.insert(QStringLiteral("name"), QString::fromLatin1(g_name));
+        o.insert(QStringLiteral("method"), QString::fromLatin1(request.method));
+        o.insert(QStringLiteral("target"), QString::fromLatin1(request.url));
+        o.insert(QStringLiteral("version"), QStringLiteral("1.%1").arg(request.versionMinor));
+        o.insert(QStringLiteral("headers"), headers);
+        o.insert(QStringLiteral("header_list"), list);
+        o.insert(QStringLiteral("body_length"), double(request.bodyLength));
+        o.insert(QStringLiteral("body_sha256"), QString::fromLatin1(request.bodySha256));
+        o.insert(QStringLiteral("connection"), m_serial);
+        o.insert(QStringLiteral("request_on_connection"), ++m_requestsHere);
+        o.insert(QStringLiteral("peer"), m_socket->peerAddress().toString());
+        respond(request, 200, "application/json", QJsonDocument(o).toJson(QJsonDocument::Compact));
+    }
+
+    void serve(const Request &request)
+    {
+        const QByteArray path = request.url.split('?').first();
+        const QUrlQuery query(QString::fromLatin1(request.url.mid(path.size() + 1)));
+        const QList<QByteArray> parts = path.split('/');
+        const QByteArray first = parts.value(1);
+        const qint64 arg = parts.value(2).toLongLong();
+        if (first == "status") {
+            const int status = int(arg);
+            respond(request, status, "application/json", "{\"status\":" + QByteArray::number(status) + "}");
+        } else if (first == "delay") {
+            QPointer<Connection> self(this);
+            QTimer::singleShot(int(arg), this, [self, request] {
+                if (self)
+                    self->echo(request);
+            });
+        } else if (first == "bytes") {
+            startBytes(request, arg, query.queryItemValue(QStringLiteral("chunked")) == QLatin1String("1"), false);
+        } else if (first == "close-delimited") {
+            startBytes(request, arg, false, true);
+        } else if (first == "close") {
+            m_socket->abort();
+            deleteLater();
+        } else if (first == "stats") {
+            respond(request, 200, "application/json",
+                    "{\"connections\":" + QByteArray::number(g_connections) + ",\"requests\":"
+                        + QByteArray::number(g_requests) + "}");
+        } else {
+            echo(request);
+        }
+    }
+
+    void startBytes(const Request &request, qint64 length, bool chunked, bool closeDelimited)
+    {
+        m_streamRequest = request;
+        m_streamTotal = length;
+        m_streamSent = 0;
+        m_streamChunked = chunked;
+        m_streamClose = closeDelimited;
+        m_streamHash.reset();
+        QList<QPair<QByteArray, QByteArray>> headers{{"Content-Type", "application/octet-stream"}};
+        if (chunked) {
+            headers.append(qMakePair(QByteArray("Transfer-Encoding"), QByteArray("chunked")));
+            headers.append(qMakePair(QByteArray("Trailer"), QByteArray("X-Sha256")));
+        } else if (closeDelimited) {
+            headers.append(qMakePair(QByteArray("Connection"), QByteArray("close")));
+        } else {
+            headers.append(qMakePair(QByteArray("Content-Length"), QByteArray(QByteArray::number(length))));
+            headers.append(qMakePair(QByteArray("X-Sha256"), QByteArray(patternSha256(length))));
+        }
+        sendHead(request, 200, headers);
+        if (request.method == "HEAD") {
+            done(request);
+            return;
+        }
+        m_streaming = true;
+        pushBytes();
+    }
+
+    void pushBytes()
+    {
+        while (m_streaming && m_socket->bytesToWrite() < HighWater) {
+            if (m_streamSent == m_streamTotal) {
+                m_streaming = false;
+                if (m_streamChunked)
+                    m_socket->write("0\r\nX-Sha256: " + m_streamHash.result().toHex() + "\r\n\r\n");
+                if (m_streamClose) {
+                    m_socket->disconnectFromHost();
+                    return;
+                }
+                done(m_streamRequest);
+                return;
+            }
+            const qint64 n = qMin(WriteChunk, m_streamTotal - m_streamSent);
+            const QByteArray piece = pattern(m_streamSent, n);
+            m_streamHash.addData(piece);
+            if (m_streamChunked)
+                m_socket->write(QByteArray::number(n, 16) + "\r\n" + piece + "\r\n");
+            else
+                m_socket->write(piece);
+            m_streamSent += n;
+        }
+    }
+
+    void onBytesWritten()
+    {
+        if (m_streaming)
+            pushBytes();
+    }
+
+    QTcpSocket *m_socket;
+    int m_serial;
+    int m_requestsHere = 0;
+    http_parser m_parser;
+    http_parser_settings m_settings;
+    QCryptographicHash m_hash;
+    Request m_current;
+    std::deque<Request> m_queue;
+    bool m_lastWasValue = false;
+    bool m_busy = false;
+
+    Request m_streamRequest;
+    QCryptographicHash m_streamHash{QCryptographicHash::Sha256};
+    qint64 m_streamTotal = 0;
+    qint64 m_streamSent = 0;
+    bool m_streamChunked = false;
+    bool m_streamClose = false;
+    bool m_streaming = false;
+};
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    QCoreApplication app(argc, argv);
+    QCommandLineParser parser;
+    parser.addHelpOption();
+    parser.addOption({QStringLiteral("port"), QStringLiteral("Port (0: any)."), QStringLiteral("port"),
+                      QStringLiteral("0")});
+    parser.addOption({QStringLiteral("address"), QStringLiteral("Address."), QStringLiteral("address"),
+                      QStringLiteral("127.0.0.1")});
+    parser.addOption({QStringLiteral("name"), QStringLiteral("Name in answers."), QStringLiteral("name"),
+                      QStringLiteral("upstream")});
+    parser.process(app);
+    g_name = parser.value(QStringLiteral("name")).toUtf8();
+
+    QTcpServer server;
+    server.setMaxPendingConnections(1024);
+    if (!server.listen(QHostAddress(parser.value(QStringLiteral("address"))),
+                       quint16(parser.value(QStringLiteral("port")).toUInt()))) {
+        std::fprintf(stderr, "cannot listen: %s\n", qPrintable(server.errorString()));
+        return 1;
+    }
+    QObject::connect(&server, &QTcpServer::newConnection, &server, [&server] {
+        while (QTcpSocket *socket = server.nextPendingConnection())
+            new Connection(socket, ++g_connections);
+    });
+    std::printf("READY %d\n", int(server.serverPort()));
+    std::fflush(stdout);
+    return app.exec();
+}

@@ -1,0 +1,116 @@
+#include "testsupport.h"
+
+#include <QCoreApplication>
+#include <QDeadlineTimer>
+#include <QDir>
+#include <QFileInfo>
+#include <QProcessEnvironment>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QThread>
+
+#ifndef Q_OS_WIN
+#include <signal.h>
+#endif
+
+namespace TestSupport {
+
+quint16 freePort()
+{
+    QTcpServer server;
+    if (!server.listen(QHostAddress::LocalHost, 0))
+        return 0;
+    return server.serverPort();
+}
+
+QString builtProgram(const QString &name)
+{
+    const QString buildDir = qEnvironmentVariable("HOLDFAST_BUILD_DIR");
+    const QStringList candidates = {buildDir + QStringLiteral("/service/") + name,
+                                    buildDir + QStringLiteral("/tests/support/") + name,
+                                    buildDir + QStringLiteral("/console/") + name,
+                                    QCoreApplication::applicationDirPath() + QLatin1Char('/') + name};
+    for (const QString &candidate : candidates) {
+        if (QFileInfo(candidate).isExecutable())
+            return candidate;
+    }
+    return name;
+}
+
+QString sourceDir()
+{
+    return qEnvironmentVariable("HOLDFAST_SOURCE_DIR");
+}
+
+bool waitForPort(quint16 port, int timeoutMs)
+{
+    QDeadlineTimer deadline(timeoutMs);
+    while (!deadline.hasExpired()) {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        if (socket.waitForConnected(200))
+            return true;
+        QThread::msleep(20); // polling a port: there is no event to wait on from outside the process
+    }
+    return false;
+}
+
+ManagedProcess::~ManagedProcess()
+{
+    stop(1000);
+}
+
+bool ManagedProcess::start(const QString &program, const QStringList &arguments, const QStringList &extraEnv)
+{
+    m_process = std::make_unique<QProcess>();
+    m_process->setProcessChannelMode(QProcess::MergedChannels);
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    for (const QString &pair : extraEnv) {
+        const qsizetype eq = pair.indexOf(QLatin1Char('='));
+        env.insert(pair.left(eq), pair.mid(eq + 1));
+    }
+    m_process->setProcessEnvironment(env);
+    m_process->start(program, arguments);
+    return m_process->waitForStarted(10000);
+}
+
+void ManagedProcess::stop(int graceMs)
+{
+    if (!m_process)
+        return;
+    if (m_process->state() != QProcess::NotRunning) {
+        m_process->terminate();
+        if (!m_process->waitForFinished(graceMs)) {
+            m_process->kill();
+            m_process->waitForFinished(5000);
+        }
+    }
+    output();
+}
+
+void ManagedProcess::kill()
+{
+    if (m_process && m_process->state() != QProcess::NotRunning) {
+        m_process->kill();
+        m_process->waitForFinished(5000);
+    }
+}
+
+qint64 ManagedProcess::pid() const
+{
+    return m_process ? m_process->processId() : 0;
+}
+
+bool ManagedProcess::isRunning() const
+{
+    return m_process && m_process->state() == QProcess::Running;
+}
+
+QByteArray ManagedProcess::output() const
+{
+    if (m_process)
+        m_output += m_process->readAll();
+    return m_output;
+}
+
+} // namespace TestSupport

@@ -62,7 +62,9 @@ bool GatewayListModel::addGateway(const QUrl &adminUrl)
             return false;
     }
     beginInsertRows({}, int(m_gateways.size()), int(m_gateways.size()));
-    m_gateways.append(Gateway{adminUrl});
+    Gateway gateway;
+    gateway.adminUrl = adminUrl;
+    m_gateways.append(gateway);
     endInsertRows();
     return true;
 }

@@ -3,8 +3,38 @@
 
 #include "configsnapshot.h"
 
+#include <QDateTime>
+#include <QList>
 #include <QObject>
 #include <QStringList>
+
+// One object under the control plane's prefix, by its key relative to the prefix ("routes/12").
+struct SourceObject
+{
+    QString key;
+    QByteArray value; // the stored bytes, APISIX-format JSON
+    qint64 modRevision = 0;
+};
+
+struct SourceEvent
+{
+    enum class Type { Put, Delete };
+    Type type = Type::Put;
+    QString key;
+    QByteArray value; // empty for Delete
+    qint64 modRevision = 0;
+};
+
+// How the source sees its control plane, for status and logs.
+struct SourceStatus
+{
+    bool connected = false;
+    QString endpoint;   // the endpoint in use or last tried
+    QDateTime lastOk;   // last answer from the control plane
+    QString lastError;  // "" when none since the last success
+    int retryInMs = -1; // next attempt, -1 when connected or not scheduled
+    QString clusterId;
+};
 
 class ConfigSource : public QObject
 {
@@ -15,8 +45,21 @@ public:
 
     virtual void start() = 0;
     virtual QString describe() const = 0; // for logs and status: "file /etc/holdfast/routes.json"
+    // Read everything again (an operator's POST /v1/resync). Sources without a control plane re-read.
+    virtual void requestResync() {}
+    virtual SourceStatus status() const { return {}; }
 
 signals:
+    // --- Object sources (a control plane) ---
+    // Everything under the prefix at `revision`: an object not in the list no longer exists. Sent after
+    // connecting, and again whenever the source cannot trust its history (compaction, a new cluster,
+    // a revision that went backwards).
+    void snapshotLoaded(qint64 revision, const QList<SourceObject> &objects);
+    // Changes after the last snapshot or batch, in order, up to `revision`.
+    void changesArrived(qint64 revision, const QList<SourceEvent> &events);
+    void statusChanged(const SourceStatus &status);
+
+    // --- Whole-configuration sources (standalone file) ---
     // A complete, valid configuration to serve from now on.
     void configurationReady(const SnapshotPtr &snapshot, qint64 revision);
     // The source holds content that cannot be served; what is live stays live.

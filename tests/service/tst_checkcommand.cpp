@@ -55,7 +55,7 @@ tst_CheckCommand::Result tst_CheckCommand::check(const QByteArray &content)
     return {process.exitCode(), process.readAllStandardOutput(), process.readAllStandardError()};
 }
 
-static const QByteArray validConfig = R"({
+static const QByteArray sampleConfig = R"({
   "routes": {"1": {"uri": "/a", "upstream_id": 1}, "2": {"uri": "/b/*", "upstream_id": "1"}},
   "upstreams": {"1": {"nodes": {"127.0.0.1:8080": 1}}},
   "services": {}
@@ -63,11 +63,11 @@ static const QByteArray validConfig = R"({
 
 void tst_CheckCommand::validConfig()
 {
-    const Result r = check(validConfig);
+    const Result r = check(sampleConfig);
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.out.contains("ok: 2 routes, 1 upstreams, 0 services"), r.out.constData());
-    QStringList errors;
-    const SnapshotPtr s = ConfigSnapshot::fromJson(QJsonDocument::fromJson(validConfig).object(), &errors);
+    ValidationErrors errors;
+    const SnapshotPtr s = ConfigSnapshot::fromJson(QJsonDocument::fromJson(sampleConfig).object(), &errors);
     QVERIFY(s);
     QVERIFY2(r.out.contains("sha256 " + s->sha256()), r.out.constData());
     QCOMPARE(r.out.count('\n'), 1); // one line
@@ -85,8 +85,8 @@ void tst_CheckCommand::invalidConfigListsEveryError()
 
 void tst_CheckCommand::envelope()
 {
-    QStringList errors;
-    const SnapshotPtr s = ConfigSnapshot::fromJson(QJsonDocument::fromJson(validConfig).object(), &errors);
+    ValidationErrors errors;
+    const SnapshotPtr s = ConfigSnapshot::fromJson(QJsonDocument::fromJson(sampleConfig).object(), &errors);
     QVERIFY(s);
     const QByteArray bytes = ConfigStore::serialize(*s, 42, QJsonObject{{QStringLiteral("type"), QStringLiteral("etcd")}},
                                                     QDateTime::currentDateTimeUtc());
@@ -98,8 +98,8 @@ void tst_CheckCommand::envelope()
 
 void tst_CheckCommand::editedEnvelope()
 {
-    QStringList errors;
-    const SnapshotPtr s = ConfigSnapshot::fromJson(QJsonDocument::fromJson(validConfig).object(), &errors);
+    ValidationErrors errors;
+    const SnapshotPtr s = ConfigSnapshot::fromJson(QJsonDocument::fromJson(sampleConfig).object(), &errors);
     QVERIFY(s);
     QByteArray bytes = ConfigStore::serialize(*s, 42, {}, QDateTime::currentDateTimeUtc());
     QVERIFY(bytes.contains("127.0.0.1:8080"));

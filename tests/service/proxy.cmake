@@ -1,0 +1,13 @@
+# Suites of service/proxy: the HTTP/1.1 machinery, request parsing and smuggling defences, and the proxy
+# end to end against real holdfast_test_upstream processes.
+add_library(holdfast_proxy_testkit STATIC
+    ${CMAKE_CURRENT_LIST_DIR}/proxytestkit.cpp ${CMAKE_CURRENT_LIST_DIR}/proxytestkit.h)
+target_include_directories(holdfast_proxy_testkit PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(holdfast_proxy_testkit PUBLIC holdfast_test_support holdfast_proxy Qt6::Test
+    PRIVATE holdfast_warnings)
+
+holdfast_add_test(tst_proxy
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_proxy.cpp
+    LIBS holdfast_proxy_testkit holdfast_proxy
+    LABELS integration service TIMEOUT 240)
+add_dependencies(tst_proxy holdfast_test_upstream)

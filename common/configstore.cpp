@@ -380,6 +380,56 @@ QByteArray ConfigStore::serialize(const ConfigSnapshot &snapshot, qint64 revisio
     return out;
 }
 
+bool ConfigStore::keepEdited(const QString &file, QString *keptAs, QString *error)
+{
+    QString ignoredError;
+    QString &err = error ? *error : ignoredError;
+    const QString from = QDir(m_dataDir).filePath(file);
+    QFile in(from);
+    if (!in.open(QIODevice::ReadOnly)) {
+        err = QStringLiteral("%1: cannot read: %2").arg(from, in.errorString());
+        return false;
+    }
+    const QByteArray bytes = in.readAll();
+    if (in.error() != QFileDevice::NoError) {
+        err = QStringLiteral("%1: cannot read: %2").arg(from, in.errorString());
+        return false;
+    }
+    // No colons in the name: it must be a valid file name on Windows too.
+    const QString name =
+        QLatin1String(EditedFilePrefix) +
+        QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd'T'HHmmss.zzz'Z'")) +
+        QStringLiteral(".json");
+    const QString to = QDir(m_dataDir).filePath(name);
+    QSaveFile out(to);
+    if (!out.open(QIODevice::WriteOnly) || !out.setPermissions(QFile::ReadOwner | QFile::WriteOwner)) {
+        err = QStringLiteral("%1: cannot write: %2").arg(to, out.errorString());
+        out.cancelWriting();
+        return false;
+    }
+    for (qint64 written = 0; written < bytes.size();) {
+        const qint64 n = out.write(bytes.constData() + written, bytes.size() - written);
+        if (n <= 0) {
+            err = QStringLiteral("%1: cannot write: %2")
+                      .arg(to, n < 0 ? out.errorString() : QStringLiteral("short write"));
+            out.cancelWriting();
+            return false;
+        }
+        written += n;
+    }
+    if (!out.commit()) {
+        err = QStringLiteral("%1: cannot commit: %2").arg(to, out.errorString());
+        return false;
+    }
+    QString message;
+    if (!syncDirectory(m_dataDir, &message))
+        qCWarning(lcStore).noquote() << message;
+    qCInfo(lcStore).noquote() << "kept the hand-edited" << from << "as" << to;
+    if (keptAs)
+        *keptAs = name;
+    return true;
+}
+
 // Why this order is safe (each name always points to a complete file, whatever the crash point):
 //  1. config.json is hard-linked to config.prev.json.tmp, then the linked inode is checked to be a valid
 //     generation (a corrupt config.json is never rotated: config.prev.json is then the only good copy).

@@ -32,6 +32,8 @@ public:
     // A hard link to the old config.json made before it is replaced; renamed to PreviousFile afterwards.
     // A leftover one (a save that died) is never loaded and is removed by the next save.
     static constexpr const char *PreviousTempFile = "config.prev.json.tmp";
+    // Prefix of the copies keepEdited() makes: config.edited-20261124T120000.000Z.json
+    static constexpr const char *EditedFilePrefix = "config.edited-";
 
     // Steps of save(), in order; a test hook may stop the process at each to prove crash safety.
     enum class SaveStep
@@ -69,6 +71,11 @@ public:
     // Parses the bytes of a persisted file, or of a bare config object (then revision 0, not edited). An
     // object with a "format" or a "config" member is taken as an envelope. On failure *errors says why,
     // one entry per problem: "not JSON: …", "wrong format: …", or each validation error.
+    // Copies <data_dir>/<file> (a hand-edited generation) to config.edited-<UTC time>.json (mode 0600,
+    // written atomically), so that saves, which rotate generations away, never lose an operator's edit.
+    // Returns false with *error ("<path>: <what failed>: <cause>") when the copy could not be made.
+    bool keepEdited(const QString &file, QString *keptAs, QString *error);
+
     static std::optional<PersistedConfig> parse(const QByteArray &bytes, QStringList *errors,
                                                 bool *wasEnvelope = nullptr);
 

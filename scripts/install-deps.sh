@@ -4,7 +4,8 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 libhttp-parser-dev
-          etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux)
+          etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux
+          g++-mingw-w64-x86-64-posix)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk valgrind)
 fi

@@ -2,6 +2,7 @@
 #include "bootstrapsettings.h"
 #include "configstore.h"
 #include "gateway.h"
+#include "platformhost.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -38,9 +39,7 @@ int check(const QString &path)
     return 0;
 }
 
-} // namespace
-
-int main(int argc, char *argv[])
+int serve(int argc, char *argv[])
 {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("holdfastd"));
@@ -95,4 +94,11 @@ int main(int argc, char *argv[])
         return 1;
     }
     return app.exec();
+}
+
+} // namespace
+
+int main(int argc, char *argv[])
+{
+    return PlatformHost::runMain(argc, argv, serve);
 }

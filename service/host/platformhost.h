@@ -14,6 +14,10 @@ public:
     // socket on Linux, the console control handler on Windows.
     static std::unique_ptr<PlatformHost> create(QObject *parent = nullptr);
 
+    // Runs the program's main: directly on POSIX; under the Service Control Manager on Windows when
+    // the SCM started the process.
+    static int runMain(int argc, char **argv, int (*serviceMain)(int, char **));
+
     virtual void notifyReady() = 0;
     virtual void notifyReloading() = 0;
     virtual void notifyStopping() = 0;

@@ -32,6 +32,11 @@ std::unique_ptr<PlatformHost> PlatformHost::create(QObject *parent)
     return std::make_unique<PosixHost>(parent);
 }
 
+int PlatformHost::runMain(int argc, char **argv, int (*serviceMain)(int, char **))
+{
+    return serviceMain(argc, argv);
+}
+
 PosixHost::PosixHost(QObject *parent)
     : PlatformHost(parent)
 {

@@ -11,3 +11,8 @@ holdfast_add_test(tst_proxy
     LIBS holdfast_proxy_testkit holdfast_proxy
     LABELS integration service TIMEOUT 240)
 add_dependencies(tst_proxy holdfast_test_upstream)
+
+holdfast_add_test(tst_httpparser
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_httpparser.cpp ${CMAKE_CURRENT_LIST_DIR}/httptesthandler.h
+    LIBS holdfast_proxy_testkit holdfast_proxy
+    LABELS unit service TIMEOUT 60)

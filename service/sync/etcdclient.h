@@ -1,0 +1,74 @@
+// HTTP/JSON calls to one etcd v3 endpoint through its gRPC gateway: unary requests, the watch stream, auth.
+#pragma once
+
+#include "etcdsettings.h"
+
+#include <QJsonObject>
+#include <QNetworkAccessManager>
+#include <QObject>
+#include <QSet>
+#include <QSslConfiguration>
+
+#include <functional>
+
+class QNetworkReply;
+
+class EtcdClient : public QObject
+{
+    Q_OBJECT
+
+public:
+    struct Response
+    {
+        bool ok = false;
+        QJsonObject body;  // the decoded answer when ok
+        QString error;     // what went wrong, for status and logs (never carries a secret)
+        int code = -1;     // gRPC status code of an etcd error, -1 for transport errors
+        bool transport = false;
+
+        bool compacted() const { return !ok && error.contains(QLatin1String("compacted")); }
+        bool authRejected() const;
+    };
+    using Handler = std::function<void(const Response &)>;
+    using MessageHandler = std::function<void(const QJsonObject &)>;
+
+    explicit EtcdClient(const EtcdSettings &settings, QObject *parent = nullptr);
+    ~EtcdClient() override;
+
+    // Switching endpoints aborts nothing, but forgets the token and the idle connections.
+    void setEndpoint(const QString &endpoint);
+    QString endpoint() const { return m_endpoint; }
+    // Problems reading the TLS files; empty when there are none.
+    QString tlsError() const { return m_tlsError; }
+
+    // POST <endpoint><path> with a JSON body; authenticates first when credentials are set, and once
+    // more when etcd rejects the token (tokens die with an etcd restart or after their TTL).
+    void call(const QByteArray &path, const QJsonObject &body, Handler done);
+    // A streaming POST /v3/watch: onMessage for every object etcd sends, onEnd once the stream ends
+    // by itself (never after abortAll). No timeout: the caller checks liveness.
+    void watch(const QJsonObject &createRequest, MessageHandler onMessage, Handler onEnd);
+    // Drops every request in flight without calling its handlers.
+    void abortAll();
+
+    static QByteArray encodeKey(const QByteArray &key) { return key.toBase64(); }
+    static QByteArray decodeKey(const QJsonValue &value);
+
+private:
+    bool needsToken() const { return !m_settings.username.isEmpty() && m_token.isEmpty(); }
+    void authenticate(Handler done);
+    void send(const QByteArray &path, const QJsonObject &body, Handler done, bool mayReauthenticate);
+    void startWatch(const QJsonObject &createRequest, MessageHandler onMessage, Handler onEnd,
+                    bool mayReauthenticate);
+    QNetworkReply *post(const QByteArray &path, const QJsonObject &body, bool withToken);
+    Response responseOf(QNetworkReply *reply, const QByteArray &data) const;
+    void forget(QNetworkReply *reply);
+    void loadTls();
+
+    EtcdSettings m_settings;
+    QNetworkAccessManager m_nam;
+    QSslConfiguration m_ssl;
+    QString m_tlsError;
+    QString m_endpoint;
+    QByteArray m_token; // never logged
+    QSet<QNetworkReply *> m_inFlight;
+};

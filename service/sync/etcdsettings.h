@@ -1,0 +1,23 @@
+// Settings of the etcd v3 control-plane client: where etcd is, how to authenticate, how patient to be.
+#pragma once
+
+#include <QString>
+#include <QStringList>
+
+struct EtcdSettings
+{
+    QStringList endpoints = {QStringLiteral("http://127.0.0.1:2379")}; // tried in turn
+    QString prefix = QStringLiteral("/apisix");                         // keys are <prefix>/<collection>/<id>
+    QString username;                                                    // empty: no authentication
+    QString password;
+    QString caFile;   // PEM; when set, only this CA is trusted for https endpoints
+    QString certFile; // PEM client certificate, with keyFile, for mutual TLS
+    QString keyFile;
+    int requestTimeoutMs = 5000; // each unary request (range, auth, probe)
+    // A watch stream may be silent for hours; after this long without a message the source probes
+    // the endpoint, and drops it when the probe gets no answer within requestTimeoutMs.
+    int livenessMs = 5000;
+    int backoffInitialMs = 500;
+    int backoffMaxMs = 30000;
+    int pageLimit = 1000; // keys per range page during a full sync
+};

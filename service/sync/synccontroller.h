@@ -1,0 +1,179 @@
+// The sync state machine: start-up policy, per-object validation, the live configuration, rejections
+// and persisting every change.
+#pragma once
+
+#include "configsource.h"
+#include "configstore.h"
+#include "persister.h"
+
+#include <QDateTime>
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QMap>
+#include <QObject>
+#include <QSet>
+#include <QTimer>
+
+#include <memory>
+#include <optional>
+
+// Owns what DESIGN.md's three high-availability phases decide: which configuration is served (none, the
+// local copy, the control plane's), how each object the source offers is validated (alone: an invalid
+// one is rejected and its last good version stays), and that every applied change reaches disk. It
+// never touches the proxy: `publish` hands each new snapshot to whoever serves it.
+class SyncController : public QObject
+{
+    Q_OBJECT
+
+public:
+    enum class State
+    {
+        Starting,
+        OfflineLocal,
+        Syncing,
+        InSync,
+        Reconnecting,
+        Standalone
+    };
+    Q_ENUM(State)
+
+    struct Settings
+    {
+        QString dataDir;
+        int waitForControlPlaneMs = 3000;
+        bool serveLocalFirst = false;
+        // Written into each persisted envelope: {"type": "etcd", "endpoints": [...], "prefix": "..."}.
+        QJsonObject sourceDescription;
+        int persistRetryInitialMs = 250;
+        int persistRetryMaxMs = 5000;
+    };
+
+    struct Rejection
+    {
+        QString key; // "routes/12"
+        QString reason;
+        qint64 revision = 0;
+    };
+
+    // Counters since start, for /metrics.
+    struct Figures
+    {
+        quint64 changesApplied = 0; // puts and deletes applied, objects taken from full syncs
+        quint64 fullSyncs = 0;
+        quint64 rejections = 0;
+        quint64 persistFailures = 0;
+        quint64 persistSaves = 0;
+        qint64 lastPersistLatencyMs = -1;
+        double persistLatencySumSeconds = 0;
+    };
+
+    // The source is not owned; it must outlive the controller.
+    SyncController(ConfigSource *source, Settings settings, QObject *parent = nullptr);
+    ~SyncController() override;
+
+    // Loads the local copy, starts the source and applies the start-up policy.
+    void start();
+
+    State state() const { return m_state; }
+    QDateTime since() const { return m_since; }
+    QString stateCause() const { return m_cause; }
+    static QString stateName(State state);
+
+    SnapshotPtr live() const { return m_live; }
+    qint64 liveRevision() const { return m_liveRevision; }
+    bool serving() const { return m_live != nullptr; }
+    // Keys under the prefix that are not routes, upstreams or services (consumers/, ssls/, ...).
+    int ignoredKeys() const { return int(m_ignored.size()); }
+    QList<Rejection> rejections() const { return m_rejected.values(); }
+    const Figures &figures() const { return m_figures; }
+    SourceStatus sourceStatus() const;
+
+    // The persisted generation: the one loaded at start, then each one saved.
+    const std::optional<PersistedConfig> &persisted() const { return m_persisted; }
+    QString persistError() const { return m_persistError; }
+
+    // Members of /v1/status: control_plane, live, persisted, rejected.
+    QJsonObject controlPlaneJson() const;
+    QJsonObject liveJson() const;
+    QJsonObject persistedJson() const;
+    QJsonArray rejectedJson() const;
+
+    // POST /v1/resync and /v1/reload-local: {"accepted": bool, "message": "..."}.
+    QJsonObject requestResync();
+    QJsonObject reloadLocal();
+
+    // Blocks until every applied change is on disk (or failed); for shutdown and tests.
+    bool waitPersisted(int timeoutMs);
+
+signals:
+    // A new configuration to serve.
+    void publish(const SnapshotPtr &snapshot, qint64 revision, const QString &cause);
+    void stateChanged(SyncController::State state, const QString &cause);
+    // {"key", "reason", "revision"}
+    void objectRejected(const QJsonObject &rejection);
+    // {"ok", "revision", "sha256", "saved_at" | "error", "latency_ms", "retry_in_ms", "edited_kept_as"}
+    void persistFinished(const QJsonObject &result);
+
+private:
+    struct Objects
+    {
+        ConfigSnapshot::Routes routes;
+        ConfigSnapshot::Upstreams upstreams;
+        ConfigSnapshot::Services services;
+    };
+    enum class KeyKind
+    {
+        Route,
+        Upstream,
+        Service,
+        Ignored
+    };
+
+    void onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects);
+    void onChangesArrived(qint64 revision, const QList<SourceEvent> &events);
+    void onSourceStatus(const SourceStatus &status);
+    void onStartupWaitOver();
+    void onPersisted(const Persister::Result &result);
+
+    static KeyKind classify(const QString &key, QString *id);
+    // Validates one value and stores it in `objects`; false (with the rejection recorded) when invalid.
+    bool putObject(Objects *objects, KeyKind kind, const QString &key, const QString &id,
+                   const QByteArray &value, qint64 revision);
+    static void removeObject(Objects *objects, KeyKind kind, const QString &id);
+    void reject(const QString &key, const QString &reason, qint64 revision);
+    void publishObjects(const QString &cause);
+    bool serveLocalCopy(const QString &why);
+    void setState(State state, const QString &cause);
+    State offlineState() const;
+
+    ConfigSource *m_source;
+    Settings m_settings;
+    ConfigStore m_store; // loads only; saves go through the persister's own store
+    std::unique_ptr<Persister> m_persister;
+    QTimer m_startupWait;
+    QTimer m_publishSoon; // a burst of watch batches becomes one snapshot
+
+    State m_state = State::Starting;
+    QDateTime m_since;
+    QString m_cause;
+    bool m_liveFromControlPlane = false; // what is live came from a full sync (and changes after it)
+    bool m_connected = false;
+
+    Objects m_objects; // the control plane's valid objects, or the local copy's
+    SnapshotPtr m_live;
+    qint64 m_liveRevision = 0;
+    qint64 m_pendingRevision = 0;
+    QString m_pendingCause;
+    QSet<QString> m_ignored;
+    QMap<QString, Rejection> m_rejected;
+    Figures m_figures;
+    QDateTime m_lastContact;
+
+    std::optional<PersistedConfig> m_persisted;
+    QString m_loadedAtStart;
+    QStringList m_loadAttempts;
+    QString m_persistError;
+    QString m_editedKeptAs;
+    QDateTime m_persistErrorSince;
+    int m_persistRetryInMs = -1;
+};

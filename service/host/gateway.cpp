@@ -1,6 +1,7 @@
 #include "gateway.h"
 
 #include "adminhandler.h"
+#include "etcdsource.h"
 #include "filesource.h"
 #include "httpserver.h"
 #include "metricsregistry.h"
@@ -46,30 +47,17 @@ Gateway::Gateway(BootstrapSettings settings, QString standaloneFile, QObject *pa
     : QObject(parent)
     , m_settings(std::move(settings))
     , m_standaloneFile(std::move(standaloneFile))
-    , m_store(m_settings.dataDir)
     , m_since(QDateTime::currentDateTimeUtc())
-{
-}
+{}
 
-Gateway::~Gateway() = default;
-
-QString Gateway::stateName(State state)
+Gateway::~Gateway()
 {
-    switch (state) {
-    case State::Starting:
-        return QStringLiteral("starting");
-    case State::OfflineLocal:
-        return QStringLiteral("offline_local");
-    case State::Syncing:
-        return QStringLiteral("syncing");
-    case State::InSync:
-        return QStringLiteral("in_sync");
-    case State::Reconnecting:
-        return QStringLiteral("reconnecting");
-    case State::Standalone:
-        return QStringLiteral("standalone");
+    // The controller writes what is still waiting as it goes; the proxy it would publish to may be
+    // gone by then, so it talks to nobody any more.
+    if (m_sync) {
+        m_sync->disconnect(this);
+        m_sync.reset();
     }
-    return QString();
 }
 
 bool Gateway::start(QString *error)
@@ -86,8 +74,8 @@ bool Gateway::start(QString *error)
         // Bootstrap settings that change listeners need a restart; what can change in place does.
         m_host->notifyReloading();
         m_proxy->accessLog().reopen();
-        if (m_source)
-            static_cast<FileSource *>(m_source.get())->reload();
+        if (auto *file = qobject_cast<FileSource *>(m_source.get()))
+            file->reload();
         m_host->notifyReady();
     });
 
@@ -105,7 +93,8 @@ bool Gateway::start(QString *error)
                     initialRevision = revision;
                 });
         if (!source->reload()) {
-            *error = QStringLiteral("%1 cannot be served:\n  %2").arg(m_standaloneFile, fileErrors.join(QStringLiteral("\n  ")));
+            *error = QStringLiteral("%1 cannot be served:\n  %2")
+                         .arg(m_standaloneFile, fileErrors.join(QStringLiteral("\n  ")));
             return false;
         }
         source->disconnect(this);
@@ -134,10 +123,10 @@ bool Gateway::start(QString *error)
                      .arg(*error);
         return false;
     }
-    qCInfo(lcGateway).noquote() << "holdfastd" << QCoreApplication::applicationVersion() << "serving on"
-                                << m_proxy->serverPorts() << "with" << m_proxy->workerCount()
-                                << "workers; admin API on"
-                                << QStringLiteral("%1:%2").arg(m_settings.admin.address.toString()).arg(m_adminServer->serverPort());
+    qCInfo(lcGateway).noquote()
+        << "holdfastd" << QCoreApplication::applicationVersion() << "serving on" << m_proxy->serverPorts()
+        << "with" << m_proxy->workerCount() << "workers; admin API on"
+        << QStringLiteral("%1:%2").arg(m_settings.admin.address.toString()).arg(m_adminServer->serverPort());
 
     if (m_source) {
         connect(m_source.get(), &ConfigSource::configurationReady, this,
@@ -145,42 +134,69 @@ bool Gateway::start(QString *error)
                     m_rejected = {};
                     apply(snapshot, revision, QStringLiteral("%1 changed").arg(m_source->describe()));
                 });
-        connect(m_source.get(), &ConfigSource::configurationRejected, this, [this](const QStringList &errors) {
-            m_rejected = {};
-            for (const QString &e : errors)
-                m_rejected.append(QJsonObject{{QStringLiteral("key"), m_standaloneFile}, {QStringLiteral("reason"), e}});
-            m_admin->publishEvent("rejected", QJsonObject{{QStringLiteral("rejected"), m_rejected}});
-        });
+        connect(m_source.get(), &ConfigSource::configurationRejected, this,
+                [this](const QStringList &errors) {
+                    m_rejected = {};
+                    for (const QString &e : errors)
+                        m_rejected.append(QJsonObject{{QStringLiteral("key"), m_standaloneFile},
+                                                      {QStringLiteral("reason"), e}});
+                    m_admin->publishEvent("rejected", QJsonObject{{QStringLiteral("rejected"), m_rejected}});
+                });
         apply(initial, initialRevision, m_source->describe());
         m_source->start(); // from now on, changes to the file
         setState(State::Standalone, m_source->describe());
-    } else {
-        // Sync with the control plane is not built yet (issue 5): serve the local copy.
-        loadLocalCopy();
+    } else if (!startSync(error)) {
+        return false;
     }
     m_host->notifyReady();
     return true;
 }
 
-void Gateway::loadLocalCopy()
+bool Gateway::startSync(QString *error)
 {
-    const ConfigStore::LoadResult result = m_store.load();
-    m_persistedAttempts = result.attempts;
-    for (const QString &line : result.attempts)
-        qCInfo(lcGateway).noquote() << "local copy:" << line;
-    m_persisted = result.config;
-    if (m_persisted) {
-        apply(m_persisted->snapshot, m_persisted->revision,
-              QStringLiteral("local copy %1 (revision %2%3)")
-                  .arg(m_persisted->file)
-                  .arg(m_persisted->revision)
-                  .arg(m_persisted->edited ? QStringLiteral(", edited by hand") : QString()));
-        setState(State::OfflineLocal, QStringLiteral("serving the local copy %1").arg(m_persisted->file));
-    } else {
-        qCWarning(lcGateway).noquote() << "no local copy in" << m_settings.dataDir
-                                       << "and no control plane: every request gets 404 and /readyz 503";
-        setState(State::Starting, QStringLiteral("no configuration to serve yet"));
+    const BootstrapSettings::ControlPlane &cp = m_settings.controlPlane;
+    if (cp.type != QLatin1String("etcd")) {
+        *error =
+            QStringLiteral("control_plane.type: \"%1\" is not supported (expected \"etcd\")").arg(cp.type);
+        return false;
     }
+    EtcdSettings etcd;
+    etcd.endpoints = cp.endpoints;
+    etcd.prefix = cp.prefix;
+    etcd.username = cp.username;
+    etcd.password = cp.password;
+    const auto resolved = [this](const QString &path) {
+        return path.isEmpty() ? path : m_settings.resolve(path);
+    };
+    etcd.caFile = resolved(cp.tlsCa);
+    etcd.certFile = resolved(cp.tlsCert);
+    etcd.keyFile = resolved(cp.tlsKey);
+    etcd.requestTimeoutMs = cp.timeoutMs;
+    etcd.livenessMs = cp.livenessMs;
+    etcd.backoffInitialMs = cp.backoffInitialMs;
+    etcd.backoffMaxMs = cp.backoffMaxMs;
+    m_source = std::make_unique<EtcdSource>(etcd);
+
+    SyncController::Settings sync;
+    sync.dataDir = m_settings.dataDir;
+    sync.waitForControlPlaneMs = m_settings.startup.waitForControlPlaneMs;
+    sync.serveLocalFirst = m_settings.startup.serveLocalFirst;
+    sync.sourceDescription =
+        QJsonObject{{QStringLiteral("type"), cp.type},
+                    {QStringLiteral("endpoints"), QJsonArray::fromStringList(cp.endpoints)},
+                    {QStringLiteral("prefix"), cp.prefix}};
+    m_sync = std::make_unique<SyncController>(m_source.get(), sync);
+    connect(m_sync.get(), &SyncController::publish, this, &Gateway::apply);
+    connect(m_sync.get(), &SyncController::stateChanged, this, &Gateway::setState);
+    connect(m_sync.get(), &SyncController::objectRejected, this,
+            [this](const QJsonObject &rejection) { m_admin->publishEvent("rejected", rejection); });
+    connect(m_sync.get(), &SyncController::persistFinished, this,
+            [this](const QJsonObject &result) { m_admin->publishEvent("persisted", result); });
+    m_sync->start();
+    if (!m_live)
+        qCWarning(lcGateway).noquote() << "nothing to serve yet: every request gets 404 and /readyz 503 until"
+                                       << "a full sync or the local copy";
+    return true;
 }
 
 void Gateway::apply(const SnapshotPtr &snapshot, qint64 revision, const QString &cause)
@@ -190,16 +206,19 @@ void Gateway::apply(const SnapshotPtr &snapshot, qint64 revision, const QString 
     m_proxy->publish(snapshot);
     qCInfo(lcGateway).noquote() << "serving revision" << revision << "sha256"
                                 << QString::fromLatin1(snapshot->sha256().left(12)) << "from" << cause;
-    m_admin->publishEvent("applied", QJsonObject{{QStringLiteral("revision"), revision},
-                                                 {QStringLiteral("sha256"), QString::fromLatin1(snapshot->sha256())},
-                                                 {QStringLiteral("counts"), snapshot->counts()}});
+    m_admin->publishEvent("applied",
+                          QJsonObject{{QStringLiteral("revision"), revision},
+                                      {QStringLiteral("sha256"), QString::fromLatin1(snapshot->sha256())},
+                                      {QStringLiteral("counts"), snapshot->counts()}});
 }
 
 void Gateway::setState(State state, const QString &cause)
 {
     if (state == m_state && m_since.isValid() && state != State::Starting)
         return;
-    qCInfo(lcGateway).noquote() << "state" << stateName(m_state) << "->" << stateName(state) << ":" << cause;
+    if (!m_sync) // the controller logs its own transitions
+        qCInfo(lcGateway).noquote() << "state" << stateName(m_state) << "->" << stateName(state) << ":"
+                                    << cause;
     m_state = state;
     m_since = QDateTime::currentDateTimeUtc();
     m_host->notifyStatus(QStringLiteral("%1: %2").arg(stateName(state), cause));
@@ -220,33 +239,40 @@ void Gateway::stop()
 
 QJsonObject Gateway::status() const
 {
-    QJsonObject live{{QStringLiteral("revision"), m_live ? QJsonValue(m_liveRevision) : QJsonValue()},
-                     {QStringLiteral("sha256"), m_live ? QJsonValue(QString::fromLatin1(m_live->sha256())) : QJsonValue()},
-                     {QStringLiteral("counts"), m_live ? m_live->counts() : QJsonObject()}};
-    QJsonObject persisted{{QStringLiteral("file"), m_persisted ? QJsonValue(m_persisted->file) : QJsonValue()},
-                          {QStringLiteral("attempts"), QJsonArray::fromStringList(m_persistedAttempts)},
-                          {QStringLiteral("revision"), m_persisted ? QJsonValue(m_persisted->revision) : QJsonValue()},
-                          {QStringLiteral("sha256"),
-                           m_persisted ? QJsonValue(QString::fromLatin1(m_persisted->snapshot->sha256())) : QJsonValue()},
-                          {QStringLiteral("saved_at"), m_persisted ? optionalDate(m_persisted->savedAt) : QJsonValue()},
-                          {QStringLiteral("edited"), m_persisted && m_persisted->edited},
-                          {QStringLiteral("error"), QJsonValue()}};
-    QJsonObject controlPlane{{QStringLiteral("type"), m_standaloneFile.isEmpty() ? m_settings.controlPlane.type : QStringLiteral("file")},
-                             {QStringLiteral("endpoints"), m_standaloneFile.isEmpty()
-                                                               ? QJsonArray::fromStringList(m_settings.controlPlane.endpoints)
-                                                               : QJsonArray{m_standaloneFile}},
-                             {QStringLiteral("connected"), m_state == State::Standalone},
-                             {QStringLiteral("last_ok"), QJsonValue()},
-                             {QStringLiteral("last_error"), QJsonValue()},
-                             {QStringLiteral("retry_in_ms"), QJsonValue()}};
-    return {{QStringLiteral("state"), stateName(m_state)},
-            {QStringLiteral("since"), optionalDate(m_since)},
-            {QStringLiteral("ready"), ready()},
-            {QStringLiteral("version"), QCoreApplication::applicationVersion()},
-            {QStringLiteral("control_plane"), controlPlane},
-            {QStringLiteral("live"), live},
-            {QStringLiteral("persisted"), persisted},
-            {QStringLiteral("rejected"), m_rejected}};
+    QJsonObject out{{QStringLiteral("state"), stateName(state())},
+                    {QStringLiteral("ready"), ready()},
+                    {QStringLiteral("version"), QCoreApplication::applicationVersion()}};
+    if (m_sync) {
+        out.insert(QStringLiteral("since"), optionalDate(m_sync->since()));
+        out.insert(QStringLiteral("cause"), m_sync->stateCause());
+        out.insert(QStringLiteral("control_plane"), m_sync->controlPlaneJson());
+        out.insert(QStringLiteral("live"), m_sync->liveJson());
+        out.insert(QStringLiteral("persisted"), m_sync->persistedJson());
+        out.insert(QStringLiteral("rejected"), m_sync->rejectedJson());
+        return out;
+    }
+    out.insert(QStringLiteral("since"), optionalDate(m_since));
+    out.insert(QStringLiteral("control_plane"),
+               QJsonObject{{QStringLiteral("type"), QStringLiteral("file")},
+                           {QStringLiteral("endpoints"), QJsonArray{m_standaloneFile}},
+                           {QStringLiteral("connected"), m_state == State::Standalone},
+                           {QStringLiteral("last_ok"), QJsonValue()},
+                           {QStringLiteral("last_error"), QJsonValue()},
+                           {QStringLiteral("retry_in_ms"), QJsonValue()}});
+    out.insert(QStringLiteral("live"),
+               QJsonObject{{QStringLiteral("revision"), m_live ? QJsonValue(m_liveRevision) : QJsonValue()},
+                           {QStringLiteral("sha256"),
+                            m_live ? QJsonValue(QString::fromLatin1(m_live->sha256())) : QJsonValue()},
+                           {QStringLiteral("counts"), m_live ? m_live->counts() : QJsonObject()}});
+    out.insert(QStringLiteral("persisted"), QJsonObject{{QStringLiteral("file"), QJsonValue()},
+                                                        {QStringLiteral("attempts"), QJsonArray()},
+                                                        {QStringLiteral("revision"), QJsonValue()},
+                                                        {QStringLiteral("sha256"), QJsonValue()},
+                                                        {QStringLiteral("saved_at"), QJsonValue()},
+                                                        {QStringLiteral("edited"), false},
+                                                        {QStringLiteral("error"), QJsonValue()}});
+    out.insert(QStringLiteral("rejected"), m_rejected);
+    return out;
 }
 
 bool Gateway::ready() const
@@ -257,52 +283,92 @@ bool Gateway::ready() const
 QJsonObject Gateway::liveConfig() const
 {
     if (!m_live)
-        return {{QStringLiteral("revision"), QJsonValue()}, {QStringLiteral("sha256"), QJsonValue()},
+        return {{QStringLiteral("revision"), QJsonValue()},
+                {QStringLiteral("sha256"), QJsonValue()},
                 {QStringLiteral("config"), QJsonObject()}};
-    return {{QStringLiteral("revision"), m_liveRevision},
+    return {{QStringLiteral("revision"), liveRevision()},
             {QStringLiteral("sha256"), QString::fromLatin1(m_live->sha256())},
             {QStringLiteral("config"), m_live->json()}};
 }
 
 std::optional<QJsonObject> Gateway::persistedConfig() const
 {
-    if (!m_persisted)
+    if (!m_sync || !m_sync->persisted())
         return std::nullopt;
-    return QJsonObject{{QStringLiteral("file"), m_persisted->file},
-                       {QStringLiteral("revision"), m_persisted->revision},
-                       {QStringLiteral("sha256"), QString::fromLatin1(m_persisted->snapshot->sha256())},
-                       {QStringLiteral("recorded_sha256"), QString::fromLatin1(m_persisted->recordedSha256)},
-                       {QStringLiteral("edited"), m_persisted->edited},
-                       {QStringLiteral("saved_at"), optionalDate(m_persisted->savedAt)},
-                       {QStringLiteral("source"), m_persisted->source},
-                       {QStringLiteral("config"), m_persisted->snapshot->json()}};
+    const PersistedConfig &p = *m_sync->persisted();
+    return QJsonObject{{QStringLiteral("file"), p.file},
+                       {QStringLiteral("revision"), p.revision},
+                       {QStringLiteral("sha256"), QString::fromLatin1(p.snapshot->sha256())},
+                       {QStringLiteral("recorded_sha256"), QString::fromLatin1(p.recordedSha256)},
+                       {QStringLiteral("edited"), p.edited},
+                       {QStringLiteral("saved_at"), optionalDate(p.savedAt)},
+                       {QStringLiteral("source"), p.source},
+                       {QStringLiteral("config"), p.snapshot->json()}};
 }
 
 QByteArray Gateway::metrics()
 {
-    m_metrics->setGauge("holdfast_config_live_revision", "Revision of the configuration being served.",
-                        double(m_liveRevision));
-    m_metrics->setGauge("holdfast_ready", "1 while a configuration is being served.", ready() ? 1 : 0);
-    return m_metrics->render(m_proxy->collectMetrics());
+    MetricsRegistry &m = *m_metrics;
+    m.setGauge("holdfast_config_live_revision", "Revision of the configuration being served.",
+               double(liveRevision()));
+    m.setGauge("holdfast_ready", "1 while a configuration is being served.", ready() ? 1 : 0);
+    for (State s : {State::Starting, State::OfflineLocal, State::Syncing, State::InSync, State::Reconnecting,
+                    State::Standalone})
+        m.setGauge("holdfast_sync_state", "1 for the gateway's sync state, 0 for the others.",
+                   state() == s ? 1 : 0, {{"state", stateName(s).toLatin1()}});
+    if (!m_sync)
+        return m.render(m_proxy->collectMetrics());
+
+    const SyncController::Figures &f = m_sync->figures();
+    const SourceStatus source = m_sync->sourceStatus();
+    const auto &persisted = m_sync->persisted();
+    m.setGauge("holdfast_config_persisted_revision", "Revision of the configuration on disk (-1: none).",
+               persisted ? double(persisted->revision) : -1);
+    m.setGauge("holdfast_control_plane_connected", "1 while connected to the control plane.",
+               source.connected ? 1 : 0);
+    m.setGauge("holdfast_control_plane_last_contact_seconds",
+               "Seconds since the control plane last answered (-1: never since start).",
+               source.lastOk.isValid()
+                   ? double(source.lastOk.msecsTo(QDateTime::currentDateTimeUtc())) / 1000.0
+                   : -1);
+    m.setCounter("holdfast_sync_full_syncs_total", "Full syncs applied.", double(f.fullSyncs));
+    m.setCounter("holdfast_sync_changes_applied_total", "Objects put or deleted from the control plane.",
+                 double(f.changesApplied));
+    m.setCounter("holdfast_sync_rejections_total", "Objects rejected by validation.", double(f.rejections));
+    m.setGauge("holdfast_sync_rejected_objects",
+               "Objects currently rejected (their last good version serves).",
+               double(m_sync->rejections().size()));
+    m.setGauge("holdfast_sync_ignored_keys",
+               "Keys under the prefix that are not routes, upstreams or services.",
+               double(m_sync->ignoredKeys()));
+    m.setCounter("holdfast_persist_saves_total", "Generations written to the local copy.",
+                 double(f.persistSaves));
+    m.setCounter("holdfast_persist_failures_total", "Failed attempts to write the local copy.",
+                 double(f.persistFailures));
+    m.setGauge("holdfast_persist_error", "1 while the last attempt to write the local copy failed.",
+               m_sync->persistError().isEmpty() ? 0 : 1);
+    m.setGauge("holdfast_persist_latency_seconds",
+               "From a change being applied to it being on disk, last save.",
+               f.lastPersistLatencyMs >= 0 ? double(f.lastPersistLatencyMs) / 1000.0 : 0);
+    m.setCounter("holdfast_persist_latency_seconds_total", "Sum of the apply-to-disk latency of every save.",
+                 f.persistLatencySumSeconds);
+    return m.render(m_proxy->collectMetrics());
 }
 
 QJsonObject Gateway::resync()
 {
-    if (m_source) {
-        const bool ok = static_cast<FileSource *>(m_source.get())->reload();
-        return {{QStringLiteral("accepted"), ok},
-                {QStringLiteral("message"), ok ? QStringLiteral("re-read %1").arg(m_standaloneFile)
-                                               : QStringLiteral("%1 is not valid; see status.rejected").arg(m_standaloneFile)}};
-    }
-    return {{QStringLiteral("accepted"), false},
-            {QStringLiteral("message"), QStringLiteral("no control plane connection in this build")}};
+    if (m_sync)
+        return m_sync->requestResync();
+    const bool ok = static_cast<FileSource *>(m_source.get())->reload();
+    return {{QStringLiteral("accepted"), ok},
+            {QStringLiteral("message"),
+             ok ? QStringLiteral("re-read %1").arg(m_standaloneFile)
+                : QStringLiteral("%1 is not valid; see status.rejected").arg(m_standaloneFile)}};
 }
 
 QJsonObject Gateway::reloadLocal()
 {
-    if (m_source)
-        return resync();
-    loadLocalCopy();
-    return {{QStringLiteral("accepted"), m_persisted.has_value()},
-            {QStringLiteral("message"), m_persistedAttempts.join(QStringLiteral("; "))}};
+    if (m_sync)
+        return m_sync->reloadLocal();
+    return resync(); // standalone: the local file is the configuration file
 }

@@ -5,6 +5,7 @@
 #include "bootstrapsettings.h"
 #include "configsnapshot.h"
 #include "configstore.h"
+#include "synccontroller.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -25,7 +26,7 @@ class Gateway : public QObject, public AdminBackend
     Q_OBJECT
 
 public:
-    enum class State { Starting, OfflineLocal, Syncing, InSync, Reconnecting, Standalone };
+    using State = SyncController::State;
 
     // `standaloneFile` empty: configuration from the control plane, with the local copy as fallback.
     Gateway(BootstrapSettings settings, QString standaloneFile, QObject *parent = nullptr);
@@ -35,8 +36,8 @@ public:
     // (a port in use, an unreadable data dir, an invalid standalone file).
     bool start(QString *error);
 
-    State state() const { return m_state; }
-    static QString stateName(State state);
+    State state() const { return m_sync ? m_sync->state() : m_state; }
+    static QString stateName(State state) { return SyncController::stateName(state); }
 
     // AdminBackend
     QJsonObject status() const override;
@@ -50,8 +51,10 @@ public:
 private:
     void apply(const SnapshotPtr &snapshot, qint64 revision, const QString &cause);
     void setState(State state, const QString &cause);
-    void loadLocalCopy();
+    // Without --standalone: the control plane through a SyncController, the local copy as fallback.
+    bool startSync(QString *error);
     void stop();
+    qint64 liveRevision() const { return m_sync ? m_sync->liveRevision() : m_liveRevision; }
 
     BootstrapSettings m_settings;
     QString m_standaloneFile;
@@ -60,15 +63,13 @@ private:
     std::unique_ptr<AdminHandler> m_admin;
     std::unique_ptr<HttpServer> m_adminServer;
     std::unique_ptr<ConfigSource> m_source;
+    std::unique_ptr<SyncController> m_sync; // after m_source: it must go first
     std::unique_ptr<MetricsRegistry> m_metrics;
-    ConfigStore m_store;
 
     State m_state = State::Starting;
     QDateTime m_since;
     SnapshotPtr m_live;
     qint64 m_liveRevision = 0;
-    std::optional<PersistedConfig> m_persisted; // the generation loaded from data_dir at start
-    QStringList m_persistedAttempts;
-    QJsonArray m_rejected; // [{key, reason}] of what the source offered and could not be served
+    QJsonArray m_rejected; // standalone: [{key, reason}] of a file that could not be served
     bool m_stopping = false;
 };

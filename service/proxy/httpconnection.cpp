@@ -10,11 +10,37 @@
 #include <cstring>
 #include <utility>
 
-Q_LOGGING_CATEGORY(lcHttp, "holdfast.http")
+Q_LOGGING_CATEGORY(lcHttp, "holdfast.http", QtInfoMsg)
 
 namespace {
 
 constexpr qsizetype ReadChunk = 16 * 1024;
+
+bool isTokenChar(char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    switch (c) {
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~':
+        return true;
+    default:
+        return false;
+    }
+}
 
 inline HttpConnection *self(http_parser *p)
 {
@@ -164,6 +190,8 @@ int HttpConnection::onHeaderField(http_parser *p, const char *at, size_t length)
             headers.finishField();
         headers.beginField();
         c->m_lastWasValue = false;
+        if (!c->countHeadBytes(4)) // ": " and CRLF count against the limit too
+            return -1;
     }
     headers.appendNameFragment(QByteArrayView(at, qsizetype(length)));
     return 0;
@@ -230,9 +258,14 @@ int HttpConnection::headersComplete()
     int transferEncodings = 0;
     for (int i = 0; i < headers.size(); ++i) {
         const QByteArrayView name = headers.name(i);
-        // "Host : x" - white space before the colon - must be refused (RFC 9112 section 5.1).
-        if (name.isEmpty() || name.back() == ' ' || name.back() == '\t')
+        // "Host : x" - white space before the colon - must be refused (RFC 9112 section 5.1), as any
+        // name that is not a token.
+        if (name.isEmpty())
             return 400;
+        for (char ch : name) {
+            if (!isTokenChar(ch))
+                return 400;
+        }
         if (HttpHeaders::equalsIgnoringCase(name, "host"))
             ++hostCount;
         else if (HttpHeaders::equalsIgnoringCase(name, "transfer-encoding"))
@@ -258,8 +291,8 @@ int HttpConnection::headersComplete()
     if (h.target.front() != '/' && h.target != "*") {
         http_parser_url url;
         http_parser_url_init(&url);
-        if (http_parser_parse_url(h.target.constData(), size_t(h.target.size()), 0, &url) != 0
-            || !(url.field_set & (1 << UF_HOST)))
+        if (http_parser_parse_url(h.target.constData(), size_t(h.target.size()), 0, &url) != 0 ||
+            !(url.field_set & (1 << UF_HOST)))
             return 400;
         const auto field = [&](int f) {
             return QByteArrayView(h.target.constData() + url.field_data[f].off, url.field_data[f].len);
@@ -326,6 +359,14 @@ int HttpConnection::onBody(http_parser *p, const char *at, size_t length)
     HttpConnection *c = self(p);
     if (c->m_state == State::Closed)
         return -1;
+    if ((p->flags & F_CHUNKED) && p->content_length == 0) {
+        // The chunk is complete: CRLF must follow its data. This build of http_parser is not strict
+        // and would take any two bytes there, letting "3\r\nabcdef" hide another chunk or request.
+        c->m_chunkEnd = at + length;
+        c->m_chunkCrlfChecked = 0;
+        if (!c->checkChunkCrlf(c->m_chunkEnd, c->m_execStart + (c->m_inLen - c->m_inPos)))
+            return -1;
+    }
     c->m_bodyBytes += qint64(length);
     if (c->m_limits.maxBodyBytes > 0 && c->m_bodyBytes > c->m_limits.maxBodyBytes) {
         c->m_errorStatus = 413;
@@ -390,10 +431,28 @@ bool HttpConnection::fill()
     return true;
 }
 
+bool HttpConnection::checkChunkCrlf(const char *from, const char *end)
+{
+    static const char crlf[2] = {'\r', '\n'};
+    while (m_chunkCrlfChecked < 2 && from < end) {
+        if (*from++ != crlf[m_chunkCrlfChecked]) {
+            m_errorStatus = 400;
+            m_chunkCrlfChecked = 2;
+            return false;
+        }
+        ++m_chunkCrlfChecked;
+    }
+    return true;
+}
+
 void HttpConnection::execute()
 {
     m_execStart = m_in.constData() + m_inPos;
     const size_t available = size_t(m_inLen - m_inPos);
+    if (m_chunkCrlfChecked < 2 && !checkChunkCrlf(m_execStart, m_execStart + available)) {
+        failRequest(400);
+        return;
+    }
     const size_t n = http_parser_execute(&m_parser, &parserSettings(), m_execStart, available);
     if (n > 0)
         m_prevByte = m_execStart[n - 1];
@@ -426,8 +485,8 @@ void HttpConnection::dispatch()
     m_state = State::Dispatched;
     m_deadline = nowMs() + m_limits.bodyTimeoutMs;
     ++m_requests;
-    if (!m_head.keepAlive || m_draining
-        || (m_limits.maxKeepaliveRequests > 0 && m_requests >= m_limits.maxKeepaliveRequests))
+    if (!m_head.keepAlive || m_draining ||
+        (m_limits.maxKeepaliveRequests > 0 && m_requests >= m_limits.maxKeepaliveRequests))
         m_closeAfter = true;
     m_handler->handleRequest(this);
 }
@@ -446,8 +505,8 @@ void HttpConnection::pump()
             startNextRequest();
             continue;
         }
-        if (m_state == State::Dispatched && !m_requestDone && !m_bodyPaused && !m_continueSent
-            && m_head.expectContinue && !m_headSent && m_head.hasBody()) {
+        if (m_state == State::Dispatched && !m_requestDone && !m_bodyPaused && !m_continueSent &&
+            m_head.expectContinue && !m_headSent && m_head.hasBody()) {
             writeRaw("HTTP/1.1 100 Continue\r\n\r\n");
             m_continueSent = true;
         }
@@ -560,7 +619,8 @@ void HttpConnection::writeBody(QByteArrayView data)
         return;
     case OutMode::Chunked: {
         char line[20];
-        const int n = std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
+        const int n =
+            std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
         writeRaw(QByteArrayView(line, n));
         writeRaw(data);
         writeRaw("\r\n");
@@ -592,6 +652,8 @@ void HttpConnection::finish(const HttpHeaders *trailers)
             writeRaw("0\r\n\r\n");
         }
     }
+    // Out now rather than on the next turn of the event loop: one poll and notifier toggle less.
+    m_socket->flush();
     m_responseDone = true;
     m_observer = nullptr;
     m_congested = false;

@@ -53,8 +53,20 @@ public:
     static qint64 nowMs();
 
 private:
-    enum class State { Idle, ReadingHead, Dispatched, Closed };
-    enum class OutMode { None, Length, Chunked, CloseDelimited };
+    enum class State
+    {
+        Idle,
+        ReadingHead,
+        Dispatched,
+        Closed
+    };
+    enum class OutMode
+    {
+        None,
+        Length,
+        Chunked,
+        CloseDelimited
+    };
 
     static int onMessageBegin(http_parser *p);
     static int onUrl(http_parser *p, const char *at, size_t length);
@@ -67,6 +79,7 @@ private:
 
     int headersComplete();
     bool countHeadBytes(size_t length);
+    bool checkChunkCrlf(const char *from, const char *end);
     void onBytesWritten();
     void onDisconnected();
     void pump();
@@ -93,8 +106,10 @@ private:
     qsizetype m_inPos = 0;
     qsizetype m_inLen = 0;
     const char *m_execStart = nullptr;
-    char m_prevByte = 0; // last byte of the previous parsed chunk, to spot obsolete line folding
-    QByteArray m_out;    // reused for response heads
+    const char *m_chunkEnd = nullptr;
+    int m_chunkCrlfChecked = 2; // bytes of the CRLF after a chunk's data verified so far
+    char m_prevByte = 0;        // last byte of the previous parsed chunk, to spot obsolete line folding
+    QByteArray m_out;           // reused for response heads
 
     State m_state = State::Idle;
     OutMode m_outMode = OutMode::None;

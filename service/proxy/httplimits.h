@@ -5,12 +5,12 @@
 
 struct HttpLimits
 {
-    int maxHeaderBytes = 32 * 1024; // request line plus header fields: 431 beyond
-    qint64 maxBodyBytes = 0;        // 0: unlimited; 413 beyond
-    int headerTimeoutMs = 60000;    // a request head must arrive within this (408 after)
-    int bodyTimeoutMs = 60000;      // between two reads of a request body
-    int keepaliveTimeoutMs = 75000; // an idle keep-alive connection is closed after this
-    int sendTimeoutMs = 60000;      // a client that reads nothing of its response for this long is dropped
+    int maxHeaderBytes = 32 * 1024;   // request line plus header fields: 431 beyond
+    qint64 maxBodyBytes = 0;          // 0: unlimited; 413 beyond
+    int headerTimeoutMs = 60000;      // a request head must arrive within this (408 after)
+    int bodyTimeoutMs = 60000;        // between two reads of a request body
+    int keepaliveTimeoutMs = 75000;   // an idle keep-alive connection is closed after this
+    int sendTimeoutMs = 60000;        // a client that reads nothing of its response for this long is dropped
     int maxKeepaliveRequests = 10000; // requests on one connection before it is closed (0: no limit)
     // What is read from or queued for one socket at most; beyond it the producer pauses, so that a slow
     // reader pushes back on a fast writer instead of growing memory.

@@ -16,8 +16,8 @@ struct HttpRequestHead
     int versionMajor = 1;
     int versionMinor = 1;
     HttpHeaders headers;
-    QByteArray authority;  // Host (or the absolute-form target's authority), port included
-    QByteArrayView host;   // authority without the port and IPv6 brackets, for routing
+    QByteArray authority;      // Host (or the absolute-form target's authority), port included
+    QByteArrayView host;       // authority without the port and IPv6 brackets, for routing
     qint64 contentLength = -1; // -1: no Content-Length
     bool chunked = false;
     bool keepAlive = true;

@@ -13,7 +13,10 @@ namespace {
 class DescriptorListener : public QTcpServer
 {
 public:
-    explicit DescriptorListener(HttpServer *server) : QTcpServer(server), m_server(server) {}
+    explicit DescriptorListener(HttpServer *server)
+        : QTcpServer(server)
+        , m_server(server)
+    {}
 
 protected:
     void incomingConnection(qintptr descriptor) override { m_server->addConnection(descriptor); }

@@ -20,6 +20,4 @@ quint16 ListenerSockets::localPort(qintptr)
     return 0;
 }
 
-void ListenerSockets::closeDescriptor(qintptr)
-{
-}
+void ListenerSockets::closeDescriptor(qintptr) {}

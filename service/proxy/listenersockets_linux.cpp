@@ -39,8 +39,8 @@ QList<qintptr> ListenerSockets::openReusePort(const QHostAddress &address, quint
             auto *in6 = reinterpret_cast<sockaddr_in6 *>(&storage);
             in6->sin6_family = AF_INET6;
             in6->sin6_port = htons(port);
-            const Q_IPV6ADDR bytes = any ? QHostAddress(QHostAddress::AnyIPv6).toIPv6Address()
-                                         : address.toIPv6Address();
+            const Q_IPV6ADDR bytes =
+                any ? QHostAddress(QHostAddress::AnyIPv6).toIPv6Address() : address.toIPv6Address();
             std::memcpy(&in6->sin6_addr, &bytes, sizeof bytes);
             length = sizeof(sockaddr_in6);
         } else {
@@ -63,8 +63,8 @@ QList<qintptr> ListenerSockets::openReusePort(const QHostAddress &address, quint
         if (fd < 0)
             return failWith("socket");
         const int on = 1;
-        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0
-            || ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
+        if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
             return failWith("setsockopt");
         if (family == AF_INET6) {
             const int v6only = any ? 0 : 1; // "Any" is dual stack, as QTcpServer makes it

@@ -7,11 +7,12 @@
 
 #include <cstdio>
 
-Q_LOGGING_CATEGORY(lcProxy, "holdfast.proxy")
+Q_LOGGING_CATEGORY(lcProxy, "holdfast.proxy", QtInfoMsg)
 
 namespace {
 
-enum class Field {
+enum class Field
+{
     Other,
     Hop, // hop-by-hop: never forwarded
     Host,
@@ -85,8 +86,7 @@ int msFromSeconds(double seconds)
 
 ProxyCall::ProxyCall(ProxyHandler *handler)
     : m_handler(handler)
-{
-}
+{}
 
 void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generation, const RouteTarget *target,
                       ProxyHandler::UpstreamEntry *entry, qint64 startMicros)
@@ -295,7 +295,8 @@ void ProxyCall::writeUpstreamBody(QByteArrayView data)
 {
     if (m_exchange->request().chunked) {
         char line[20];
-        const int n = std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
+        const int n =
+            std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
         m_connection->write(QByteArrayView(line, n));
         m_connection->write(data);
         m_connection->write("\r\n");
@@ -403,18 +404,21 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
     UpstreamConnection *connection = std::exchange(m_connection, nullptr);
     if (connection)
         m_handler->pool().discard(connection);
-    const bool stale = m_connectionReused && failure == UpstreamConnection::Failure::Reset && !m_responseStarted;
+    const bool stale =
+        m_connectionReused && failure == UpstreamConnection::Failure::Reset && !m_responseStarted;
     if (m_entry->health && !stale) {
         m_entry->health->report(m_node, UpstreamConnection::isTimeout(failure)
                                             ? UpstreamHealth::Outcome::timeout()
                                             : UpstreamHealth::Outcome::tcpFailure());
     }
-    if (failure == UpstreamConnection::Failure::Refused || failure == UpstreamConnection::Failure::ConnectTimeout
-        || failure == UpstreamConnection::Failure::HostNotFound)
+    if (failure == UpstreamConnection::Failure::Refused ||
+        failure == UpstreamConnection::Failure::ConnectTimeout ||
+        failure == UpstreamConnection::Failure::HostNotFound)
         m_handler->metrics().upstreamConnectFailed(m_entry->key);
     releaseNode();
     const int status = statusFor(failure);
-    qCDebug(lcProxy) << "upstream" << m_entry->key << m_entry->nodeKeys[size_t(m_node)] << "failed:" << int(failure);
+    qCDebug(lcProxy) << "upstream" << m_entry->key << m_entry->nodeKeys[size_t(m_node)]
+                     << "failed:" << int(failure);
     if (!m_exchange) {
         complete(status);
         return;

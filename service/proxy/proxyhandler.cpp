@@ -12,8 +12,7 @@ ProxyHandler::ProxyHandler(ProxyMetrics *metrics, AccessLog::Buffer *log, QObjec
     : m_metrics(metrics)
     , m_log(log)
     , m_pool(new UpstreamPool(poolParent))
-{
-}
+{}
 
 ProxyHandler::~ProxyHandler()
 {
@@ -72,10 +71,10 @@ ProxyHandler::UpstreamEntry *ProxyHandler::entryFor(Generation *generation, cons
     // An unchanged upstream keeps its balancer across snapshots: round-robin position, least-conn
     // counts and the hash ring carry on instead of starting over at every config change.
     std::shared_ptr<UpstreamEntry> entry = m_latestEntries.value(target.upstreamKey);
-    const bool unchanged = entry && entry->health == health
-                           && (entry->upstream == target.upstream
-                               || (entry->upstream->json == target.upstream->json
-                                   && entry->upstream->id == target.upstream->id));
+    const bool unchanged =
+        entry && entry->health == health &&
+        (entry->upstream == target.upstream ||
+         (entry->upstream->json == target.upstream->json && entry->upstream->id == target.upstream->id));
     if (!unchanged) {
         entry = std::make_shared<UpstreamEntry>();
         entry->key = target.upstreamKey;
@@ -147,7 +146,8 @@ AccessLog::Entry ProxyHandler::logEntry(const HttpRequestHead &request, const QS
     entry.remotePort = request.peerPort;
     entry.method = request.method.toByteArray();
     entry.target = request.target;
-    entry.protocol = request.versionMinor == 0 ? QByteArrayLiteral("HTTP/1.0") : QByteArrayLiteral("HTTP/1.1");
+    entry.protocol =
+        request.versionMinor == 0 ? QByteArrayLiteral("HTTP/1.0") : QByteArrayLiteral("HTTP/1.1");
     entry.host = request.host.toByteArray();
     entry.status = status;
     entry.referer = request.headers.value("referer").toByteArray();

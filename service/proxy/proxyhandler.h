@@ -77,7 +77,7 @@ private:
     ProxyMetrics *m_metrics;
     AccessLog::Buffer *m_log;
     UpstreamPool *m_pool;
-    std::list<std::unique_ptr<Generation>> m_generations; // the last one is current
+    std::list<std::unique_ptr<Generation>> m_generations;           // the last one is current
     QHash<QString, std::shared_ptr<UpstreamEntry>> m_latestEntries; // by key: reused when unchanged
     std::vector<std::unique_ptr<ProxyCall>> m_freeCalls;
     int m_callsInFlight = 0;

@@ -28,8 +28,8 @@ bool ProxyServer::start(QString *error)
     if (m_running)
         return true;
     if (!m_settings.accessLog.isEmpty()) {
-        if (!m_settings.accessLogFormat.isEmpty()
-            && !m_accessLog.setFormat(m_settings.accessLogFormat.toUtf8(), error))
+        if (!m_settings.accessLogFormat.isEmpty() &&
+            !m_accessLog.setFormat(m_settings.accessLogFormat.toUtf8(), error))
             return false;
         if (!m_accessLog.open(m_settings.accessLog, error))
             return false;
@@ -45,7 +45,8 @@ bool ProxyServer::start(QString *error)
             m_ports.append(listen.port);
             continue;
         }
-        const QList<qintptr> sockets = ListenerSockets::openReusePort(listen.address, listen.port, workers, error);
+        const QList<qintptr> sockets =
+            ListenerSockets::openReusePort(listen.address, listen.port, workers, error);
         if (sockets.isEmpty()) {
             for (const auto &list : std::as_const(perWorker)) {
                 for (qintptr fd : list)
@@ -62,7 +63,8 @@ bool ProxyServer::start(QString *error)
     for (int i = 0; i < workers; ++i) {
         auto *thread = new QThread;
         thread->setObjectName(QStringLiteral("proxy-worker-%1").arg(i));
-        auto *worker = new ProxyWorker(i, m_settings.limits, m_settings.accessLog.isEmpty() ? nullptr : &m_accessLog);
+        auto *worker =
+            new ProxyWorker(i, m_settings.limits, m_settings.accessLog.isEmpty() ? nullptr : &m_accessLog);
         worker->moveToThread(thread);
         connect(worker, &ProxyWorker::drained, this, &ProxyServer::onWorkerDrained, Qt::QueuedConnection);
         thread->start();
@@ -101,8 +103,8 @@ bool ProxyServer::start(QString *error)
     if (m_current) {
         for (ProxyWorker *worker : std::as_const(m_workers)) {
             const ProxySnapshotPtr snapshot = m_current;
-            QMetaObject::invokeMethod(worker, [worker, snapshot] { worker->setSnapshot(snapshot); },
-                                      Qt::QueuedConnection);
+            QMetaObject::invokeMethod(
+                worker, [worker, snapshot] { worker->setSnapshot(snapshot); }, Qt::QueuedConnection);
         }
         m_checker->setTargets(m_current->health());
     }
@@ -121,8 +123,8 @@ void ProxyServer::publish(const SnapshotPtr &snapshot)
         m_checker->setTargets(health);
     for (ProxyWorker *worker : std::as_const(m_workers)) {
         const ProxySnapshotPtr current = m_current;
-        QMetaObject::invokeMethod(worker, [worker, current] { worker->setSnapshot(current); },
-                                  Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            worker, [worker, current] { worker->setSnapshot(current); }, Qt::QueuedConnection);
     }
 }
 
@@ -211,7 +213,8 @@ quint64 ProxyServer::servingGeneration() const
     quint64 lowest = m_workers.isEmpty() ? 0 : ~quint64(0);
     for (ProxyWorker *worker : m_workers) {
         quint64 n = 0;
-        QMetaObject::invokeMethod(worker, [&] { n = worker->servingGeneration(); }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            worker, [&] { n = worker->servingGeneration(); }, Qt::BlockingQueuedConnection);
         lowest = qMin(lowest, n);
     }
     return lowest;

@@ -17,7 +17,8 @@ using ProxySnapshotPtr = std::shared_ptr<const ProxySnapshot>;
 class ProxySnapshot
 {
 public:
-    static ProxySnapshotPtr create(SnapshotPtr config, RouterPtr router, HealthMapPtr health, quint64 generation);
+    static ProxySnapshotPtr create(SnapshotPtr config, RouterPtr router, HealthMapPtr health,
+                                   quint64 generation);
 
     const SnapshotPtr &config() const { return m_config; }
     const RouterPtr &router() const { return m_router; }

@@ -8,8 +8,7 @@ ProxyWorker::ProxyWorker(int index, const HttpLimits &limits, const AccessLog *a
     : m_index(index)
     , m_limits(limits)
     , m_accessLog(accessLog)
-{
-}
+{}
 
 ProxyWorker::~ProxyWorker()
 {

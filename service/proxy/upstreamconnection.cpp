@@ -7,7 +7,7 @@
 
 #include <utility>
 
-Q_LOGGING_CATEGORY(lcUpstream, "holdfast.proxy.upstream")
+Q_LOGGING_CATEGORY(lcUpstream, "holdfast.proxy.upstream", QtInfoMsg)
 
 namespace {
 
@@ -109,6 +109,7 @@ void UpstreamConnection::write(QByteArrayView data)
 
 void UpstreamConnection::requestSent()
 {
+    m_socket->flush(); // the request is whole: send it now, not on the next turn of the event loop
     if (m_readDeadline == 0)
         m_readDeadline = HttpConnection::nowMs() + m_timeouts.readMs;
 }
@@ -149,8 +150,8 @@ void UpstreamConnection::resumeReading()
 
 bool UpstreamConnection::reusable() const
 {
-    return m_complete && m_keepAlive && !m_failed && !m_eof && m_inPos == m_inLen
-           && m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesAvailable() == 0;
+    return m_complete && m_keepAlive && !m_failed && !m_eof && m_inPos == m_inLen &&
+           m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesAvailable() == 0;
 }
 
 void UpstreamConnection::markIdle(qint64 nowMs)

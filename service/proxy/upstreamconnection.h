@@ -20,7 +20,16 @@ class UpstreamConnection : public QObject
     Q_OBJECT
 
 public:
-    enum class Failure { Refused, Reset, HostNotFound, ConnectTimeout, SendTimeout, ReadTimeout, BadResponse };
+    enum class Failure
+    {
+        Refused,
+        Reset,
+        HostNotFound,
+        ConnectTimeout,
+        SendTimeout,
+        ReadTimeout,
+        BadResponse
+    };
 
     class Observer
     {
@@ -77,8 +86,8 @@ public:
 
     static bool isTimeout(Failure failure)
     {
-        return failure == Failure::ConnectTimeout || failure == Failure::SendTimeout
-               || failure == Failure::ReadTimeout;
+        return failure == Failure::ConnectTimeout || failure == Failure::SendTimeout ||
+               failure == Failure::ReadTimeout;
     }
 
 signals:
@@ -130,9 +139,9 @@ private:
     qint64 m_idleSince = 0;
     int m_requests = 0;
     bool m_connecting = false;
-    bool m_busy = false;        // a request is in progress
+    bool m_busy = false; // a request is in progress
     bool m_headDelivered = false;
-    bool m_complete = false;    // the response is complete
+    bool m_complete = false; // the response is complete
     bool m_keepAlive = false;
     bool m_readPaused = false;
     bool m_congested = false;

@@ -4,8 +4,7 @@
 
 UpstreamPool::UpstreamPool(QObject *parent)
     : QObject(parent)
-{
-}
+{}
 
 UpstreamPool::~UpstreamPool()
 {
@@ -38,8 +37,8 @@ UpstreamConnection *UpstreamPool::acquire(const QByteArray &nodeKey, const Upstr
 
 void UpstreamPool::release(UpstreamConnection *connection, const KeepalivePool &settings)
 {
-    if (!connection->reusable() || settings.size <= 0
-        || (settings.requests > 0 && connection->requestCount() >= settings.requests)) {
+    if (!connection->reusable() || settings.size <= 0 ||
+        (settings.requests > 0 && connection->requestCount() >= settings.requests)) {
         discard(connection);
         return;
     }

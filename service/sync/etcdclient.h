@@ -21,9 +21,9 @@ public:
     struct Response
     {
         bool ok = false;
-        QJsonObject body;  // the decoded answer when ok
-        QString error;     // what went wrong, for status and logs (never carries a secret)
-        int code = -1;     // gRPC status code of an etcd error, -1 for transport errors
+        QJsonObject body; // the decoded answer when ok
+        QString error;    // what went wrong, for status and logs (never carries a secret)
+        int code = -1;    // gRPC status code of an etcd error, -1 for transport errors
         bool transport = false;
 
         bool compacted() const { return !ok && error.contains(QLatin1String("compacted")); }

@@ -7,8 +7,8 @@
 struct EtcdSettings
 {
     QStringList endpoints = {QStringLiteral("http://127.0.0.1:2379")}; // tried in turn
-    QString prefix = QStringLiteral("/apisix");                         // keys are <prefix>/<collection>/<id>
-    QString username;                                                    // empty: no authentication
+    QString prefix = QStringLiteral("/apisix");                        // keys are <prefix>/<collection>/<id>
+    QString username;                                                  // empty: no authentication
     QString password;
     QString caFile;   // PEM; when set, only this CA is trusted for https endpoints
     QString certFile; // PEM client certificate, with keyFile, for mutual TLS

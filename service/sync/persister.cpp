@@ -147,14 +147,13 @@ void Persister::run()
         }
         lock.unlock();
         if (ok)
-            qCDebug(lcPersist).noquote() << "revision" << job.revision << "on disk after" << result.latencyMs
-                                         << "ms";
+            qCDebug(lcPersist).noquote()
+                << "revision" << job.revision << "on disk after" << result.latencyMs << "ms";
         else
-            qCWarning(lcPersist).noquote() << "revision" << job.revision << "not saved (attempt"
-                                           << result.failures << "):" << error
-                                           << (result.retryInMs >= 0
-                                                   ? QStringLiteral("; retrying in %1 ms").arg(result.retryInMs)
-                                                   : QString());
+            qCWarning(lcPersist).noquote()
+                << "revision" << job.revision << "not saved (attempt" << result.failures << "):" << error
+                << (result.retryInMs >= 0 ? QStringLiteral("; retrying in %1 ms").arg(result.retryInMs)
+                                          : QString());
         emit finished(result);
         lock.relock();
     }

@@ -31,12 +31,12 @@ public:
         qint64 revision = 0;
         SnapshotPtr snapshot;
         QJsonObject source;
-        QDateTime savedAt;       // when ok
-        QString error;           // when not ok
-        qint64 latencyMs = 0;    // from the oldest unsaved submit() to this result
-        int failures = 0;        // consecutive failed attempts, 0 when ok
-        int retryInMs = -1;      // the next attempt after a failure, -1 when none is scheduled
-        QString editedKeptAs;    // a hand-edited file copied aside before this save
+        QDateTime savedAt;    // when ok
+        QString error;        // when not ok
+        qint64 latencyMs = 0; // from the oldest unsaved submit() to this result
+        int failures = 0;     // consecutive failed attempts, 0 when ok
+        int retryInMs = -1;   // the next attempt after a failure, -1 when none is scheduled
+        QString editedKeptAs; // a hand-edited file copied aside before this save
     };
 
     explicit Persister(QString dataDir, QObject *parent = nullptr);

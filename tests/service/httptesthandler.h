@@ -96,19 +96,22 @@ public:
     }
     ~ThreadedHttpServer()
     {
-        QMetaObject::invokeMethod(&m_anchor, [&] { delete m_server; }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            &m_anchor, [&] { delete m_server; }, Qt::BlockingQueuedConnection);
         m_thread.quit();
         m_thread.wait();
     }
     quint16 port() const { return m_port; }
     void drain()
     {
-        QMetaObject::invokeMethod(&m_anchor, [&] { m_server->drain(); }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            &m_anchor, [&] { m_server->drain(); }, Qt::BlockingQueuedConnection);
     }
     int connectionCount()
     {
         int n = 0;
-        QMetaObject::invokeMethod(&m_anchor, [&] { n = m_server->connectionCount(); }, Qt::BlockingQueuedConnection);
+        QMetaObject::invokeMethod(
+            &m_anchor, [&] { n = m_server->connectionCount(); }, Qt::BlockingQueuedConnection);
         return n;
     }
 

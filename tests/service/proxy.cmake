@@ -16,3 +16,13 @@ holdfast_add_test(tst_httpparser
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_httpparser.cpp ${CMAKE_CURRENT_LIST_DIR}/httptesthandler.h
     LIBS holdfast_proxy_testkit holdfast_proxy
     LABELS unit service TIMEOUT 60)
+
+include(${CMAKE_CURRENT_LIST_DIR}/../fuzz/fuzz.cmake)
+
+holdfast_add_test(tst_httpserver
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_httpserver.cpp ${CMAKE_CURRENT_LIST_DIR}/httptesthandler.h
+    LIBS holdfast_proxy_testkit holdfast_proxy
+    LABELS unit service TIMEOUT 60)
+if(TARGET holdfastd)
+    add_dependencies(tst_proxy holdfastd)
+endif()

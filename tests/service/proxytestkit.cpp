@@ -146,7 +146,8 @@ bool Client::read(Response *response, int timeoutMs, bool headRequest, bool keep
         if (m_pending.isEmpty()) {
             if (eof)
                 break;
-            if (m_socket.bytesAvailable() == 0 && !m_socket.waitForReadyRead(int(qMax<qint64>(1, deadline.remainingTime())))) {
+            if (m_socket.bytesAvailable() == 0 &&
+                !m_socket.waitForReadyRead(int(qMax<qint64>(1, deadline.remainingTime())))) {
                 if (m_socket.state() != QAbstractSocket::ConnectedState || deadline.hasExpired()) {
                     eof = m_socket.state() != QAbstractSocket::ConnectedState;
                     if (!eof)
@@ -160,7 +161,8 @@ bool Client::read(Response *response, int timeoutMs, bool headRequest, bool keep
                 break;
             }
         }
-        const size_t n = http_parser_execute(&parser, &settings(), m_pending.constData(), size_t(m_pending.size()));
+        const size_t n =
+            http_parser_execute(&parser, &settings(), m_pending.constData(), size_t(m_pending.size()));
         const auto err = HTTP_PARSER_ERRNO(&parser);
         if (err != HPE_OK && err != HPE_PAUSED)
             return false;

@@ -11,7 +11,6 @@
 #include <QTcpSocket>
 
 #include <http_parser.h>
-
 #include <memory>
 
 namespace ProxyTestKit {

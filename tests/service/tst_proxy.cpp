@@ -2,14 +2,17 @@
 #include "proxyserver.h"
 #include "proxytestkit.h"
 
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QTcpServer>
+#include <QTemporaryDir>
 #include <QTest>
 #include <QThread>
 
 #include <atomic>
-#include <sys/socket.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace ProxyTestKit;
@@ -40,6 +43,7 @@ private slots:
     void closeDelimitedDownload();
     void headAndBodylessStatuses();
     void largeBodiesStreamBothWays();
+    void holdfastdMemoryStaysFlat();
     void upstreamStatusPassedThrough();
     void refusedIs502();
     void closedWithoutResponseIs502();
@@ -117,8 +121,8 @@ QByteArray TestProxy::upstreamJson(const QList<QByteArray> &nodes, const QByteAr
 
 void TestProxy::routeMatched()
 {
-    publish(R"({"routes":{"1":{"uri":"/api/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/api/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     const Response r = get(m_port, "/api/x?y=1");
     QCOMPARE(r.status, 200);
     const QJsonObject echo = r.json();
@@ -129,8 +133,8 @@ void TestProxy::routeMatched()
 
 void TestProxy::routeNotFound()
 {
-    publish(R"({"routes":{"1":{"uri":"/api/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/api/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     const Response r = get(m_port, "/other");
     QCOMPARE(r.status, 404);
     QCOMPARE(r.header("content-type"), QByteArray("application/json"));
@@ -149,8 +153,8 @@ void TestProxy::hostRouting()
 {
     publish(R"({"routes":{"1":{"uri":"/*","host":"a.example.com","upstream_id":"a"},
                           "2":{"uri":"/*","upstream_id":"b"}},
-               "upstreams":{"a":)"
-            + upstreamJson({m_a.node()}) + R"(,"b":)" + upstreamJson({m_b.node()}) + "}}");
+               "upstreams":{"a":)" +
+            upstreamJson({m_a.node()}) + R"(,"b":)" + upstreamJson({m_b.node()}) + "}}");
     QCOMPARE(get(m_port, "/", "A.Example.com:8080").json().value(QStringLiteral("name")).toString(),
              QStringLiteral("a"));
     QCOMPARE(get(m_port, "/", "other.example.com").json().value(QStringLiteral("name")).toString(),
@@ -159,25 +163,28 @@ void TestProxy::hostRouting()
 
 void TestProxy::forwardedHeaders()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     const Response r = get(m_port, "/", "front.example.com:9080",
                            "X-Forwarded-For: 10.0.0.1\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n");
     const QJsonObject headers = r.json().value(QStringLiteral("headers")).toObject();
-    QCOMPARE(headers.value(QStringLiteral("x-forwarded-for")).toString(), QStringLiteral("10.0.0.1, 127.0.0.1"));
+    QCOMPARE(headers.value(QStringLiteral("x-forwarded-for")).toString(),
+             QStringLiteral("10.0.0.1, 127.0.0.1"));
     QCOMPARE(headers.value(QStringLiteral("x-real-ip")).toString(), QStringLiteral("127.0.0.1"));
     QCOMPARE(headers.value(QStringLiteral("x-forwarded-proto")).toString(), QStringLiteral("http"));
-    QCOMPARE(headers.value(QStringLiteral("x-forwarded-host")).toString(), QStringLiteral("front.example.com:9080"));
+    QCOMPARE(headers.value(QStringLiteral("x-forwarded-host")).toString(),
+             QStringLiteral("front.example.com:9080"));
     QCOMPARE(headers.value(QStringLiteral("host")).toString(), QStringLiteral("front.example.com:9080"));
 }
 
 void TestProxy::hopByHopRemoved()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
-    const Response r = get(m_port, "/", "h",
-                           "Connection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n"
-                           "TE: trailers\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nX-Kept: yes\r\n");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
+    const Response r =
+        get(m_port, "/", "h",
+            "Connection: keep-alive, X-Secret\r\nX-Secret: 1\r\nKeep-Alive: timeout=5\r\n"
+            "TE: trailers\r\nProxy-Connection: keep-alive\r\nUpgrade: websocket\r\nX-Kept: yes\r\n");
     const QJsonObject headers = r.json().value(QStringLiteral("headers")).toObject();
     for (const char *name : {"x-secret", "keep-alive", "te", "proxy-connection", "upgrade"})
         QVERIFY2(!headers.contains(QLatin1String(name)), name);
@@ -200,8 +207,8 @@ void TestProxy::passHost()
 {
     QFETCH(QByteArray, setting);
     QFETCH(QString, expected);
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-            + upstreamJson({m_a.node()}, setting) + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}, setting) + "}}");
     const Response r = get(m_port, "/", "client.example.com");
     QCOMPARE(r.status, 200);
     QCOMPARE(r.json().value(QStringLiteral("headers")).toObject().value(QStringLiteral("host")).toString(),
@@ -211,8 +218,8 @@ void TestProxy::passHost()
 void TestProxy::keepAliveReusesUpstreamConnection()
 {
     startProxy(1);
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     int upstreamConnection = -1;
@@ -235,8 +242,8 @@ void TestProxy::keepAliveReusesUpstreamConnection()
 
 void TestProxy::pipelinedAnsweredInOrder()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     QByteArray batch;
@@ -252,13 +259,14 @@ void TestProxy::pipelinedAnsweredInOrder()
     }
     Response last;
     QVERIFY(client.read(&last));
-    QCOMPARE(last.json().value(QStringLiteral("body_sha256")).toString(), QString::fromLatin1(sha256Hex("hello")));
+    QCOMPARE(last.json().value(QStringLiteral("body_sha256")).toString(),
+             QString::fromLatin1(sha256Hex("hello")));
 }
 
 void TestProxy::http10Client()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     {
         Client client;
         QVERIFY(client.connectTo(m_port));
@@ -295,8 +303,8 @@ void TestProxy::http10Client()
 
 void TestProxy::expectContinue()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     client.send("PUT /up HTTP/1.1\r\nHost: h\r\nContent-Length: 11\r\nExpect: 100-continue\r\n\r\n");
@@ -313,8 +321,8 @@ void TestProxy::expectContinue()
 
 void TestProxy::chunkedUpload()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     QByteArray body;
@@ -332,14 +340,17 @@ void TestProxy::chunkedUpload()
     const QJsonObject echo = r.json();
     QCOMPARE(echo.value(QStringLiteral("body_length")).toInteger(), body.size());
     QCOMPARE(echo.value(QStringLiteral("body_sha256")).toString(), QString::fromLatin1(sha256Hex(body)));
-    QCOMPARE(echo.value(QStringLiteral("headers")).toObject().value(QStringLiteral("transfer-encoding")).toString(),
+    QCOMPARE(echo.value(QStringLiteral("headers"))
+                 .toObject()
+                 .value(QStringLiteral("transfer-encoding"))
+                 .toString(),
              QStringLiteral("chunked"));
 }
 
 void TestProxy::chunkedDownloadWithTrailer()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     client.send("GET /bytes/1000000?chunked=1 HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -354,8 +365,8 @@ void TestProxy::chunkedDownloadWithTrailer()
 
 void TestProxy::closeDelimitedDownload()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     client.send("GET /close-delimited/300000 HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -372,8 +383,8 @@ void TestProxy::closeDelimitedDownload()
 
 void TestProxy::headAndBodylessStatuses()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     client.send("HEAD /bytes/5000 HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -395,14 +406,15 @@ void TestProxy::headAndBodylessStatuses()
 
 void TestProxy::largeBodiesStreamBothWays()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     const qint64 size = 64LL * 1024 * 1024;
     const qint64 before = peakRssKb();
     {
         Client client;
         QVERIFY(client.connectTo(m_port));
-        client.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: " + QByteArray::number(size) + "\r\n\r\n");
+        client.send("POST /upload HTTP/1.1\r\nHost: h\r\nContent-Length: " + QByteArray::number(size) +
+                    "\r\n\r\n");
         QCryptographicHash hash(QCryptographicHash::Sha256);
         const qint64 piece = 256 * 1024;
         for (qint64 off = 0; off < size; off += piece) {
@@ -414,7 +426,8 @@ void TestProxy::largeBodiesStreamBothWays()
         QVERIFY(client.read(&r, 60000));
         QCOMPARE(r.status, 200);
         QCOMPARE(r.json().value(QStringLiteral("body_length")).toInteger(), size);
-        QCOMPARE(r.json().value(QStringLiteral("body_sha256")).toString(), QString::fromLatin1(hash.result().toHex()));
+        QCOMPARE(r.json().value(QStringLiteral("body_sha256")).toString(),
+                 QString::fromLatin1(hash.result().toHex()));
     }
     {
         Client client;
@@ -433,10 +446,71 @@ void TestProxy::largeBodiesStreamBothWays()
     QVERIFY2(after - before < 24 * 1024, qPrintable(QStringLiteral("grew %1 kB").arg(after - before)));
 }
 
+void TestProxy::holdfastdMemoryStaysFlat()
+{
+    // The whole gateway as shipped: 64 MB up and 64 MB down through `holdfastd --standalone` must not
+    // raise its peak resident memory by more than a few socket buffers.
+    const QString holdfastd = TestSupport::builtProgram(QStringLiteral("holdfastd"));
+    if (!QFileInfo(holdfastd).isExecutable())
+        QSKIP("holdfastd is not built");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const quint16 port = TestSupport::freePort();
+    const quint16 adminPort = TestSupport::freePort();
+    QFile bootstrap(dir.filePath(QStringLiteral("bootstrap.json")));
+    QVERIFY(bootstrap.open(QIODevice::WriteOnly));
+    bootstrap.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(port) +
+                    R"(}],"workers":2,"data_dir":")" + dir.path().toUtf8() +
+                    R"(","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(adminPort) + "}}");
+    bootstrap.close();
+    QFile config(dir.filePath(QStringLiteral("config.json")));
+    QVERIFY(config.open(QIODevice::WriteOnly));
+    config.write(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+                 upstreamJson({m_a.node()}) + "}}");
+    config.close();
+    TestSupport::ManagedProcess gateway;
+    QVERIFY(gateway.start(holdfastd, {QStringLiteral("--config"), bootstrap.fileName(),
+                                      QStringLiteral("--standalone"), config.fileName()}));
+    QVERIFY2(TestSupport::waitForPort(port), gateway.output().constData());
+    QTRY_COMPARE(get(port, "/ready").status, 200);
+    const auto peakKb = [&] {
+        QFile status(QStringLiteral("/proc/%1/status").arg(gateway.pid()));
+        if (!status.open(QIODevice::ReadOnly))
+            return qint64(-1);
+        for (const QByteArray &line : status.readAll().split('\n')) {
+            if (line.startsWith("VmHWM:"))
+                return line.mid(6).trimmed().split(' ').first().toLongLong();
+        }
+        return qint64(-1);
+    };
+    const qint64 before = peakKb();
+    const qint64 size = 64LL * 1024 * 1024;
+    {
+        Client client;
+        QVERIFY(client.connectTo(port));
+        client.send("PUT /upload HTTP/1.1\r\nHost: h\r\nContent-Length: " + QByteArray::number(size) +
+                    "\r\n\r\n");
+        const qint64 piece = 256 * 1024;
+        for (qint64 off = 0; off < size; off += piece)
+            client.send(pattern(off, piece));
+        Response r;
+        QVERIFY(client.read(&r, 60000));
+        QCOMPARE(r.json().value(QStringLiteral("body_length")).toInteger(), size);
+        client.send("GET /bytes/" + QByteArray::number(size) + "?chunked=1 HTTP/1.1\r\nHost: h\r\n\r\n");
+        QVERIFY(client.read(&r, 60000, false, false));
+        QCOMPARE(r.bodyLength, size);
+        QCOMPARE(r.trailer("x-sha256"), r.bodySha256);
+    }
+    const qint64 after = peakKb();
+    qInfo() << "holdfastd VmHWM before" << before << "kB, after" << after << "kB";
+    QVERIFY(before > 0);
+    QVERIFY2(after - before < 16 * 1024, qPrintable(QStringLiteral("grew %1 kB").arg(after - before)));
+}
+
 void TestProxy::upstreamStatusPassedThrough()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     for (int status : {201, 302, 404, 500, 503}) {
         const Response r = get(m_port, "/status/" + QByteArray::number(status));
         QCOMPARE(r.status, status);
@@ -447,8 +521,8 @@ void TestProxy::upstreamStatusPassedThrough()
 void TestProxy::refusedIs502()
 {
     const quint16 dead = TestSupport::freePort();
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-            + upstreamJson({"127.0.0.1:" + QByteArray::number(dead)}) + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({"127.0.0.1:" + QByteArray::number(dead)}) + "}}");
     const Response r = get(m_port, "/");
     QCOMPARE(r.status, 502);
     QCOMPARE(r.json().value(QStringLiteral("error_msg")).toString(), QStringLiteral("502 Bad Gateway"));
@@ -456,15 +530,15 @@ void TestProxy::refusedIs502()
 
 void TestProxy::closedWithoutResponseIs502()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-            + upstreamJson({m_a.node()}, R"(,"retries":0)") + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}, R"(,"retries":0)") + "}}");
     QCOMPARE(get(m_port, "/close").status, 502);
 }
 
 void TestProxy::readTimeoutIs504()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-            + upstreamJson({m_a.node()}, R"(,"timeout":{"connect":1,"send":1,"read":0.3})") + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}, R"(,"timeout":{"connect":1,"send":1,"read":0.3})") + "}}");
     QElapsedTimer timer;
     timer.start();
     QCOMPARE(get(m_port, "/delay/3000").status, 504);
@@ -490,9 +564,10 @@ void TestProxy::connectTimeoutIs504()
         fillers.back()->connectToHost(QHostAddress::LocalHost, port);
         fillers.back()->waitForConnected(200);
     }
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-            + upstreamJson({"127.0.0.1:" + QByteArray::number(port)}, R"(,"timeout":{"connect":0.3,"send":1,"read":1})")
-            + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({"127.0.0.1:" + QByteArray::number(port)},
+                         R"(,"timeout":{"connect":0.3,"send":1,"read":1})") +
+            "}}");
     QElapsedTimer timer;
     timer.start();
     QCOMPARE(get(m_port, "/").status, 504);
@@ -503,8 +578,8 @@ void TestProxy::connectTimeoutIs504()
 void TestProxy::retriesMoveToNextNode()
 {
     const quint16 dead = TestSupport::freePort();
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-            + upstreamJson({"127.0.0.1:" + QByteArray::number(dead), m_a.node()}, R"(,"retries":1)") + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({"127.0.0.1:" + QByteArray::number(dead), m_a.node()}, R"(,"retries":1)") + "}}");
     for (int i = 0; i < 10; ++i) {
         const Response r = get(m_port, "/r");
         QCOMPARE(r.status, 200);
@@ -518,7 +593,8 @@ void TestProxy::retriesMoveToNextNode()
         Response r;
         QVERIFY(client.read(&r));
         QCOMPARE(r.status, 200);
-        QCOMPARE(r.json().value(QStringLiteral("body_sha256")).toString(), QString::fromLatin1(sha256Hex("body")));
+        QCOMPARE(r.json().value(QStringLiteral("body_sha256")).toString(),
+                 QString::fromLatin1(sha256Hex("body")));
     }
     quint64 retries = 0;
     for (const ProxyMetrics::Snapshot &s : m_proxy->collectMetrics())
@@ -529,8 +605,8 @@ void TestProxy::retriesMoveToNextNode()
 void TestProxy::noRetryWhenRetriesZero()
 {
     const quint16 dead = TestSupport::freePort();
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-            + upstreamJson({"127.0.0.1:" + QByteArray::number(dead), m_a.node()}, R"(,"retries":0)") + "}}");
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({"127.0.0.1:" + QByteArray::number(dead), m_a.node()}, R"(,"retries":0)") + "}}");
     Client client;
     QVERIFY(client.connectTo(m_port));
     QList<int> statuses;
@@ -548,8 +624,9 @@ void TestProxy::noRetryWhenRetriesZero()
 void TestProxy::roundRobinWeighted()
 {
     startProxy(1);
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"roundrobin","nodes":{")"
-            + m_a.node() + R"(":3,")" + m_b.node() + R"(":1}}}})");
+    publish(
+        R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"roundrobin","nodes":{")" +
+        m_a.node() + R"(":3,")" + m_b.node() + R"(":1}}}})");
     QMap<QString, int> counts;
     Client client;
     QVERIFY(client.connectTo(m_port));
@@ -565,8 +642,9 @@ void TestProxy::roundRobinWeighted()
 
 void TestProxy::chashSticksToNode()
 {
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"chash","hash_on":"header","key":"x-user","nodes":{")"
-            + m_a.node() + R"(":1,")" + m_b.node() + R"(":1}}}})");
+    publish(
+        R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"chash","hash_on":"header","key":"x-user","nodes":{")" +
+        m_a.node() + R"(":1,")" + m_b.node() + R"(":1}}}})");
     QSet<QString> seen;
     for (int user = 0; user < 20; ++user) {
         const QByteArray header = "X-User: user" + QByteArray::number(user) + "\r\n";
@@ -581,8 +659,9 @@ void TestProxy::chashSticksToNode()
 void TestProxy::leastConnAvoidsBusyNode()
 {
     startProxy(1);
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"least_conn","nodes":{")"
-            + m_a.node() + R"(":1,")" + m_b.node() + R"(":1}}}})");
+    publish(
+        R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"least_conn","nodes":{")" +
+        m_a.node() + R"(":1,")" + m_b.node() + R"(":1}}}})");
     // Two slow requests hold one connection on each node... then one more slow request on the first
     // that answers: the busy node is the other one while it runs.
     Client slow;
@@ -600,10 +679,10 @@ void TestProxy::leastConnAvoidsBusyNode()
 
 void TestProxy::snapshotSwapUnderLoad()
 {
-    const QByteArray configA = R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)"
-                               + upstreamJson({m_a.node()}) + "}}";
-    const QByteArray configB = R"({"routes":{"1":{"uri":"/*","upstream_id":"2"}},"upstreams":{"2":)"
-                               + upstreamJson({m_b.node()}) + "}}";
+    const QByteArray configA = R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+                               upstreamJson({m_a.node()}) + "}}";
+    const QByteArray configB = R"({"routes":{"1":{"uri":"/*","upstream_id":"2"}},"upstreams":{"2":)" +
+                               upstreamJson({m_b.node()}) + "}}";
     publish(configA);
     std::atomic<bool> stop{false};
     std::atomic<int> ok{0};
@@ -650,9 +729,10 @@ void TestProxy::activeHealthCheckMarksAndRestores()
     UpstreamProcess c;
     QVERIFY(c.start(QStringLiteral("c")));
     const quint16 cPort = c.port();
-    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"roundrobin","nodes":{")"
-            + m_a.node() + R"(":1,")" + c.node()
-            + R"(":1},"retries":0,"checks":{"active":{"type":"http","http_path":"/health","timeout":1,
+    publish(
+        R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"type":"roundrobin","nodes":{")" +
+        m_a.node() + R"(":1,")" + c.node() +
+        R"(":1},"retries":0,"checks":{"active":{"type":"http","http_path":"/health","timeout":1,
                  "healthy":{"interval":1,"successes":1},"unhealthy":{"interval":1,"tcp_failures":1,"http_failures":1}}}}}})");
     const auto names = [&] {
         QSet<QString> seen;
@@ -670,12 +750,13 @@ void TestProxy::activeHealthCheckMarksAndRestores()
 
 void TestProxy::metricsCollected()
 {
-    publish(R"({"routes":{"7":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" + upstreamJson({m_a.node()})
-            + "}}");
+    publish(R"({"routes":{"7":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
     for (int i = 0; i < 5; ++i)
         QCOMPARE(get(m_port, "/m").status, 200);
     const ProxyMetrics::Snapshot merged = MetricsRegistry::merge(m_proxy->collectMetrics());
-    QCOMPARE(merged.routes.value(QStringLiteral("7")).requests(QStringLiteral("upstreams/1"), 200), quint64(5));
+    QCOMPARE(merged.routes.value(QStringLiteral("7")).requests(QStringLiteral("upstreams/1"), 200),
+             quint64(5));
 }
 
 QTEST_GUILESS_MAIN(TestProxy)

@@ -24,10 +24,9 @@
 #include <QTimer>
 #include <QUrlQuery>
 
-#include <http_parser.h>
-
 #include <cstdio>
 #include <deque>
+#include <http_parser.h>
 
 namespace {
 
@@ -158,8 +157,8 @@ private:
 
     void sendHead(const Request &request, int status, const QList<QPair<QByteArray, QByteArray>> &headers)
     {
-        QByteArray head = "HTTP/1.1 " + QByteArray::number(status) + ' ' + http_status_str(http_status(status))
-                          + "\r\nX-Upstream-Name: " + g_name + "\r\n";
+        QByteArray head = "HTTP/1.1 " + QByteArray::number(status) + ' ' +
+                          http_status_str(http_status(status)) + "\r\nX-Upstream-Name: " + g_name + "\r\n";
         for (const auto &h : headers)
             head += h.first + ": " + h.second + "\r\n";
         if (!request.keepAlive)
@@ -173,7 +172,8 @@ private:
         QList<QPair<QByteArray, QByteArray>> headers;
         if (status != 204 && status != 304) {
             headers.append(qMakePair(QByteArray("Content-Type"), QByteArray(contentType)));
-            headers.append(qMakePair(QByteArray("Content-Length"), QByteArray(QByteArray::number(body.size()))));
+            headers.append(
+                qMakePair(QByteArray("Content-Length"), QByteArray(QByteArray::number(body.size()))));
         }
         sendHead(request, status, headers);
         if (request.method != "HEAD" && status != 204 && status != 304)
@@ -188,8 +188,9 @@ private:
         for (const auto &h : request.headers) {
             const QString name = QString::fromLatin1(h.first.toLower());
             const QString value = QString::fromLatin1(h.second);
-            headers.insert(name, headers.contains(name) ? headers.value(name).toString() + QStringLiteral(", ") + value
-                                                        : value);
+            headers.insert(name, headers.contains(name)
+                                     ? headers.value(name).toString() + QStringLiteral(", ") + value
+                                     : value);
             list.append(QJsonArray{QString::fromLatin1(h.first), value});
         }
         QJsonObject o;
@@ -224,7 +225,8 @@ private:
                     self->echo(request);
             });
         } else if (first == "bytes") {
-            startBytes(request, arg, query.queryItemValue(QStringLiteral("chunked")) == QLatin1String("1"), false);
+            startBytes(request, arg, query.queryItemValue(QStringLiteral("chunked")) == QLatin1String("1"),
+                       false);
         } else if (first == "close-delimited") {
             startBytes(request, arg, false, true);
         } else if (first == "close") {
@@ -232,8 +234,8 @@ private:
             deleteLater();
         } else if (first == "stats") {
             respond(request, 200, "application/json",
-                    "{\"connections\":" + QByteArray::number(g_connections) + ",\"requests\":"
-                        + QByteArray::number(g_requests) + "}");
+                    "{\"connections\":" + QByteArray::number(g_connections) +
+                        ",\"requests\":" + QByteArray::number(g_requests) + "}");
         } else {
             echo(request);
         }

@@ -1,0 +1,319 @@
+#include "etcdclient.h"
+
+#include "jsonstreamsplitter.h"
+
+#include <QFile>
+#include <QJsonDocument>
+#include <QLoggingCategory>
+#include <QNetworkReply>
+#include <QNetworkRequest>
+#include <QSslCertificate>
+#include <QSslKey>
+#include <QTimer>
+
+#include <memory>
+
+Q_DECLARE_LOGGING_CATEGORY(lcSyncEtcd)
+
+namespace {
+
+const char *const TimedOutProperty = "holdfastTimedOut";
+
+QString messageOf(const QJsonObject &obj)
+{
+    // Unary errors carry "error"/"message" strings; stream errors nest an object under "error".
+    const QJsonValue error = obj.value(QLatin1String("error"));
+    if (error.isObject()) {
+        const QJsonObject nested = error.toObject();
+        return nested.value(QLatin1String("message")).toString();
+    }
+    const QString message = obj.value(QLatin1String("message")).toString();
+    return message.isEmpty() ? error.toString() : message;
+}
+
+QByteArray readRemaining(QNetworkReply *reply)
+{
+    // An aborted reply (timeout) is closed; reading it would only warn.
+    return reply->isOpen() ? reply->readAll() : QByteArray();
+}
+
+int codeOf(const QJsonObject &obj)
+{
+    const QJsonValue error = obj.value(QLatin1String("error"));
+    if (error.isObject())
+        return error.toObject().value(QLatin1String("grpc_code")).toInt(-1);
+    return obj.value(QLatin1String("code")).toInt(-1);
+}
+
+} // namespace
+
+bool EtcdClient::Response::authRejected() const
+{
+    // Unauthenticated, or a token issued before the auth store changed.
+    return !ok && !transport &&
+           (code == 16 || error.contains(QLatin1String("invalid auth token")) ||
+            error.contains(QLatin1String("revision of auth store is old")));
+}
+
+EtcdClient::EtcdClient(const EtcdSettings &settings, QObject *parent)
+    : QObject(parent)
+    , m_settings(settings)
+{
+    loadTls();
+}
+
+EtcdClient::~EtcdClient()
+{
+    abortAll();
+}
+
+void EtcdClient::loadTls()
+{
+    m_ssl = QSslConfiguration::defaultConfiguration();
+    QStringList problems;
+    if (!m_settings.caFile.isEmpty()) {
+        const QList<QSslCertificate> cas = QSslCertificate::fromPath(m_settings.caFile, QSsl::Pem);
+        if (cas.isEmpty())
+            problems.append(
+                QStringLiteral("tls ca %1: no PEM certificate could be read").arg(m_settings.caFile));
+        else
+            m_ssl.setCaCertificates(cas);
+    }
+    if (!m_settings.certFile.isEmpty() || !m_settings.keyFile.isEmpty()) {
+        const QList<QSslCertificate> certs = QSslCertificate::fromPath(m_settings.certFile, QSsl::Pem);
+        if (certs.isEmpty())
+            problems.append(
+                QStringLiteral("tls cert %1: no PEM certificate could be read").arg(m_settings.certFile));
+        else
+            m_ssl.setLocalCertificate(certs.first());
+        QFile keyFile(m_settings.keyFile);
+        if (!keyFile.open(QIODevice::ReadOnly)) {
+            problems.append(QStringLiteral("tls key %1: %2").arg(m_settings.keyFile, keyFile.errorString()));
+        } else {
+            const QByteArray pem = keyFile.readAll();
+            QSslKey key;
+            for (QSsl::KeyAlgorithm algorithm : {QSsl::Rsa, QSsl::Ec, QSsl::Dsa}) {
+                key = QSslKey(pem, algorithm, QSsl::Pem, QSsl::PrivateKey);
+                if (!key.isNull())
+                    break;
+            }
+            if (key.isNull())
+                problems.append(QStringLiteral("tls key %1: not a PEM RSA, EC or DSA private key")
+                                    .arg(m_settings.keyFile));
+            else
+                m_ssl.setPrivateKey(key);
+        }
+    }
+    m_tlsError = problems.join(QLatin1String("; "));
+    if (!m_tlsError.isEmpty())
+        qCWarning(lcSyncEtcd).noquote() << m_tlsError;
+}
+
+void EtcdClient::setEndpoint(const QString &endpoint)
+{
+    if (endpoint == m_endpoint)
+        return;
+    m_endpoint = endpoint;
+    m_token.clear();
+    m_nam.clearConnectionCache();
+}
+
+QByteArray EtcdClient::decodeKey(const QJsonValue &value)
+{
+    return QByteArray::fromBase64(value.toString().toLatin1());
+}
+
+void EtcdClient::call(const QByteArray &path, const QJsonObject &body, Handler done)
+{
+    send(path, body, std::move(done), true);
+}
+
+void EtcdClient::send(const QByteArray &path, const QJsonObject &body, Handler done, bool mayReauthenticate)
+{
+    if (needsToken()) {
+        authenticate([this, path, body, done](const Response &auth) {
+            if (!auth.ok)
+                done(auth);
+            else
+                send(path, body, done, false);
+        });
+        return;
+    }
+    QNetworkReply *reply = post(path, body, true);
+    connect(reply, &QNetworkReply::finished, this, [this, reply, path, body, done, mayReauthenticate] {
+        const Response response = responseOf(reply, readRemaining(reply));
+        forget(reply);
+        if (response.authRejected() && !m_settings.username.isEmpty() && mayReauthenticate) {
+            qCInfo(lcSyncEtcd).noquote() << m_endpoint << "rejected the auth token; authenticating again";
+            m_token.clear();
+            send(path, body, done, false);
+            return;
+        }
+        done(response);
+    });
+}
+
+void EtcdClient::authenticate(Handler done)
+{
+    const QJsonObject body{{QStringLiteral("name"), m_settings.username},
+                           {QStringLiteral("password"), m_settings.password}};
+    QNetworkReply *reply = post(QByteArrayLiteral("/v3/auth/authenticate"), body, false);
+    connect(reply, &QNetworkReply::finished, this, [this, reply, done] {
+        Response response = responseOf(reply, readRemaining(reply));
+        forget(reply);
+        if (response.ok) {
+            m_token = response.body.value(QLatin1String("token")).toString().toUtf8();
+            if (m_token.isEmpty()) {
+                // Auth is not enabled on this cluster: etcd accepts the call and returns no token.
+                qCDebug(lcSyncEtcd).noquote() << m_endpoint << "has auth disabled; sending no token";
+            } else {
+                qCInfo(lcSyncEtcd).noquote()
+                    << "authenticated to" << m_endpoint << "as" << m_settings.username;
+            }
+        } else {
+            response.error =
+                QStringLiteral("authentication as %1 failed: %2").arg(m_settings.username, response.error);
+        }
+        done(response);
+    });
+}
+
+void EtcdClient::watch(const QJsonObject &createRequest, MessageHandler onMessage, Handler onEnd)
+{
+    startWatch(createRequest, std::move(onMessage), std::move(onEnd), true);
+}
+
+void EtcdClient::startWatch(const QJsonObject &createRequest, MessageHandler onMessage, Handler onEnd,
+                            bool mayReauthenticate)
+{
+    if (needsToken()) {
+        authenticate([=](const Response &auth) {
+            if (!auth.ok)
+                onEnd(auth);
+            else
+                startWatch(createRequest, onMessage, onEnd, false);
+        });
+        return;
+    }
+    QNetworkReply *reply =
+        post(QByteArrayLiteral("/v3/watch"), {{QStringLiteral("create_request"), createRequest}}, true);
+    auto splitter = std::make_shared<JsonStreamSplitter>();
+    connect(reply, &QNetworkReply::readyRead, this, [=] {
+        splitter->append(reply->readAll());
+        const QList<QByteArray> objects = splitter->takeObjects();
+        for (const QByteArray &bytes : objects) {
+            QJsonParseError parseError;
+            const QJsonObject message = QJsonDocument::fromJson(bytes, &parseError).object();
+            if (parseError.error != QJsonParseError::NoError) {
+                qCWarning(lcSyncEtcd).noquote()
+                    << m_endpoint << "sent invalid JSON on the watch stream:" << parseError.errorString();
+                continue;
+            }
+            const QJsonObject result = message.value(QLatin1String("result")).toObject();
+            const QString cancelReason = result.value(QLatin1String("cancel_reason")).toString();
+            if (mayReauthenticate && result.value(QLatin1String("canceled")).toBool() &&
+                cancelReason.contains(QLatin1String("invalid auth token")) &&
+                !m_settings.username.isEmpty()) {
+                qCInfo(lcSyncEtcd).noquote()
+                    << m_endpoint << "rejected the auth token on the watch; authenticating again";
+                m_token.clear();
+                forget(reply);
+                reply->disconnect(this);
+                reply->abort();
+                startWatch(createRequest, onMessage, onEnd, false);
+                return;
+            }
+            onMessage(message);
+            // The handler may have torn the stream down (resync, failover): stop reading it then.
+            if (!m_inFlight.contains(reply))
+                return;
+        }
+    });
+    connect(reply, &QNetworkReply::finished, this, [=] {
+        if (!m_inFlight.contains(reply))
+            return;
+        Response response = responseOf(reply, readRemaining(reply));
+        forget(reply);
+        if (response.ok) {
+            response.ok = false;
+            response.transport = true;
+            response.error = QStringLiteral("the watch stream was closed by the server");
+        }
+        onEnd(response);
+    });
+}
+
+QNetworkReply *EtcdClient::post(const QByteArray &path, const QJsonObject &body, bool withToken)
+{
+    QNetworkRequest request(QUrl(m_endpoint + QString::fromLatin1(path)));
+    request.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/json"));
+    // One long-lived stream plus short requests: plain HTTP/1.1 connections keep a hung watch from
+    // holding the probes hostage on a shared HTTP/2 connection.
+    request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);
+    if (withToken && !m_token.isEmpty())
+        request.setRawHeader(QByteArrayLiteral("Authorization"), m_token);
+    if (request.url().scheme() == QLatin1String("https"))
+        request.setSslConfiguration(m_ssl);
+    QNetworkReply *reply = m_nam.post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
+    m_inFlight.insert(reply);
+    if (path != "/v3/watch") {
+        auto *timer = new QTimer(reply);
+        timer->setSingleShot(true);
+        connect(timer, &QTimer::timeout, reply, [reply] {
+            reply->setProperty(TimedOutProperty, true);
+            reply->abort();
+        });
+        timer->start(m_settings.requestTimeoutMs);
+    }
+    return reply;
+}
+
+EtcdClient::Response EtcdClient::responseOf(QNetworkReply *reply, const QByteArray &data) const
+{
+    Response response;
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    JsonStreamSplitter splitter;
+    splitter.append(data);
+    const QList<QByteArray> objects = splitter.takeObjects();
+    QJsonParseError parseError{};
+    const QJsonObject obj =
+        objects.isEmpty() ? QJsonObject() : QJsonDocument::fromJson(objects.first(), &parseError).object();
+    if (obj.contains(QLatin1String("error")) || (status >= 300 && obj.contains(QLatin1String("code")))) {
+        response.error = messageOf(obj);
+        response.code = codeOf(obj);
+        if (response.error.isEmpty())
+            response.error = QStringLiteral("HTTP status %1").arg(status);
+    } else if (reply->property(TimedOutProperty).toBool()) {
+        response.transport = true;
+        response.error = QStringLiteral("no answer within %1 ms").arg(m_settings.requestTimeoutMs);
+    } else if (reply->error() != QNetworkReply::NoError) {
+        response.transport = true;
+        response.error = reply->errorString();
+    } else if (status != 200) {
+        response.transport = true;
+        response.error = QStringLiteral("unexpected HTTP status %1").arg(status);
+    } else if (objects.isEmpty() || parseError.error != QJsonParseError::NoError) {
+        response.transport = true;
+        response.error = QStringLiteral("the answer is not a JSON object");
+    } else {
+        response.ok = true;
+        response.body = obj;
+    }
+    return response;
+}
+
+void EtcdClient::forget(QNetworkReply *reply)
+{
+    m_inFlight.remove(reply);
+    reply->deleteLater();
+}
+
+void EtcdClient::abortAll()
+{
+    const QSet<QNetworkReply *> replies = std::exchange(m_inFlight, {});
+    for (QNetworkReply *reply : replies) {
+        reply->disconnect(this);
+        reply->abort();
+        reply->deleteLater();
+    }
+}

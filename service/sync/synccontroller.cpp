@@ -1,0 +1,570 @@
+#include "synccontroller.h"
+
+#include "canonicaljson.h"
+#include "configvalidator.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonParseError>
+#include <QLoggingCategory>
+
+Q_LOGGING_CATEGORY(lcSync, "holdfast.sync")
+
+namespace {
+
+QJsonValue optionalDate(const QDateTime &when)
+{
+    return when.isValid() ? QJsonValue(when.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
+}
+
+QJsonValue optionalString(const QString &s)
+{
+    return s.isEmpty() ? QJsonValue() : QJsonValue(s);
+}
+
+template<typename Map>
+void copyIfPresent(const Map &from, Map *to, const QString &id)
+{
+    const auto it = from.constFind(id);
+    if (it != from.constEnd())
+        to->insert(id, it.value());
+}
+
+} // namespace
+
+SyncController::SyncController(ConfigSource *source, Settings settings, QObject *parent)
+    : QObject(parent)
+    , m_source(source)
+    , m_settings(std::move(settings))
+    , m_store(m_settings.dataDir)
+    , m_persister(std::make_unique<Persister>(m_settings.dataDir))
+    , m_since(QDateTime::currentDateTimeUtc())
+{
+    m_persister->setRetryBackoff(m_settings.persistRetryInitialMs, m_settings.persistRetryMaxMs);
+    connect(m_persister.get(), &Persister::finished, this, &SyncController::onPersisted,
+            Qt::QueuedConnection);
+    m_startupWait.setSingleShot(true);
+    connect(&m_startupWait, &QTimer::timeout, this, &SyncController::onStartupWaitOver);
+    // Zero: every batch already queued in the event loop is applied before the one rebuild.
+    m_publishSoon.setSingleShot(true);
+    m_publishSoon.setInterval(0);
+    connect(&m_publishSoon, &QTimer::timeout, this, [this] { publishObjects(m_pendingCause); });
+}
+
+SyncController::~SyncController()
+{
+    if (m_publishSoon.isActive()) {
+        m_publishSoon.stop();
+        publishObjects(m_pendingCause); // an applied change must not miss the disk because we stop
+    }
+}
+
+QString SyncController::stateName(State state)
+{
+    switch (state) {
+    case State::Starting:
+        return QStringLiteral("starting");
+    case State::OfflineLocal:
+        return QStringLiteral("offline_local");
+    case State::Syncing:
+        return QStringLiteral("syncing");
+    case State::InSync:
+        return QStringLiteral("in_sync");
+    case State::Reconnecting:
+        return QStringLiteral("reconnecting");
+    case State::Standalone:
+        return QStringLiteral("standalone");
+    }
+    return QString();
+}
+
+void SyncController::start()
+{
+    m_cause = QStringLiteral("waiting up to %1 ms for a full sync from %2")
+                  .arg(m_settings.waitForControlPlaneMs)
+                  .arg(m_source->describe());
+    qCInfo(lcSync).noquote() << "state starting:" << m_cause;
+
+    const ConfigStore::LoadResult loaded = m_store.load();
+    m_loadAttempts = loaded.attempts;
+    m_persisted = loaded.config;
+    if (m_persisted) {
+        m_loadedAtStart = m_persisted->file;
+        if (m_persisted->edited)
+            m_persister->keepEditedBeforeNextSave(m_persisted->file);
+    }
+
+    connect(m_source, &ConfigSource::snapshotLoaded, this, &SyncController::onSnapshotLoaded);
+    connect(m_source, &ConfigSource::changesArrived, this, &SyncController::onChangesArrived);
+    connect(m_source, &ConfigSource::statusChanged, this, &SyncController::onSourceStatus);
+
+    if (m_settings.serveLocalFirst && m_persisted)
+        serveLocalCopy(QStringLiteral("startup.serve_local_first: serving %1 until the full sync completes")
+                           .arg(m_persisted->file));
+    m_source->start();
+    if (!m_liveFromControlPlane)
+        m_startupWait.start(qMax(0, m_settings.waitForControlPlaneMs));
+}
+
+SourceStatus SyncController::sourceStatus() const
+{
+    return m_source->status();
+}
+
+SyncController::KeyKind SyncController::classify(const QString &key, QString *id)
+{
+    QStringView k(key);
+    if (k.startsWith(QLatin1Char('/')))
+        k = k.mid(1);
+    const qsizetype slash = k.indexOf(QLatin1Char('/'));
+    if (slash <= 0 || slash == k.size() - 1 || k.indexOf(QLatin1Char('/'), slash + 1) >= 0)
+        return KeyKind::Ignored; // "routes" (APISIX's placeholder), "routes/", nested keys
+    const QStringView collection = k.left(slash);
+    *id = k.mid(slash + 1).toString();
+    if (collection == QLatin1String("routes"))
+        return KeyKind::Route;
+    if (collection == QLatin1String("upstreams"))
+        return KeyKind::Upstream;
+    if (collection == QLatin1String("services"))
+        return KeyKind::Service;
+    return KeyKind::Ignored;
+}
+
+bool SyncController::putObject(Objects *objects, KeyKind kind, const QString &key, const QString &id,
+                               const QByteArray &value, qint64 revision)
+{
+    QJsonParseError parseError;
+    const QJsonDocument doc = QJsonDocument::fromJson(value, &parseError);
+    if (value.trimmed().isEmpty()) {
+        reject(key, QStringLiteral("not JSON: empty value"), revision);
+        return false;
+    }
+    if (parseError.error != QJsonParseError::NoError) {
+        reject(
+            key,
+            QStringLiteral("not JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset),
+            revision);
+        return false;
+    }
+    if (!doc.isObject()) {
+        reject(key,
+               QStringLiteral("expected an object, got %1")
+                   .arg(QLatin1String(doc.isArray() ? "array" : "a scalar")),
+               revision);
+        return false;
+    }
+
+    ValidationErrors errors;
+    const QJsonValue object(doc.object());
+    bool ok = false;
+    switch (kind) {
+    case KeyKind::Route:
+        if (RoutePtr route = ConfigValidator::parseRoute(id, object, &errors)) {
+            objects->routes.insert(id, route);
+            ok = true;
+        }
+        break;
+    case KeyKind::Upstream:
+        if (UpstreamPtr upstream = ConfigValidator::parseUpstream(id, object, &errors)) {
+            objects->upstreams.insert(id, upstream);
+            ok = true;
+        }
+        break;
+    case KeyKind::Service:
+        if (ServicePtr service = ConfigValidator::parseService(id, object, &errors)) {
+            objects->services.insert(id, service);
+            ok = true;
+        }
+        break;
+    case KeyKind::Ignored:
+        break;
+    }
+    if (ok) {
+        if (m_rejected.remove(key) > 0)
+            qCInfo(lcSync).noquote() << key << "is valid again at revision" << revision;
+        return true;
+    }
+    QStringList reasons;
+    for (const ValidationError &e : std::as_const(errors))
+        reasons.append(e.pointer.isEmpty() ? e.message : QStringLiteral("%1: %2").arg(e.pointer, e.message));
+    if (reasons.isEmpty())
+        reasons.append(QStringLiteral("not a valid object"));
+    reject(key, reasons.join(QLatin1String("; ")), revision);
+    return false;
+}
+
+void SyncController::removeObject(Objects *objects, KeyKind kind, const QString &id)
+{
+    switch (kind) {
+    case KeyKind::Route:
+        objects->routes.remove(id);
+        break;
+    case KeyKind::Upstream:
+        objects->upstreams.remove(id);
+        break;
+    case KeyKind::Service:
+        objects->services.remove(id);
+        break;
+    case KeyKind::Ignored:
+        break;
+    }
+}
+
+void SyncController::reject(const QString &key, const QString &reason, qint64 revision)
+{
+    const auto previous = m_rejected.constFind(key);
+    const bool known =
+        previous != m_rejected.constEnd() && previous->reason == reason && previous->revision == revision;
+    m_rejected.insert(key, Rejection{key, reason, revision});
+    if (known)
+        return; // the same version seen again (a resync): reported once
+    ++m_figures.rejections;
+    qCWarning(lcSync).noquote() << "rejected" << key << "at revision" << revision << ":" << reason
+                                << "(its last good version, if any, stays live)";
+    emit objectRejected(QJsonObject{{QStringLiteral("key"), key},
+                                    {QStringLiteral("reason"), reason},
+                                    {QStringLiteral("revision"), revision}});
+}
+
+void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects)
+{
+    m_startupWait.stop();
+    m_publishSoon.stop(); // whatever the batches before said, this set replaces it
+    if (m_source->status().lastOk.isValid())
+        m_lastContact = m_source->status().lastOk;
+    else
+        m_lastContact = QDateTime::currentDateTimeUtc();
+
+    const QMap<QString, Rejection> before = m_rejected;
+    m_rejected.clear();
+    Objects next;
+    QSet<QString> ignored;
+    for (const SourceObject &object : objects) {
+        QString id;
+        const KeyKind kind = classify(object.key, &id);
+        if (kind == KeyKind::Ignored) {
+            ignored.insert(object.key);
+            continue;
+        }
+        // The rejection bookkeeping compares with what was reported before, so a resync that sees the
+        // same bad version again does not report it twice.
+        const auto was = before.constFind(object.key);
+        if (was != before.constEnd())
+            m_rejected.insert(object.key, was.value());
+        if (putObject(&next, kind, object.key, id, object.value, object.modRevision))
+            continue;
+        switch (kind) {
+        case KeyKind::Route:
+            copyIfPresent(m_objects.routes, &next.routes, id);
+            break;
+        case KeyKind::Upstream:
+            copyIfPresent(m_objects.upstreams, &next.upstreams, id);
+            break;
+        case KeyKind::Service:
+            copyIfPresent(m_objects.services, &next.services, id);
+            break;
+        case KeyKind::Ignored:
+            break;
+        }
+    }
+    m_objects = std::move(next);
+    m_ignored = std::move(ignored);
+    m_liveFromControlPlane = true;
+    ++m_figures.fullSyncs;
+    m_figures.changesApplied += quint64(objects.size() - m_ignored.size());
+    m_pendingRevision = revision;
+    const QString cause =
+        QStringLiteral("full sync at revision %1: %2 objects, %3 rejected, %4 other keys ignored")
+            .arg(revision)
+            .arg(objects.size() - m_ignored.size())
+            .arg(m_rejected.size())
+            .arg(m_ignored.size());
+    publishObjects(cause);
+    setState(State::InSync, cause);
+}
+
+void SyncController::onChangesArrived(qint64 revision, const QList<SourceEvent> &events)
+{
+    m_lastContact = QDateTime::currentDateTimeUtc();
+    if (!m_liveFromControlPlane) {
+        // Without the full set these would be mixed into the local copy; the source sends a snapshot
+        // first, so this is a source that lost its place: it must resync.
+        qCWarning(lcSync) << "changes up to revision" << revision << "before a full sync: asking for one";
+        m_source->requestResync();
+        return;
+    }
+    int applied = 0;
+    for (const SourceEvent &event : events) {
+        QString id;
+        const KeyKind kind = classify(event.key, &id);
+        if (kind == KeyKind::Ignored) {
+            if (event.type == SourceEvent::Type::Put)
+                m_ignored.insert(event.key);
+            else
+                m_ignored.remove(event.key);
+            continue;
+        }
+        if (event.type == SourceEvent::Type::Delete) {
+            removeObject(&m_objects, kind, id);
+            m_rejected.remove(event.key);
+            ++applied;
+        } else if (putObject(&m_objects, kind, event.key, id, event.value, event.modRevision)) {
+            ++applied;
+        }
+    }
+    m_figures.changesApplied += quint64(applied);
+    m_pendingRevision = qMax(m_pendingRevision, revision);
+    m_pendingCause = QStringLiteral("changes up to revision %1").arg(m_pendingRevision);
+    m_publishSoon.start();
+}
+
+void SyncController::publishObjects(const QString &cause)
+{
+    const SnapshotPtr snapshot =
+        ConfigSnapshot::fromObjects(m_objects.routes, m_objects.upstreams, m_objects.services);
+    const bool changed = !m_live || m_live->sha256() != snapshot->sha256();
+    if (changed)
+        m_live = snapshot;
+    m_liveRevision = m_pendingRevision;
+    if (changed)
+        emit publish(m_live, m_liveRevision, cause);
+    else
+        qCDebug(lcSync).noquote() << "revision" << m_liveRevision << "changes nothing that is served";
+
+    // A generation already on disk with this revision and content is not written again (a restart, a
+    // reconnect); a file loaded from config.prev.json or edited by hand is replaced.
+    const bool onDisk = m_persisted && m_persisted->revision == m_liveRevision &&
+                        m_persisted->snapshot->sha256() == m_live->sha256() && !m_persisted->edited &&
+                        m_persisted->file == QLatin1String(ConfigStore::CurrentFile);
+    if (!onDisk)
+        m_persister->submit(m_live, m_liveRevision, m_settings.sourceDescription);
+}
+
+bool SyncController::serveLocalCopy(const QString &why)
+{
+    if (!m_persisted)
+        return false;
+    const PersistedConfig &local = *m_persisted;
+    m_objects.routes = local.snapshot->routes();
+    m_objects.upstreams = local.snapshot->upstreams();
+    m_objects.services = local.snapshot->services();
+    m_live = local.snapshot;
+    m_liveRevision = local.revision;
+    m_liveFromControlPlane = false;
+    emit publish(m_live, m_liveRevision,
+                 QStringLiteral("local copy %1 (revision %2%3)")
+                     .arg(local.file)
+                     .arg(local.revision)
+                     .arg(local.edited ? QStringLiteral(", edited by hand") : QString()));
+    setState(m_connected ? State::Syncing : State::OfflineLocal, why);
+    return true;
+}
+
+void SyncController::onStartupWaitOver()
+{
+    if (m_liveFromControlPlane || serving())
+        return;
+    const QString why = QStringLiteral("no full sync from the control plane within %1 ms")
+                            .arg(m_settings.waitForControlPlaneMs);
+    if (!serveLocalCopy(QStringLiteral("%1; serving the local copy %2")
+                            .arg(why, m_persisted ? m_persisted->file : QString()))) {
+        qCWarning(lcSync).noquote()
+            << why << "and no local copy in" << m_settings.dataDir << "("
+            << m_loadAttempts.join(QLatin1String("; "))
+            << "): every request gets 404 and /readyz 503 until the control plane answers";
+    }
+}
+
+void SyncController::onSourceStatus(const SourceStatus &status)
+{
+    const bool wasConnected = m_connected;
+    m_connected = status.connected;
+    if (status.lastOk.isValid())
+        m_lastContact = status.lastOk;
+    if (status.connected) {
+        if (m_state != State::InSync && m_state != State::Syncing)
+            setState(
+                State::Syncing,
+                QStringLiteral("connected to %1; reading everything under the prefix").arg(status.endpoint));
+        return;
+    }
+    const QString error = status.lastError.isEmpty() ? QStringLiteral("connection lost") : status.lastError;
+    if (m_state == State::InSync || (wasConnected && m_state == State::Syncing))
+        setState(offlineState(), QStringLiteral("control plane lost (%1); serving %2")
+                                     .arg(error, m_liveFromControlPlane ? QStringLiteral("from memory")
+                                                 : serving()            ? QStringLiteral("the local copy")
+                                                                        : QStringLiteral("nothing")));
+    // A retry scheduled means every endpoint was tried and none answered: waiting longer for the
+    // control plane only delays serving the local copy.
+    if (!m_liveFromControlPlane && !serving() && status.retryInMs > 0 && !status.lastError.isEmpty() &&
+        m_persisted) {
+        m_startupWait.stop();
+        serveLocalCopy(QStringLiteral("every control-plane endpoint failed (%1); serving the local copy %2")
+                           .arg(status.lastError, m_persisted->file));
+    }
+}
+
+SyncController::State SyncController::offlineState() const
+{
+    if (m_liveFromControlPlane)
+        return State::Reconnecting;
+    return serving() ? State::OfflineLocal : State::Starting;
+}
+
+void SyncController::setState(State state, const QString &cause)
+{
+    if (state == m_state)
+        return;
+    qCInfo(lcSync).noquote() << "state" << stateName(m_state) << "->" << stateName(state) << ":" << cause;
+    m_state = state;
+    m_since = QDateTime::currentDateTimeUtc();
+    m_cause = cause;
+    emit stateChanged(state, cause);
+}
+
+void SyncController::onPersisted(const Persister::Result &result)
+{
+    QJsonObject event{{QStringLiteral("ok"), result.ok},
+                      {QStringLiteral("revision"), result.revision},
+                      {QStringLiteral("sha256"), QString::fromLatin1(result.snapshot->sha256())},
+                      {QStringLiteral("latency_ms"), result.latencyMs}};
+    if (result.ok) {
+        PersistedConfig saved;
+        saved.file = QLatin1String(ConfigStore::CurrentFile);
+        saved.revision = result.revision;
+        saved.source = result.source;
+        saved.savedAt = result.savedAt;
+        saved.recordedSha256 = result.snapshot->sha256();
+        saved.snapshot = result.snapshot;
+        m_persisted = std::move(saved);
+        if (!m_persistError.isEmpty())
+            qCInfo(lcSync).noquote() << "persisting works again: revision" << result.revision << "saved after"
+                                     << m_figures.persistFailures << "failed attempts so far";
+        m_persistError.clear();
+        m_persistErrorSince = QDateTime();
+        m_persistRetryInMs = -1;
+        if (!result.editedKeptAs.isEmpty()) {
+            m_editedKeptAs = result.editedKeptAs;
+            event.insert(QStringLiteral("edited_kept_as"), m_editedKeptAs);
+        }
+        ++m_figures.persistSaves;
+        m_figures.lastPersistLatencyMs = result.latencyMs;
+        m_figures.persistLatencySumSeconds += double(result.latencyMs) / 1000.0;
+        event.insert(QStringLiteral("saved_at"), optionalDate(result.savedAt));
+    } else {
+        if (m_persistError.isEmpty())
+            m_persistErrorSince = QDateTime::currentDateTimeUtc();
+        m_persistError = result.error;
+        m_persistRetryInMs = result.retryInMs;
+        ++m_figures.persistFailures;
+        event.insert(QStringLiteral("error"), result.error);
+        event.insert(QStringLiteral("retry_in_ms"), result.retryInMs);
+    }
+    emit persistFinished(event);
+}
+
+QJsonObject SyncController::controlPlaneJson() const
+{
+    const SourceStatus status = m_source->status();
+    QJsonObject out = m_settings.sourceDescription;
+    out.insert(QStringLiteral("connected"), status.connected);
+    out.insert(QStringLiteral("endpoint"), optionalString(status.endpoint));
+    out.insert(QStringLiteral("last_ok"),
+               optionalDate(status.lastOk.isValid() ? status.lastOk : m_lastContact));
+    out.insert(QStringLiteral("last_error"), optionalString(status.lastError));
+    out.insert(QStringLiteral("retry_in_ms"),
+               status.retryInMs >= 0 ? QJsonValue(status.retryInMs) : QJsonValue());
+    out.insert(QStringLiteral("cluster_id"), optionalString(status.clusterId));
+    out.insert(QStringLiteral("ignored_keys"), ignoredKeys());
+    return out;
+}
+
+QJsonObject SyncController::liveJson() const
+{
+    if (!m_live)
+        return {{QStringLiteral("revision"), QJsonValue()},
+                {QStringLiteral("sha256"), QJsonValue()},
+                {QStringLiteral("counts"), QJsonObject()},
+                {QStringLiteral("from"), QJsonValue()}};
+    return {{QStringLiteral("revision"), m_liveRevision},
+            {QStringLiteral("sha256"), QString::fromLatin1(m_live->sha256())},
+            {QStringLiteral("counts"), m_live->counts()},
+            {QStringLiteral("from"),
+             m_liveFromControlPlane ? QStringLiteral("control_plane") : QStringLiteral("local_copy")}};
+}
+
+QJsonObject SyncController::persistedJson() const
+{
+    const PersistedConfig *p = m_persisted ? &*m_persisted : nullptr;
+    return {
+        {QStringLiteral("file"), p ? QJsonValue(p->file) : QJsonValue()},
+        {QStringLiteral("loaded_at_start"), optionalString(m_loadedAtStart)},
+        {QStringLiteral("attempts"), QJsonArray::fromStringList(m_loadAttempts)},
+        {QStringLiteral("revision"), p ? QJsonValue(p->revision) : QJsonValue()},
+        {QStringLiteral("sha256"), p ? QJsonValue(QString::fromLatin1(p->snapshot->sha256())) : QJsonValue()},
+        {QStringLiteral("saved_at"), p ? optionalDate(p->savedAt) : QJsonValue()},
+        {QStringLiteral("edited"), p && p->edited},
+        {QStringLiteral("edited_kept_as"), optionalString(m_editedKeptAs)},
+        {QStringLiteral("error"), optionalString(m_persistError)},
+        {QStringLiteral("error_since"), optionalDate(m_persistErrorSince)},
+        {QStringLiteral("retry_in_ms"),
+         m_persistError.isEmpty() || m_persistRetryInMs < 0 ? QJsonValue() : QJsonValue(m_persistRetryInMs)}};
+}
+
+QJsonArray SyncController::rejectedJson() const
+{
+    QJsonArray out;
+    for (const Rejection &r : m_rejected)
+        out.append(QJsonObject{{QStringLiteral("key"), r.key},
+                               {QStringLiteral("reason"), r.reason},
+                               {QStringLiteral("revision"), r.revision}});
+    return out;
+}
+
+QJsonObject SyncController::requestResync()
+{
+    qCInfo(lcSync).noquote() << "resync requested by an operator";
+    m_source->requestResync();
+    return {
+        {QStringLiteral("accepted"), true},
+        {QStringLiteral("message"), QStringLiteral("asked %1 for a full resync").arg(m_source->describe())}};
+}
+
+QJsonObject SyncController::reloadLocal()
+{
+    if (m_state == State::InSync)
+        return {
+            {QStringLiteral("accepted"), false},
+            {QStringLiteral("message"),
+             QStringLiteral("in sync with the control plane at revision %1: the local file is applied only "
+                            "while offline; use POST /v1/resync to read the control plane again")
+                 .arg(m_liveRevision)}};
+    const ConfigStore::LoadResult loaded = m_store.load();
+    if (!loaded.config)
+        return {{QStringLiteral("accepted"), false},
+                {QStringLiteral("message"),
+                 QStringLiteral("no valid local copy in %1: %2")
+                     .arg(m_settings.dataDir, loaded.attempts.join(QLatin1String("; ")))}};
+    m_publishSoon.stop();
+    m_persisted = loaded.config;
+    if (m_persisted->edited)
+        m_persister->keepEditedBeforeNextSave(m_persisted->file);
+    m_startupWait.stop();
+    const QString message = QStringLiteral("serving %1 (revision %2%3) as an operator asked")
+                                .arg(m_persisted->file)
+                                .arg(m_persisted->revision)
+                                .arg(m_persisted->edited ? QStringLiteral(", edited by hand") : QString());
+    // The state may not change (already offline_local): log the reload itself.
+    qCInfo(lcSync).noquote() << message;
+    serveLocalCopy(message);
+    return {{QStringLiteral("accepted"), true}, {QStringLiteral("message"), message}};
+}
+
+bool SyncController::waitPersisted(int timeoutMs)
+{
+    if (m_publishSoon.isActive()) {
+        m_publishSoon.stop();
+        publishObjects(m_pendingCause);
+    }
+    return m_persister->waitIdle(timeoutMs);
+}

@@ -1,0 +1,531 @@
+// EtcdSource against a real etcd: full sync, watch, compaction, rebuilt clusters, outages, auth.
+#include "etcdprocess.h"
+#include "etcdsource.h"
+
+#include <QElapsedTimer>
+#include <QLoggingCategory>
+#include <QMap>
+#include <QSignalSpy>
+#include <QtTest>
+
+namespace {
+
+// What a caller of the source would hold: the snapshot, with every change applied on top.
+struct Recorder
+{
+    QMap<QString, QByteArray> objects;
+    QList<qint64> snapshotRevisions;
+    QList<QList<SourceObject>> snapshots;
+    QList<SourceEvent> events;
+    QList<qint64> changeRevisions;
+    QList<SourceStatus> statuses;
+
+    void attach(EtcdSource *source)
+    {
+        QObject::connect(source, &ConfigSource::snapshotLoaded, source,
+                         [this](qint64 revision, const QList<SourceObject> &list) {
+                             snapshotRevisions.append(revision);
+                             snapshots.append(list);
+                             objects.clear();
+                             for (const SourceObject &o : list)
+                                 objects.insert(o.key, o.value);
+                         });
+        QObject::connect(source, &ConfigSource::changesArrived, source,
+                         [this](qint64 revision, const QList<SourceEvent> &list) {
+                             changeRevisions.append(revision);
+                             for (const SourceEvent &e : list) {
+                                 events.append(e);
+                                 if (e.type == SourceEvent::Type::Put)
+                                     objects.insert(e.key, e.value);
+                                 else
+                                     objects.remove(e.key);
+                             }
+                         });
+        QObject::connect(source, &ConfigSource::statusChanged, source,
+                         [this](const SourceStatus &status) { statuses.append(status); });
+    }
+
+    int retriesScheduled() const
+    {
+        return int(std::count_if(statuses.cbegin(), statuses.cend(),
+                                 [](const SourceStatus &s) { return s.retryInMs > 0; }));
+    }
+};
+
+EtcdSettings fastSettings(const QStringList &endpoints)
+{
+    EtcdSettings s;
+    s.endpoints = endpoints;
+    s.prefix = QStringLiteral("/apisix");
+    s.requestTimeoutMs = 1000;
+    s.livenessMs = 1000;
+    s.backoffInitialMs = 100;
+    s.backoffMaxMs = 500;
+    return s;
+}
+
+QByteArray route(int i)
+{
+    return QStringLiteral("{\"id\":\"%1\",\"uri\":\"/r/%1\",\"upstream_id\":\"1\"}").arg(i).toUtf8();
+}
+
+QStringList g_logLines;
+
+void captureMessage(QtMsgType, const QMessageLogContext &, const QString &message)
+{
+    g_logLines.append(message);
+}
+
+} // namespace
+
+class TstEtcdSource : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void fullSyncReadsAllPagesAtOneRevision();
+    void fullSyncRestartsWhenCompactedBetweenPages();
+    void watchDeliversPutsAndDeletesInOrder();
+    void compactionWhileDisconnectedTriggersFullResync();
+    void freshClusterWithLowerRevisionsTriggersFullResync();
+    void requestResyncReadsEverythingAgain();
+    void hungEtcdIsDetectedWithinFifteenSecondsAndRecovers();
+    void usesSecondEndpointWhenFirstIsDead();
+    void reconnectsWithBackoffAfterEtcdRestart();
+    void authenticatesWithUsernameAndPassword();
+    void connectsOverTlsWithClientCertificate();
+};
+
+void TstEtcdSource::fullSyncReadsAllPagesAtOneRevision()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    for (int i = 0; i < 60; ++i)
+        QVERIFY(etcd.put("/apisix/routes/" + QByteArray::number(i), route(i)) > 0);
+    for (int i = 0; i < 25; ++i)
+        QVERIFY(etcd.put("/apisix/upstreams/" + QByteArray::number(i), "{\"nodes\":{\"127.0.0.1:1\":1}}") >
+                0);
+    for (int i = 0; i < 15; ++i)
+        QVERIFY(etcd.put("/apisix/services/" + QByteArray::number(i), "{}") > 0);
+    QVERIFY(etcd.put("/apisix/routes", "init_dir") > 0); // what older `apisix init_etcd` writes
+    QVERIFY(etcd.put("/apisixfoo/routes/1", route(1)) > 0);
+    QVERIFY(etcd.put("/other/routes/1", route(1)) > 0);
+    const qint64 before = etcd.currentRevision();
+
+    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    settings.pageLimit = 7;
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    QList<qint64> pageRevisions;
+    connect(&source, &EtcdSource::fullSyncProgress, this, [&](qint64 revision, int pages, int) {
+        pageRevisions.append(revision);
+        if (pages == 1) {
+            // Writes between pages must not leak into the snapshot: later pages read at `before`.
+            QVERIFY(etcd.put("/apisix/routes/new", route(999)) > 0);
+            QVERIFY(etcd.put("/apisix/upstreams/9", "{\"changed\":true}") > 0);
+            QVERIFY(etcd.del("/apisix/services/3") > 0);
+        }
+    });
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+
+    QCOMPARE(rec.snapshotRevisions.first(), before);
+    QCOMPARE(pageRevisions.size(), (101 + 6) / 7);
+    for (qint64 r : std::as_const(pageRevisions))
+        QCOMPARE(r, before);
+    const QList<SourceObject> &snapshot = rec.snapshots.first();
+    QCOMPARE(snapshot.size(), 101);
+    QCOMPARE(rec.objects.value(QStringLiteral("routes/42")), route(42));
+    QCOMPARE(rec.objects.value(QStringLiteral("upstreams/9")), QByteArray("{\"nodes\":{\"127.0.0.1:1\":1}}"));
+    QVERIFY(rec.objects.contains(QStringLiteral("services/3")));
+    QVERIFY(!rec.objects.contains(QStringLiteral("routes/new")));
+    QVERIFY(rec.objects.contains(QStringLiteral("routes"))); // emitted; the caller decides to ignore it
+    for (const SourceObject &o : snapshot) {
+        QVERIFY2(!o.key.startsWith(QLatin1Char('/')), qPrintable(o.key));
+        QVERIFY(o.modRevision > 0 && o.modRevision <= before);
+    }
+    QCOMPARE(source.revision(), before);
+    QVERIFY(source.status().connected);
+    QCOMPARE(source.status().clusterId, etcd.clusterId());
+
+    // The writes made during the sync arrive through the watch, in order.
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 3, 5000);
+    QCOMPARE(rec.events.at(0).key, QStringLiteral("routes/new"));
+    QCOMPARE(rec.events.at(1).key, QStringLiteral("upstreams/9"));
+    QCOMPARE(rec.events.at(2).key, QStringLiteral("services/3"));
+    QCOMPARE(rec.events.at(2).type, SourceEvent::Type::Delete);
+    QCOMPARE(rec.objects.value(QStringLiteral("upstreams/9")), QByteArray("{\"changed\":true}"));
+    QCOMPARE(rec.objects.size(), 101);
+}
+
+void TstEtcdSource::fullSyncRestartsWhenCompactedBetweenPages()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    for (int i = 0; i < 10; ++i)
+        QVERIFY(etcd.put("/apisix/routes/" + QByteArray::number(i), route(i)) > 0);
+
+    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    settings.pageLimit = 3;
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    qint64 afterCompaction = 0;
+    int firstPages = 0;
+    connect(&source, &EtcdSource::fullSyncProgress, this, [&](qint64, int pages, int) {
+        if (pages == 1 && ++firstPages == 1) {
+            const qint64 revision = etcd.put("/apisix/routes/late", route(77));
+            QVERIFY(revision > 0);
+            QVERIFY2(etcd.compact(revision), qPrintable(etcd.lastError()));
+            afterCompaction = revision;
+        }
+    });
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QCOMPARE(firstPages, 2); // the sync started over
+    QCOMPARE(rec.snapshotRevisions.first(), afterCompaction);
+    QCOMPARE(rec.objects.size(), 11);
+    QVERIFY(rec.objects.contains(QStringLiteral("routes/late")));
+}
+
+void TstEtcdSource::watchDeliversPutsAndDeletesInOrder()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
+
+    EtcdSource source(fastSettings({etcd.endpoint()}));
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+
+    const qint64 r1 = etcd.put("/apisix/upstreams/1", "{\"v\":1}");
+    const qint64 r2 = etcd.put("/apisix/routes/1", route(2));
+    QVERIFY(etcd.put("/apisix2/routes/1", route(3)) > 0); // outside the prefix
+    const qint64 r3 = etcd.del("/apisix/routes/1");
+    const qint64 r4 = etcd.put("/apisix/services/9", "{\"v\":9}");
+    const qint64 r5 = etcd.del("/apisix/upstreams/1");
+    QVERIFY(r1 > 0 && r2 > r1 && r3 > r2 && r4 > r3 && r5 > r4);
+
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 5, 5000);
+    const QList<SourceEvent> &e = rec.events;
+    QCOMPARE(e[0].type, SourceEvent::Type::Put);
+    QCOMPARE(e[0].key, QStringLiteral("upstreams/1"));
+    QCOMPARE(e[0].value, QByteArray("{\"v\":1}"));
+    QCOMPARE(e[0].modRevision, r1);
+    QCOMPARE(e[1].key, QStringLiteral("routes/1"));
+    QCOMPARE(e[1].value, route(2));
+    QCOMPARE(e[1].modRevision, r2);
+    QCOMPARE(e[2].type, SourceEvent::Type::Delete);
+    QCOMPARE(e[2].key, QStringLiteral("routes/1"));
+    QVERIFY(e[2].value.isEmpty());
+    QCOMPARE(e[2].modRevision, r3);
+    QCOMPARE(e[3].key, QStringLiteral("services/9"));
+    QCOMPARE(e[3].modRevision, r4);
+    QCOMPARE(e[4].type, SourceEvent::Type::Delete);
+    QCOMPARE(e[4].key, QStringLiteral("upstreams/1"));
+    QCOMPARE(rec.changeRevisions.last(), r5);
+    QCOMPARE(source.revision(), r5);
+    for (qsizetype i = 1; i < rec.changeRevisions.size(); ++i)
+        QVERIFY(rec.changeRevisions[i] > rec.changeRevisions[i - 1]);
+    QCOMPARE(rec.objects.keys(), QStringList{QStringLiteral("services/9")});
+    QCOMPARE(rec.snapshotRevisions.size(), 1);
+}
+
+void TstEtcdSource::compactionWhileDisconnectedTriggersFullResync()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/a", route(1)) > 0);
+    QVERIFY(etcd.put("/apisix/routes/b", route(2)) > 0);
+
+    EtcdSource source(fastSettings({etcd.endpoint()}));
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+
+    // Disconnected, the history the source would resume from is compacted away.
+    source.stop();
+    QVERIFY(!source.status().connected);
+    QVERIFY(etcd.put("/apisix/routes/c", route(3)) > 0);
+    QVERIFY(etcd.del("/apisix/routes/a") > 0);
+    const qint64 last = etcd.put("/apisix/routes/b", route(22));
+    QVERIFY(etcd.compact(last));
+    QVERIFY(rec.events.isEmpty());
+
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 2, 10000);
+    QCOMPARE(rec.snapshotRevisions.last(), last);
+    QCOMPARE(rec.objects.keys(), (QStringList{QStringLiteral("routes/b"), QStringLiteral("routes/c")}));
+    QCOMPARE(rec.objects.value(QStringLiteral("routes/b")), route(22));
+    QVERIFY(rec.events.isEmpty()); // the compacted changes came as a snapshot, not as events
+
+    // And the watch carries on from the new snapshot.
+    const qint64 next = etcd.put("/apisix/routes/d", route(4));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
+    QCOMPARE(rec.events.first().modRevision, next);
+}
+
+void TstEtcdSource::freshClusterWithLowerRevisionsTriggersFullResync()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    for (int i = 0; i < 30; ++i)
+        QVERIFY(etcd.put("/apisix/routes/" + QByteArray::number(i), route(i)) > 0);
+    const QString oldCluster = etcd.clusterId();
+
+    EtcdSource source(fastSettings({etcd.endpoint()}));
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+    const qint64 oldRevision = source.revision();
+    QVERIFY(oldRevision > 30);
+
+    // The control plane is rebuilt from scratch on the same address, with far fewer writes.
+    QVERIFY2(etcd.startFreshCluster(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.clusterId() != oldCluster);
+    QVERIFY(etcd.put("/apisix/routes/new", route(100)) > 0);
+    QVERIFY(etcd.put("/apisix/upstreams/1", "{\"nodes\":{}}") > 0);
+
+    QTRY_COMPARE_WITH_TIMEOUT(rec.objects.keys(),
+                              (QStringList{QStringLiteral("routes/new"), QStringLiteral("upstreams/1")}),
+                              10000);
+    QCOMPARE(rec.snapshotRevisions.size(), 2);
+    QVERIFY(rec.snapshotRevisions.last() < oldRevision);
+    // The second snapshot replaced the whole set: none of the 30 old routes survives in it.
+    for (const SourceObject &o : std::as_const(rec.snapshots.last()))
+        QVERIFY2(o.key == QStringLiteral("routes/new") || o.key == QStringLiteral("upstreams/1"),
+                 qPrintable(o.key));
+    QCOMPARE(source.status().clusterId, etcd.clusterId());
+}
+
+void TstEtcdSource::requestResyncReadsEverythingAgain()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
+
+    EtcdSource source(fastSettings({etcd.endpoint()}));
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    const qint64 revision = etcd.put("/apisix/routes/2", route(2));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
+
+    source.requestResync();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 2, 5000);
+    QCOMPARE(rec.snapshotRevisions.last(), revision);
+    QCOMPARE(rec.snapshots.last().size(), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+    QCOMPARE(rec.events.size(), 1); // nothing replayed twice
+}
+
+void TstEtcdSource::hungEtcdIsDetectedWithinFifteenSecondsAndRecovers()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
+
+    // The product's defaults, since they are what must meet the 15 s bound.
+    EtcdSettings settings;
+    settings.endpoints = {etcd.endpoint()};
+    settings.backoffInitialMs = 100;
+    settings.backoffMaxMs = 500;
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+
+    QElapsedTimer hung;
+    hung.start();
+    QVERIFY(etcd.pause());
+    QTRY_VERIFY_WITH_TIMEOUT(!source.status().connected, 15000);
+    QVERIFY2(hung.elapsed() < 15000, qPrintable(QString::number(hung.elapsed())));
+    QVERIFY2(source.status().lastError.contains(etcd.endpoint()), qPrintable(source.status().lastError));
+    QVERIFY(!source.status().lastError.isEmpty());
+
+    QVERIFY(etcd.resume());
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 10000);
+    const qint64 revision = etcd.put("/apisix/routes/2", route(2));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
+    QCOMPARE(rec.events.first().modRevision, revision);
+    QVERIFY(source.status().lastError.isEmpty());
+}
+
+void TstEtcdSource::usesSecondEndpointWhenFirstIsDead()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
+    const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(TestSupport::freePort());
+
+    EtcdSource source(fastSettings({dead, etcd.endpoint()}));
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QCOMPARE(rec.objects.keys(), QStringList{QStringLiteral("routes/1")});
+    QCOMPARE(source.status().endpoint, etcd.endpoint());
+    QVERIFY(source.status().connected);
+    const bool deadReported =
+        std::any_of(rec.statuses.cbegin(), rec.statuses.cend(),
+                    [&](const SourceStatus &s) { return s.lastError.startsWith(dead) && !s.connected; });
+    QVERIFY(deadReported);
+    // One failed endpoint of two is no reason to wait: the second was tried at once.
+    QCOMPARE(rec.retriesScheduled(), 0);
+}
+
+void TstEtcdSource::reconnectsWithBackoffAfterEtcdRestart()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
+
+    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    settings.backoffInitialMs = 100;
+    settings.backoffMaxMs = 800;
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+    rec.statuses.clear();
+
+    etcd.stop();
+    QTRY_VERIFY_WITH_TIMEOUT(rec.retriesScheduled() >= 5, 10000);
+    QList<int> delays;
+    for (const SourceStatus &s : std::as_const(rec.statuses)) {
+        if (s.retryInMs > 0) {
+            QVERIFY(!s.connected);
+            QVERIFY(!s.lastError.isEmpty());
+            delays.append(s.retryInMs);
+        }
+    }
+    // 100, 200, 400, 800, 800 ms with jitter over the upper half of each.
+    QVERIFY2(delays[0] >= 50 && delays[0] <= 100, qPrintable(QString::number(delays[0])));
+    QVERIFY2(delays[3] >= 400 && delays[3] <= 800, qPrintable(QString::number(delays[3])));
+    for (int d : std::as_const(delays))
+        QVERIFY(d <= 800);
+
+    QVERIFY2(etcd.restart(), qPrintable(etcd.lastError()));
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 10000);
+    const qint64 revision = etcd.put("/apisix/routes/2", route(2));
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
+    QCOMPARE(rec.events.first().modRevision, revision);
+    QCOMPARE(rec.snapshotRevisions.size(), 1); // same cluster, history intact: the watch resumed
+    QCOMPARE(source.status().retryInMs, -1);
+}
+
+void TstEtcdSource::authenticatesWithUsernameAndPassword()
+{
+    const QString password = QStringLiteral("pa55-w0rd-never-logged");
+    g_logLines.clear();
+    QLoggingCategory::setFilterRules(QStringLiteral("holdfast.sync.etcd.debug=true"));
+    const QtMessageHandler previous = qInstallMessageHandler(captureMessage);
+    auto restore = qScopeGuard([previous] {
+        qInstallMessageHandler(previous);
+        QLoggingCategory::setFilterRules(QString());
+    });
+
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
+    QVERIFY2(etcd.enableAuth(password), qPrintable(etcd.lastError()));
+
+    {
+        EtcdSource anonymous(fastSettings({etcd.endpoint()}));
+        Recorder rec;
+        rec.attach(&anonymous);
+        anonymous.start();
+        QTRY_VERIFY_WITH_TIMEOUT(anonymous.status().lastError.contains(QLatin1String("user name is empty")),
+                                 5000);
+        QVERIFY(rec.snapshotRevisions.isEmpty());
+    }
+    {
+        EtcdSettings settings = fastSettings({etcd.endpoint()});
+        settings.username = QStringLiteral("root");
+        settings.password = QStringLiteral("wrong");
+        EtcdSource wrong(settings);
+        wrong.start();
+        QTRY_VERIFY_WITH_TIMEOUT(wrong.status().lastError.contains(QLatin1String("authentication")), 5000);
+        QVERIFY(!wrong.status().connected);
+    }
+
+    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    settings.username = QStringLiteral("root");
+    settings.password = password;
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QCOMPARE(rec.objects.keys(), QStringList{QStringLiteral("routes/1")});
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+    QVERIFY(etcd.put("/apisix/routes/2", route(2)) > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
+
+    // etcd keeps simple tokens in memory: after a restart the old token is rejected and the source
+    // must authenticate again on its own.
+    QVERIFY2(etcd.restart(), qPrintable(etcd.lastError()));
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 10000);
+    QVERIFY(etcd.put("/apisix/routes/3", route(3)) > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 2, 10000);
+    QCOMPARE(rec.events.last().key, QStringLiteral("routes/3"));
+
+    // The restart really went through the re-authentication path.
+    QVERIFY(std::any_of(g_logLines.cbegin(), g_logLines.cend(), [](const QString &line) {
+        return line.contains(QLatin1String("rejected the auth token"));
+    }));
+    for (const QString &line : std::as_const(g_logLines))
+        QVERIFY2(!line.contains(password), qPrintable(line));
+}
+
+void TstEtcdSource::connectsOverTlsWithClientCertificate()
+{
+    QTemporaryDir dir;
+    QString error;
+    QVERIFY2(EtcdProcess::makeTlsFiles(dir.path(), &error), qPrintable(error));
+    EtcdProcess etcd;
+    etcd.setTls(dir.filePath(QStringLiteral("server.crt")), dir.filePath(QStringLiteral("server.key")),
+                dir.filePath(QStringLiteral("ca.crt")));
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
+
+    EtcdSettings settings = fastSettings({etcd.tlsEndpoint()});
+    settings.caFile = dir.filePath(QStringLiteral("ca.crt"));
+    {
+        // etcd requires a client certificate on its https port: without one the handshake fails.
+        EtcdSource anonymous(settings);
+        Recorder rec;
+        rec.attach(&anonymous);
+        anonymous.start();
+        QTRY_VERIFY_WITH_TIMEOUT(!anonymous.status().lastError.isEmpty(), 5000);
+        QVERIFY(rec.snapshotRevisions.isEmpty());
+    }
+    settings.certFile = dir.filePath(QStringLiteral("client.crt"));
+    settings.keyFile = dir.filePath(QStringLiteral("client.key"));
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QCOMPARE(rec.objects.keys(), QStringList{QStringLiteral("routes/1")});
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+    QVERIFY(etcd.put("/apisix/routes/2", route(2)) > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
+    QCOMPARE(source.status().endpoint, etcd.tlsEndpoint());
+}
+
+QTEST_GUILESS_MAIN(TstEtcdSource)
+#include "tst_etcdsource.moc"

@@ -1,0 +1,502 @@
+// SyncController and Persister with a real EtcdSource against a real etcd, and real files in data dirs.
+#include "configstore.h"
+#include "etcdprocess.h"
+#include "etcdsource.h"
+#include "persister.h"
+#include "synccontroller.h"
+
+#include <QDir>
+#include <QElapsedTimer>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <memory>
+
+#ifndef Q_OS_WIN
+#include <sys/resource.h>
+#endif
+
+Q_DECLARE_METATYPE(SnapshotPtr)
+
+namespace {
+
+EtcdSettings fastSettings(const QStringList &endpoints)
+{
+    EtcdSettings s;
+    s.endpoints = endpoints;
+    s.prefix = QStringLiteral("/apisix");
+    s.requestTimeoutMs = 1000;
+    s.livenessMs = 1000;
+    s.backoffInitialMs = 100;
+    s.backoffMaxMs = 400;
+    return s;
+}
+
+QByteArray route(const QString &id, const QString &uri)
+{
+    return QStringLiteral("{\"id\":\"%1\",\"uri\":\"%2\",\"upstream_id\":\"1\"}").arg(id, uri).toUtf8();
+}
+
+const QByteArray upstream1 = "{\"id\":\"1\",\"type\":\"roundrobin\",\"nodes\":{\"127.0.0.1:1980\":1}}";
+
+SnapshotPtr configWithRoutes(int count, const QString &uriPrefix = QStringLiteral("/local/"))
+{
+    QJsonObject routes;
+    for (int i = 1; i <= count; ++i)
+        routes.insert(QString::number(i), QJsonObject{{QStringLiteral("uri"), uriPrefix + QString::number(i)},
+                                                      {QStringLiteral("upstream_id"), QStringLiteral("1")}});
+    const QJsonObject config{
+        {QStringLiteral("routes"), routes},
+        {QStringLiteral("upstreams"),
+         QJsonObject{{QStringLiteral("1"), QJsonDocument::fromJson(upstream1).object()}}}};
+    ValidationErrors errors;
+    return ConfigSnapshot::fromJson(config, &errors);
+}
+
+std::optional<PersistedConfig> readFile(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return std::nullopt;
+    return ConfigStore::parse(file.readAll(), nullptr);
+}
+
+QByteArray readBytes(const QString &path)
+{
+    QFile file(path);
+    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
+}
+
+QStringList routeIds(const SnapshotPtr &snapshot)
+{
+    return snapshot ? snapshot->routes().keys() : QStringList();
+}
+
+// One controller over one real EtcdSource, as the gateway wires them.
+struct Rig
+{
+    std::unique_ptr<EtcdSource> source;
+    std::unique_ptr<SyncController> controller;
+    std::unique_ptr<QSignalSpy> published;
+    std::unique_ptr<QSignalSpy> persisted;
+
+    Rig(const QStringList &endpoints, const QString &dataDir, int waitMs = 3000, bool serveLocalFirst = false)
+    {
+        source = std::make_unique<EtcdSource>(fastSettings(endpoints));
+        SyncController::Settings s;
+        s.dataDir = dataDir;
+        s.waitForControlPlaneMs = waitMs;
+        s.serveLocalFirst = serveLocalFirst;
+        s.sourceDescription =
+            QJsonObject{{QStringLiteral("type"), QStringLiteral("etcd")},
+                        {QStringLiteral("endpoints"), QJsonArray::fromStringList(endpoints)},
+                        {QStringLiteral("prefix"), QStringLiteral("/apisix")}};
+        s.persistRetryInitialMs = 50;
+        s.persistRetryMaxMs = 200;
+        controller = std::make_unique<SyncController>(source.get(), s);
+        published = std::make_unique<QSignalSpy>(controller.get(), &SyncController::publish);
+        persisted = std::make_unique<QSignalSpy>(controller.get(), &SyncController::persistFinished);
+    }
+    ~Rig()
+    {
+        controller.reset(); // before the source it listens to
+    }
+    SyncController *operator->() { return controller.get(); }
+};
+
+} // namespace
+
+class tst_SyncController : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+
+    void persisterWritesNewestAndCoalesces();
+    void persisterFailureKeepsOldFileAndRetries();
+    void fullSyncValidatesPerObjectAndIgnoresOtherKeys();
+    void watchChangesAppliedAndPersistedQuickly();
+    void invalidUpdateKeepsLastGoodVersion();
+    void newSnapshotReplacesEverything();
+    void refusedEndpointsServeLocalCopyAtOnce();
+    void hungControlPlaneServesLocalCopyWhenWaitEnds();
+    void noLocalCopyNoControlPlaneServesNothingAndKeepsTrying();
+    void serveLocalFirstSwitchesWhenSyncCompletes();
+    void editedLocalCopyIsKeptBesideTheNextSync();
+    void reloadLocalRefusedWhileInSync();
+
+private:
+    std::unique_ptr<EtcdProcess> m_etcd;
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void tst_SyncController::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+    m_etcd = std::make_unique<EtcdProcess>();
+    QVERIFY2(m_etcd->start(), qPrintable(m_etcd->lastError()));
+}
+
+void tst_SyncController::cleanup()
+{
+    m_etcd.reset();
+    m_dir.reset();
+}
+
+void tst_SyncController::persisterWritesNewestAndCoalesces()
+{
+    Persister persister(m_dir->path());
+    QSignalSpy finished(&persister, &Persister::finished);
+    const SnapshotPtr big = configWithRoutes(2000);
+    for (int revision = 1; revision <= 40; ++revision)
+        persister.submit(revision % 2 ? big : configWithRoutes(3), revision, {});
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !finished.isEmpty() && finished.last().first().value<Persister::Result>().revision == 40, 10000);
+    QVERIFY(persister.waitIdle(5000));
+    // A burst reaches disk as a few saves of the newest generation, not forty.
+    QVERIFY2(finished.size() < 40, qPrintable(QString::number(finished.size())));
+    for (const QList<QVariant> &args : std::as_const(finished))
+        QVERIFY(args.first().value<Persister::Result>().ok);
+    const auto onDisk = readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(onDisk);
+    QCOMPARE(onDisk->revision, 40);
+    QCOMPARE(onDisk->snapshot->routes().size(), 3);
+}
+
+void tst_SyncController::persisterFailureKeepsOldFileAndRetries()
+{
+#ifdef Q_OS_WIN
+    QSKIP("RLIMIT_FSIZE is POSIX");
+#else
+    Persister persister(m_dir->path());
+    persister.setRetryBackoff(50, 200);
+    QSignalSpy finished(&persister, &Persister::finished);
+    persister.submit(configWithRoutes(2), 1, {});
+    QVERIFY(finished.wait(5000));
+    QVERIFY(finished.last().first().value<Persister::Result>().ok);
+    const QString current = QDir(m_dir->path()).filePath(QStringLiteral("config.json"));
+    const QByteArray before = readBytes(current);
+
+    // A file-size cap below the next generation's size: writes fail with EFBIG as on a full disk.
+    struct rlimit saved;
+    QCOMPARE(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    struct rlimit capped = saved;
+    capped.rlim_cur = rlim_t(before.size() + 64);
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &capped), 0);
+    persister.submit(configWithRoutes(500), 2, {});
+    QTRY_VERIFY_WITH_TIMEOUT(finished.size() >= 3, 5000); // first failure and at least one retry
+    const Persister::Result failed = finished.at(1).first().value<Persister::Result>();
+    QVERIFY(!failed.ok);
+    QCOMPARE(failed.revision, 2);
+    QVERIFY2(failed.error.contains(QLatin1String("config.json")), qPrintable(failed.error));
+    QVERIFY(failed.retryInMs > 0);
+    QVERIFY(!finished.last().first().value<Persister::Result>().ok);
+    QCOMPARE(readBytes(current), before); // the old generation is intact
+    QVERIFY(!persister.idle());
+
+    // Room again: the retry catches up without anyone submitting anything.
+    QCOMPARE(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    QTRY_VERIFY_WITH_TIMEOUT(finished.last().first().value<Persister::Result>().ok, 5000);
+    QCOMPARE(finished.last().first().value<Persister::Result>().revision, 2);
+    QCOMPARE(readFile(current)->revision, 2);
+    QCOMPARE(readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.prev.json")))->revision, 1);
+#endif
+}
+
+void tst_SyncController::fullSyncValidatesPerObjectAndIgnoresOtherKeys()
+{
+    QVERIFY(m_etcd->put("/apisix/routes", "init_dir") > 0); // the placeholder older APISIX writes
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/one"))) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/2", "{\"id\":\"2\",\"uri\":12,\"upstream_id\":\"1\"}") > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/3", "{not json") > 0);
+    QVERIFY(m_etcd->put("/apisix/consumers/jack", "{\"username\":\"jack\"}") > 0);
+    QVERIFY(m_etcd->put("/apisix/data_plane/server_info/x", "{}") > 0);
+    const qint64 revision = m_etcd->put("/apisix/global_rules/1", "{\"plugins\":{}}");
+    QVERIFY(revision > 0);
+
+    Rig rig({m_etcd->endpoint()}, m_dir->path());
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    QCOMPARE(rig->liveRevision(), revision);
+    QCOMPARE(routeIds(rig->live()), QStringList{QStringLiteral("1")});
+    QCOMPARE(rig->live()->upstreams().size(), 1);
+    QCOMPARE(rig->ignoredKeys(), 4);
+
+    const QList<SyncController::Rejection> rejected = rig->rejections();
+    QCOMPARE(rejected.size(), 2);
+    QCOMPARE(rejected.at(0).key, QStringLiteral("routes/2"));
+    QVERIFY2(rejected.at(0).reason.contains(QLatin1String("/uri")), qPrintable(rejected.at(0).reason));
+    QVERIFY(rejected.at(0).revision > 0);
+    QCOMPARE(rejected.at(1).key, QStringLiteral("routes/3"));
+    QVERIFY2(rejected.at(1).reason.startsWith(QLatin1String("not JSON")), qPrintable(rejected.at(1).reason));
+    QCOMPARE(rig->figures().rejections, 2u);
+
+    QTRY_VERIFY_WITH_TIMEOUT(!rig.persisted->isEmpty(), 2000);
+    const auto onDisk = readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(onDisk);
+    QCOMPARE(onDisk->revision, revision);
+    QCOMPARE(onDisk->source.value(QLatin1String("type")).toString(), QStringLiteral("etcd"));
+    QCOMPARE(routeIds(onDisk->snapshot), QStringList{QStringLiteral("1")}); // rejected ones never persisted
+    QCOMPARE(rig->persistedJson().value(QLatin1String("revision")).toInteger(), revision);
+}
+
+void tst_SyncController::watchChangesAppliedAndPersistedQuickly()
+{
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/one"))) > 0);
+    Rig rig({m_etcd->endpoint()}, m_dir->path());
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(!rig.persisted->isEmpty(), 2000);
+
+    QVERIFY(m_etcd->put("/apisix/routes/2", route(QStringLiteral("2"), QStringLiteral("/two"))) > 0);
+    QVERIFY(m_etcd->del("/apisix/routes/1") > 0);
+    QVERIFY(m_etcd->put("/apisix/ssls/1", "{\"cert\":\"x\"}") > 0);
+    const qint64 last = m_etcd->put("/apisix/routes/3", route(QStringLiteral("3"), QStringLiteral("/three")));
+    QVERIFY(last > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(rig->liveRevision(), last, 3000);
+    QCOMPARE(routeIds(rig->live()), (QStringList{QStringLiteral("2"), QStringLiteral("3")}));
+    QCOMPARE(rig->ignoredKeys(), 1);
+    QVERIFY(rig->figures().changesApplied >= 5u);
+
+    // On disk within 200 ms of being applied, for every save of the burst.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        rig.persisted->last().first().toJsonObject().value(QLatin1String("revision")).toInteger() == last,
+        2000);
+    for (const QList<QVariant> &args : std::as_const(*rig.persisted)) {
+        const QJsonObject result = args.first().toJsonObject();
+        QVERIFY(result.value(QLatin1String("ok")).toBool());
+        QVERIFY2(result.value(QLatin1String("latency_ms")).toInteger() <= 200,
+                 QJsonDocument(result).toJson().constData());
+    }
+    const auto onDisk = readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QCOMPARE(onDisk->revision, last);
+    QCOMPARE(routeIds(onDisk->snapshot), (QStringList{QStringLiteral("2"), QStringLiteral("3")}));
+}
+
+void tst_SyncController::invalidUpdateKeepsLastGoodVersion()
+{
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/good"))) > 0);
+    Rig rig({m_etcd->endpoint()}, m_dir->path());
+    QSignalSpy rejectedSpy(rig.controller.get(), &SyncController::objectRejected);
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+
+    const qint64 bad = m_etcd->put("/apisix/routes/1", "{\"id\":\"1\",\"uri\":\"/bad\",\"methods\":\"GET\"}");
+    const qint64 other = m_etcd->put("/apisix/routes/2", route(QStringLiteral("2"), QStringLiteral("/two")));
+    QTRY_COMPARE_WITH_TIMEOUT(rig->liveRevision(), other, 3000);
+    QCOMPARE(rejectedSpy.size(), 1);
+    const QJsonObject rejection = rejectedSpy.first().first().toJsonObject();
+    QCOMPARE(rejection.value(QLatin1String("key")).toString(), QStringLiteral("routes/1"));
+    QCOMPARE(rejection.value(QLatin1String("revision")).toInteger(), bad);
+    QVERIFY(rejection.value(QLatin1String("reason")).toString().contains(QLatin1String("/methods")));
+    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
+             QStringLiteral("/good"));
+    QCOMPARE(rig->live()->routes().size(), 2); // the other change went through
+    QCOMPARE(rig->rejectedJson().size(), 1);
+
+    QVERIFY(rig->waitPersisted(3000));
+    QTRY_COMPARE_WITH_TIMEOUT(rig->persisted()->revision, other, 2000);
+    const QByteArray onDisk = readBytes(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(!onDisk.contains("/bad"));
+    QVERIFY(onDisk.contains("/good"));
+
+    // A valid version clears the rejection.
+    const qint64 fixed =
+        m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/fixed")));
+    QTRY_COMPARE_WITH_TIMEOUT(rig->liveRevision(), fixed, 3000);
+    QCOMPARE(rig->rejectedJson().size(), 0);
+    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
+             QStringLiteral("/fixed"));
+}
+
+void tst_SyncController::newSnapshotReplacesEverything()
+{
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/one"))) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/2", route(QStringLiteral("2"), QStringLiteral("/two"))) > 0);
+    Rig rig({m_etcd->endpoint()}, m_dir->path());
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(routeIds(rig->live()).size(), 2, 5000);
+
+    // A rebuilt control plane holds a different set: what it lacks must go.
+    QVERIFY(m_etcd->startFreshCluster());
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    const qint64 revision =
+        m_etcd->put("/apisix/routes/7", route(QStringLiteral("7"), QStringLiteral("/seven")));
+    QTRY_COMPARE_WITH_TIMEOUT(routeIds(rig->live()), QStringList{QStringLiteral("7")}, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    QCOMPARE(rig->liveRevision(), revision);
+    QVERIFY(rig->figures().fullSyncs >= 2u);
+}
+
+void tst_SyncController::refusedEndpointsServeLocalCopyAtOnce()
+{
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(3), 7, {}, nullptr));
+    const QString closed = QStringLiteral("http://127.0.0.1:%1").arg(TestSupport::freePort());
+    Rig rig({closed}, m_dir->path(), 20000);
+    QElapsedTimer timer;
+    timer.start();
+    rig->start();
+    // Refused everywhere: no reason to sit out the 20 s wait.
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::OfflineLocal, 5000);
+    QVERIFY(timer.elapsed() < 5000);
+    QCOMPARE(rig->liveRevision(), 7);
+    QCOMPARE(rig->live()->routes().size(), 3);
+    QCOMPARE(rig.published->size(), 1);
+    QCOMPARE(rig->persistedJson().value(QLatin1String("file")).toString(), QStringLiteral("config.json"));
+    QVERIFY(!rig->controlPlaneJson().value(QLatin1String("last_error")).toString().isEmpty());
+}
+
+void tst_SyncController::hungControlPlaneServesLocalCopyWhenWaitEnds()
+{
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    const qint64 revision =
+        m_etcd->put("/apisix/routes/9", route(QStringLiteral("9"), QStringLiteral("/nine")));
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(2), 3, {}, nullptr));
+    // config.json is broken: the previous generation is what serves, and status says why.
+    QVERIFY(store.save(*configWithRoutes(4), 4, {}, nullptr));
+    {
+        QFile current(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+        QVERIFY(current.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        current.write("{\"format\": \"holdfast-config/1\", \"revis");
+    }
+    QVERIFY(m_etcd->pause());
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 600);
+    QElapsedTimer timer;
+    timer.start();
+    rig->start();
+    QTRY_VERIFY_WITH_TIMEOUT(rig->serving(), 3000);
+    QVERIFY2(timer.elapsed() >= 500, qPrintable(QString::number(timer.elapsed())));
+    QCOMPARE(rig->liveRevision(), 3);
+    QCOMPARE(rig->live()->routes().size(), 2);
+    const QJsonObject persisted = rig->persistedJson();
+    QCOMPARE(persisted.value(QLatin1String("file")).toString(), QStringLiteral("config.prev.json"));
+    QVERIFY(persisted.value(QLatin1String("attempts"))
+                .toArray()
+                .first()
+                .toString()
+                .startsWith(QLatin1String("config.json: not JSON")));
+
+    QVERIFY(m_etcd->resume());
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 10000);
+    QCOMPARE(routeIds(rig->live()), QStringList{QStringLiteral("9")});
+    QCOMPARE(rig->liveRevision(), revision);
+    QTRY_COMPARE_WITH_TIMEOUT(readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.json")))->revision,
+                              revision, 2000);
+}
+
+void tst_SyncController::noLocalCopyNoControlPlaneServesNothingAndKeepsTrying()
+{
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/one"))) > 0);
+    m_etcd->stop();
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 300);
+    rig->start();
+    QTest::qWait(800); // the start-up wait is over: the controller must still serve nothing
+    QCOMPARE(rig->state(), SyncController::State::Starting);
+    QVERIFY(!rig->serving());
+    QCOMPARE(rig.published->size(), 0);
+    QVERIFY(rig->controlPlaneJson().value(QLatin1String("retry_in_ms")).isDouble());
+
+    QVERIFY(m_etcd->restart());
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 10000);
+    QCOMPARE(routeIds(rig->live()), QStringList{QStringLiteral("1")});
+}
+
+void tst_SyncController::serveLocalFirstSwitchesWhenSyncCompletes()
+{
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(3), 5, {}, nullptr));
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    const qint64 revision =
+        m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/etcd")));
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 3000, true);
+    rig->start();
+    QCOMPARE(rig.published->size(), 1); // at once, before the event loop runs
+    QCOMPARE(rig.published->first().at(1).toLongLong(), 5);
+    QVERIFY(rig->state() == SyncController::State::OfflineLocal);
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    QCOMPARE(rig.published->last().at(1).toLongLong(), revision);
+    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
+             QStringLiteral("/etcd"));
+}
+
+void tst_SyncController::editedLocalCopyIsKeptBesideTheNextSync()
+{
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(2), 5, {}, nullptr));
+    const QString current = QDir(m_dir->path()).filePath(QStringLiteral("config.json"));
+    QByteArray edited = readBytes(current);
+    QVERIFY(edited.contains("\"/local/1\""));
+    edited.replace("\"/local/1\"", "\"/hand-edited\"");
+    {
+        QFile file(current);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write(edited);
+    }
+    m_etcd->stop();
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 300);
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::OfflineLocal, 5000);
+    QVERIFY(rig->persistedJson().value(QLatin1String("edited")).toBool());
+    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
+             QStringLiteral("/hand-edited"));
+
+    QVERIFY(m_etcd->restart());
+    const qint64 revision = m_etcd->put("/apisix/upstreams/1", upstream1);
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 10000);
+    QVERIFY(rig->waitPersisted(3000));
+    QTRY_VERIFY_WITH_TIMEOUT(!rig->persistedJson().value(QLatin1String("edited_kept_as")).isNull(), 2000);
+    const QString keptAs = rig->persistedJson().value(QLatin1String("edited_kept_as")).toString();
+    QVERIFY2(keptAs.startsWith(QLatin1String("config.edited-")), qPrintable(keptAs));
+    QCOMPARE(readBytes(QDir(m_dir->path()).filePath(keptAs)), edited);
+    QCOMPARE(readFile(current)->revision, revision);
+    QVERIFY(!rig->persistedJson().value(QLatin1String("edited")).toBool());
+
+    // Later saves rotate generations but never touch the kept copy, and make no second one.
+    QVERIFY(m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/a"))) > 0);
+    const qint64 later = m_etcd->put("/apisix/routes/2", route(QStringLiteral("2"), QStringLiteral("/b")));
+    QTRY_COMPARE_WITH_TIMEOUT(rig->persisted()->revision, later, 3000);
+    QCOMPARE(QDir(m_dir->path()).entryList({QStringLiteral("config.edited-*")}).size(), 1);
+    QCOMPARE(readBytes(QDir(m_dir->path()).filePath(keptAs)), edited);
+}
+
+void tst_SyncController::reloadLocalRefusedWhileInSync()
+{
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(3), 5, {}, nullptr));
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    Rig rig({m_etcd->endpoint()}, m_dir->path());
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    const QJsonObject refused = rig->reloadLocal();
+    QVERIFY(!refused.value(QLatin1String("accepted")).toBool());
+    QVERIFY(refused.value(QLatin1String("message")).toString().contains(QLatin1String("in sync")));
+    QCOMPARE(rig->live()->routes().size(), 0);
+
+    // Offline, the operator's file is applied.
+    QVERIFY(rig->waitPersisted(3000));
+    m_etcd->kill();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::Reconnecting, 5000);
+    QVERIFY(store.save(*configWithRoutes(4), 6, {}, nullptr));
+    const QJsonObject accepted = rig->reloadLocal();
+    QVERIFY2(accepted.value(QLatin1String("accepted")).toBool(),
+             QJsonDocument(accepted).toJson().constData());
+    QCOMPARE(rig->state(), SyncController::State::OfflineLocal);
+    QCOMPARE(rig->live()->routes().size(), 4);
+    QCOMPARE(rig->liveRevision(), 6);
+}
+
+QTEST_GUILESS_MAIN(tst_SyncController)
+#include "tst_synccontroller.moc"

@@ -25,9 +25,10 @@ int main(int argc, char **argv)
     };
     // Routes mix exact paths, prefixes and hosts, like a real fleet of services.
     auto route = [&](long r) {
-        std::string uri = (r % 3 == 0) ? "/svc" + std::to_string(r) + "/*" : "/api/v1/svc" + std::to_string(r);
-        std::string out = "{\"id\":\"r" + std::to_string(r) + "\",\"uri\":\"" + uri + "\",\"upstream_id\":\"u" +
-                          std::to_string(r % upstreams) + "\"";
+        std::string uri =
+            (r % 3 == 0) ? "/svc" + std::to_string(r) + "/*" : "/api/v1/svc" + std::to_string(r);
+        std::string out = "{\"id\":\"r" + std::to_string(r) + "\",\"uri\":\"" + uri +
+                          "\",\"upstream_id\":\"u" + std::to_string(r % upstreams) + "\"";
         if (r % 10 == 0)
             out += ",\"hosts\":[\"h" + std::to_string(r % 100) + ".example.com\"]";
         if (r % 2 == 0)

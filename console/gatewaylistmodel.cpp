@@ -54,7 +54,8 @@ QVariant GatewayListModel::headerData(int section, Qt::Orientation orientation, 
 
 bool GatewayListModel::addGateway(const QUrl &adminUrl)
 {
-    if (!adminUrl.isValid() || (adminUrl.scheme() != QLatin1String("http") && adminUrl.scheme() != QLatin1String("https")) ||
+    if (!adminUrl.isValid() ||
+        (adminUrl.scheme() != QLatin1String("http") && adminUrl.scheme() != QLatin1String("https")) ||
         adminUrl.host().isEmpty())
         return false;
     for (const Gateway &g : std::as_const(m_gateways)) {

@@ -10,7 +10,15 @@ class GatewayListModel : public QAbstractTableModel
     Q_OBJECT
 
 public:
-    enum Column { Address, State, LiveRevision, PersistedRevision, Digest, ColumnCount };
+    enum Column
+    {
+        Address,
+        State,
+        LiveRevision,
+        PersistedRevision,
+        Digest,
+        ColumnCount
+    };
 
     struct Gateway
     {

@@ -32,8 +32,10 @@ MainWindow::MainWindow(QWidget *parent)
 void MainWindow::addGateway()
 {
     bool ok = false;
-    const QString text = QInputDialog::getText(this, tr("Add gateway"), tr("Admin API address:"), QLineEdit::Normal,
-                                               QStringLiteral("http://127.0.0.1:9180"), &ok);
+    const QString text =
+        QInputDialog::getText(this, tr("Add gateway"), tr("Admin API address:"), QLineEdit::Normal,
+                              QStringLiteral("http://127.0.0.1:9180"), &ok);
     if (ok && !m_model->addGateway(QUrl(text.trimmed())))
-        QMessageBox::warning(this, tr("Add gateway"), tr("\"%1\" is not an http(s) address, or is listed already.").arg(text));
+        QMessageBox::warning(this, tr("Add gateway"),
+                             tr("\"%1\" is not an http(s) address, or is listed already.").arg(text));
 }

@@ -32,7 +32,8 @@ int check(const QString &path)
     out << path << ": ok: " << s->routes().size() << " routes, " << s->upstreams().size() << " upstreams, "
         << s->services().size() << " services";
     if (envelope)
-        out << "; revision " << config->revision << (config->edited ? "; edited by hand (digest differs)" : "");
+        out << "; revision " << config->revision
+            << (config->edited ? "; edited by hand (digest differs)" : "");
     out << "; sha256 " << s->sha256() << Qt::endl;
     for (const QString &w : s->warnings())
         err << "warning: " << w << Qt::endl;
@@ -51,23 +52,24 @@ int serve(int argc, char *argv[])
     QCoreApplication::setApplicationVersion(QStringLiteral(HOLDFAST_VERSION));
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral(
-        "Holdfast API gateway data plane.\n\n"
-        "  holdfastd [options]            serve, synced from the control plane\n"
-        "  holdfastd --standalone FILE    serve FILE, re-read when it changes\n"
-        "  holdfastd check FILE           validate a configuration or persisted file"));
+    parser.setApplicationDescription(
+        QStringLiteral("Holdfast API gateway data plane.\n\n"
+                       "  holdfastd [options]            serve, synced from the control plane\n"
+                       "  holdfastd --standalone FILE    serve FILE, re-read when it changes\n"
+                       "  holdfastd check FILE           validate a configuration or persisted file"));
     parser.addHelpOption();
     parser.addVersionOption();
-    const QCommandLineOption configOption(QStringLiteral("config"), QStringLiteral("Bootstrap settings (JSON)."),
-                                          QStringLiteral("FILE"));
-    const QCommandLineOption standaloneOption(QStringLiteral("standalone"),
-                                              QStringLiteral("Serve this configuration file, with no control plane."),
-                                              QStringLiteral("FILE"));
-    const QCommandLineOption dataDirOption(QStringLiteral("data-dir"),
-                                           QStringLiteral("Directory of the persisted configuration and token."),
-                                           QStringLiteral("DIR"));
+    const QCommandLineOption configOption(
+        QStringLiteral("config"), QStringLiteral("Bootstrap settings (JSON)."), QStringLiteral("FILE"));
+    const QCommandLineOption standaloneOption(
+        QStringLiteral("standalone"), QStringLiteral("Serve this configuration file, with no control plane."),
+        QStringLiteral("FILE"));
+    const QCommandLineOption dataDirOption(
+        QStringLiteral("data-dir"), QStringLiteral("Directory of the persisted configuration and token."),
+        QStringLiteral("DIR"));
     parser.addOptions({configOption, standaloneOption, dataDirOption});
-    parser.addPositionalArgument(QStringLiteral("check"), QStringLiteral("check FILE: validate FILE and exit."),
+    parser.addPositionalArgument(QStringLiteral("check"),
+                                 QStringLiteral("check FILE: validate FILE and exit."),
                                  QStringLiteral("[check FILE]"));
     parser.process(app);
 

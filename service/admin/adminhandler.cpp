@@ -15,8 +15,7 @@ public:
     EventStream(AdminHandler *owner, HttpExchange *exchange)
         : m_owner(owner)
         , m_exchange(exchange)
-    {
-    }
+    {}
     void exchangeAborted() override
     {
         m_exchange = nullptr;
@@ -108,8 +107,10 @@ void AdminHandler::handleRequest(HttpExchange *exchange)
     if (path == "/v1/config/diff" && get) {
         const QJsonObject live = m_backend->liveConfig();
         const auto persisted = m_backend->persistedConfig();
-        const QJsonObject persistedConfig = persisted ? persisted->value(QStringLiteral("config")).toObject() : QJsonObject();
-        const QList<JsonChange> changes = JsonDiff::diff(persistedConfig, live.value(QStringLiteral("config")));
+        const QJsonObject persistedConfig =
+            persisted ? persisted->value(QStringLiteral("config")).toObject() : QJsonObject();
+        const QList<JsonChange> changes =
+            JsonDiff::diff(persistedConfig, live.value(QStringLiteral("config")));
         return respondJson(exchange, 200,
                            {{QStringLiteral("from"), QStringLiteral("persisted")},
                             {QStringLiteral("to"), QStringLiteral("live")},
@@ -128,8 +129,9 @@ void AdminHandler::handleRequest(HttpExchange *exchange)
         return respondJson(exchange, result.value(QStringLiteral("accepted")).toBool() ? 200 : 409, result);
     }
 
-    static const QByteArrayView known[] = {"/metrics", "/v1/status", "/v1/config/live", "/v1/config/persisted",
-                                           "/v1/config/diff", "/v1/events", "/v1/resync", "/v1/reload-local"};
+    static const QByteArrayView known[] = {
+        "/metrics",        "/v1/status", "/v1/config/live", "/v1/config/persisted",
+        "/v1/config/diff", "/v1/events", "/v1/resync",      "/v1/reload-local"};
     for (QByteArrayView p : known) {
         if (path == p)
             return exchange->respondError(405, "405 method not allowed");
@@ -146,8 +148,8 @@ void AdminHandler::openEventStream(HttpExchange *exchange)
     m_streams.push_back(std::make_unique<EventStream>(this, exchange));
     exchange->setObserver(m_streams.back().get());
     // The follower starts from the current state, then hears every change.
-    const QByteArray hello = "event: status\ndata: " +
-                             QJsonDocument(m_backend->status()).toJson(QJsonDocument::Compact) + "\n\n";
+    const QByteArray hello =
+        "event: status\ndata: " + QJsonDocument(m_backend->status()).toJson(QJsonDocument::Compact) + "\n\n";
     m_streams.back()->send(hello);
     if (!m_keepalive.isActive())
         m_keepalive.start();
@@ -164,8 +166,8 @@ void AdminHandler::publishEvent(const QByteArray &type, const QJsonObject &data)
 {
     if (m_streams.empty())
         return;
-    const QByteArray event = "id: " + QByteArray::number(++m_eventId) + "\nevent: " + type + "\ndata: " +
-                             QJsonDocument(data).toJson(QJsonDocument::Compact) + "\n\n";
+    const QByteArray event = "id: " + QByteArray::number(++m_eventId) + "\nevent: " + type +
+                             "\ndata: " + QJsonDocument(data).toJson(QJsonDocument::Compact) + "\n\n";
     for (auto it = m_streams.begin(); it != m_streams.end();) {
         EventStream *stream = (it++)->get();
         stream->send(event);

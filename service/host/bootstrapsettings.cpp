@@ -1,5 +1,7 @@
 #include "bootstrapsettings.h"
 
+#include "canonicaljson.h"
+
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -11,26 +13,7 @@
 
 namespace {
 
-const char *typeName(const QJsonValue &v)
-{
-    switch (v.type()) {
-    case QJsonValue::Null:
-        return "null";
-    case QJsonValue::Bool:
-        return "boolean";
-    case QJsonValue::Double:
-        return "number";
-    case QJsonValue::String:
-        return "string";
-    case QJsonValue::Array:
-        return "array";
-    case QJsonValue::Object:
-        return "object";
-    case QJsonValue::Undefined:
-        break;
-    }
-    return "nothing";
-}
+using CanonicalJson::typeName;
 
 // Reads one JSON object, remembering which keys were used so the rest can be reported as unknown.
 class Reader
@@ -40,8 +23,7 @@ public:
         : m_object(object)
         , m_pointer(std::move(pointer))
         , m_errors(errors)
-    {
-    }
+    {}
 
     ~Reader()
     {
@@ -92,8 +74,10 @@ public:
         if (!v.isDouble() || d != double(qint64(d)) || d < double(min) || d > double(max)) {
             const QString expected = QStringLiteral("integer %1-%2").arg(min).arg(max);
             if (v.isDouble())
-                return error(key, QStringLiteral("expected %1, got %2").arg(expected, v.toVariant().toString()));
-            return error(key, QStringLiteral("expected %1, got %2").arg(expected, QLatin1String(typeName(v))));
+                return error(key,
+                             QStringLiteral("expected %1, got %2").arg(expected, v.toVariant().toString()));
+            return error(key,
+                         QStringLiteral("expected %1, got %2").arg(expected, QLatin1String(typeName(v))));
         }
         *out = Int(d);
     }
@@ -138,7 +122,9 @@ public:
 
     void wrongType(const QString &key, const char *expected, const QJsonValue &got) const
     {
-        error(key, QStringLiteral("expected %1, got %2").arg(QLatin1String(expected), QLatin1String(typeName(got))));
+        error(
+            key,
+            QStringLiteral("expected %1, got %2").arg(QLatin1String(expected), QLatin1String(typeName(got))));
     }
 
     const QString &pointer() const { return m_pointer; }
@@ -175,7 +161,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(json, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
-        errors->append(QStringLiteral("not JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset));
+        errors->append(
+            QStringLiteral("not JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset));
         return std::nullopt;
     }
     if (!doc.isObject()) {
@@ -190,14 +177,16 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
         const QJsonValue listen = top.take(QStringLiteral("listen"));
         if (!listen.isUndefined()) {
             if (!listen.isArray() || listen.toArray().isEmpty()) {
-                top.error(QStringLiteral("listen"), QStringLiteral("expected a non-empty array of {address, port}"));
+                top.error(QStringLiteral("listen"),
+                          QStringLiteral("expected a non-empty array of {address, port}"));
             } else {
                 s.listen.clear();
                 const QJsonArray array = listen.toArray();
                 for (qsizetype i = 0; i < array.size(); ++i) {
                     const QString pointer = QStringLiteral("/listen/%1").arg(i);
                     if (!array.at(i).isObject()) {
-                        errors->append(QStringLiteral("%1: expected object, got %2").arg(pointer, QLatin1String(typeName(array.at(i)))));
+                        errors->append(QStringLiteral("%1: expected object, got %2")
+                                           .arg(pointer, QLatin1String(typeName(array.at(i)))));
                         continue;
                     }
                     Reader item(array.at(i).toObject(), pointer, errors);
@@ -212,7 +201,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
         top.string(QStringLiteral("router"), &s.router);
         if (s.router != QLatin1String("radixtree_host_uri") && s.router != QLatin1String("radixtree_uri"))
             top.error(QStringLiteral("router"),
-                      QStringLiteral("expected \"radixtree_host_uri\" or \"radixtree_uri\", got \"%1\"").arg(s.router));
+                      QStringLiteral("expected \"radixtree_host_uri\" or \"radixtree_uri\", got \"%1\"")
+                          .arg(s.router));
         top.string(QStringLiteral("data_dir"), &s.dataDir);
         top.string(QStringLiteral("access_log"), &s.accessLog);
         top.string(QStringLiteral("access_log_format"), &s.accessLogFormat);
@@ -241,14 +231,18 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             });
         });
         top.object(QStringLiteral("startup"), [&](Reader &r) {
-            r.integer(QStringLiteral("wait_for_control_plane_ms"), &s.startup.waitForControlPlaneMs, 0, 3600000);
+            r.integer(QStringLiteral("wait_for_control_plane_ms"), &s.startup.waitForControlPlaneMs, 0,
+                      3600000);
             r.boolean(QStringLiteral("serve_local_first"), &s.startup.serveLocalFirst);
         });
         top.object(QStringLiteral("limits"), [&](Reader &r) {
             r.integer(QStringLiteral("max_header_bytes"), &s.limits.maxHeaderBytes, 1024, 1024 * 1024);
-            r.integer(QStringLiteral("max_body_bytes"), &s.limits.maxBodyBytes, 0, std::numeric_limits<qint64>::max() / 2);
-            r.integer(QStringLiteral("client_header_timeout_ms"), &s.limits.clientHeaderTimeoutMs, 100, 3600000);
-            r.integer(QStringLiteral("client_keepalive_timeout_ms"), &s.limits.clientKeepaliveTimeoutMs, 100, 3600000);
+            r.integer(QStringLiteral("max_body_bytes"), &s.limits.maxBodyBytes, 0,
+                      std::numeric_limits<qint64>::max() / 2);
+            r.integer(QStringLiteral("client_header_timeout_ms"), &s.limits.clientHeaderTimeoutMs, 100,
+                      3600000);
+            r.integer(QStringLiteral("client_keepalive_timeout_ms"), &s.limits.clientKeepaliveTimeoutMs, 100,
+                      3600000);
         });
     } // the Reader's destructor reports unknown keys
     if (s.dataDir.isEmpty())

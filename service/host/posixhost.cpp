@@ -113,7 +113,8 @@ void PosixHost::sdNotify(const QByteArray &state)
     if (fd < 0)
         return;
     const socklen_t length = socklen_t(offsetof(sockaddr_un, sun_path) + size_t(path.size()));
-    if (::sendto(fd, state.constData(), size_t(state.size()), MSG_NOSIGNAL, reinterpret_cast<sockaddr *>(&address), length) < 0)
+    if (::sendto(fd, state.constData(), size_t(state.size()), MSG_NOSIGNAL,
+                 reinterpret_cast<sockaddr *>(&address), length) < 0)
         qCWarning(lcHost, "sd_notify failed: %s", std::strerror(errno));
     ::close(fd);
 }

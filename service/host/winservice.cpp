@@ -23,7 +23,8 @@ void report(DWORD state, DWORD exitCode, DWORD waitHintMs)
     serviceStatus.dwWin32ExitCode = exitCode == 0 ? NO_ERROR : ERROR_SERVICE_SPECIFIC_ERROR;
     serviceStatus.dwServiceSpecificExitCode = exitCode;
     serviceStatus.dwWaitHint = waitHintMs;
-    serviceStatus.dwControlsAccepted = state == SERVICE_START_PENDING ? 0 : SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN;
+    serviceStatus.dwControlsAccepted =
+        state == SERVICE_START_PENDING ? 0 : SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN;
     serviceStatus.dwCheckPoint = (state == SERVICE_RUNNING || state == SERVICE_STOPPED) ? 0 : checkPoint++;
     SetServiceStatus(statusHandle, &serviceStatus);
 }

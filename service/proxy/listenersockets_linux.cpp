@@ -50,7 +50,7 @@ QList<qintptr> ListenerSockets::openReusePort(const QHostAddress &address, quint
             in4->sin_addr.s_addr = htonl(address.toIPv4Address());
             length = sizeof(sockaddr_in);
         }
-        const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         const auto failWith = [&](const char *step) {
             if (error)
                 *error = describe(address, port, step);
@@ -63,6 +63,18 @@ QList<qintptr> ListenerSockets::openReusePort(const QHostAddress &address, quint
         if (fd < 0)
             return failWith("socket");
         const int on = 1;
+        if (i == 0 && port != 0) {
+            // SO_REUSEPORT would let us share a port with another gateway of the same user, which then
+            // silently takes half the traffic: bind once without it first, so a taken port is an error.
+            if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0)
+                return failWith("setsockopt");
+            if (::bind(fd, reinterpret_cast<sockaddr *>(&storage), length) != 0)
+                return failWith("bind");
+            ::close(fd);
+            fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            if (fd < 0)
+                return failWith("socket");
+        }
         if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
             ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0)
             return failWith("setsockopt");

@@ -55,7 +55,8 @@ bool FileSource::reload()
         config = ConfigStore::parse(file.readAll(), &errors);
 
     if (!config) {
-        qCWarning(lcFileSource).noquote() << m_path << "is not valid; still serving the previous configuration:";
+        qCWarning(lcFileSource).noquote()
+            << m_path << "is not valid; still serving the previous configuration:";
         for (const QString &e : std::as_const(errors))
             qCWarning(lcFileSource).noquote() << "  " << e;
         emit configurationRejected(errors);
@@ -66,11 +67,12 @@ bool FileSource::reload()
     m_lastDigest = config->snapshot->sha256();
     // A persisted envelope carries its revision; a bare config file counts its own generations.
     const qint64 revision = config->revision > 0 ? config->revision : ++m_generation;
-    qCInfo(lcFileSource).noquote() << "loaded" << m_path << QStringLiteral("(%1 routes, %2 upstreams, %3 services, sha256 %4)")
-                                                             .arg(config->snapshot->routes().size())
-                                                             .arg(config->snapshot->upstreams().size())
-                                                             .arg(config->snapshot->services().size())
-                                                             .arg(QString::fromLatin1(config->snapshot->sha256().left(12)));
+    qCInfo(lcFileSource).noquote() << "loaded" << m_path
+                                   << QStringLiteral("(%1 routes, %2 upstreams, %3 services, sha256 %4)")
+                                          .arg(config->snapshot->routes().size())
+                                          .arg(config->snapshot->upstreams().size())
+                                          .arg(config->snapshot->services().size())
+                                          .arg(QString::fromLatin1(config->snapshot->sha256().left(12)));
     emit configurationReady(config->snapshot, revision);
     return true;
 }

@@ -21,7 +21,8 @@ void tst_GatewayListModel::addsHttpGateways()
     QCOMPARE(model.rowCount(), 1);
     QCOMPARE(inserted.count(), 1);
     QCOMPARE(model.columnCount(), int(GatewayListModel::ColumnCount));
-    QCOMPARE(model.data(model.index(0, GatewayListModel::Address)).toString(), QStringLiteral("http://127.0.0.1:9180"));
+    QCOMPARE(model.data(model.index(0, GatewayListModel::Address)).toString(),
+             QStringLiteral("http://127.0.0.1:9180"));
     QCOMPARE(model.data(model.index(0, GatewayListModel::State)).toString(), QStringLiteral("unknown"));
     QCOMPARE(model.data(model.index(0, GatewayListModel::LiveRevision)).toString(), QStringLiteral("—"));
 }

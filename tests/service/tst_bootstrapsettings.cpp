@@ -43,7 +43,7 @@ void tst_BootstrapSettings::everyKey()
         "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000},
         "access_log": "access.log"
     })",
-                                                &errors);
+                                               &errors);
     QVERIFY2(s, qPrintable(errors.join(QLatin1Char('\n'))));
     QCOMPARE(s->listen.size(), 2);
     QCOMPARE(s->listen.at(1).address, QHostAddress(QHostAddress::LocalHostIPv6));
@@ -67,20 +67,24 @@ void tst_BootstrapSettings::errors_data()
     QTest::newRow("not json") << QByteArray("{") << QStringLiteral("not JSON");
     QTest::newRow("not an object") << QByteArray("[]") << QStringLiteral("expected a JSON object");
     QTest::newRow("unknown key") << QByteArray(R"({"listn": []})") << QStringLiteral("/listn: unknown key");
-    QTest::newRow("nested unknown key") << QByteArray(R"({"admin": {"prot": 1}})")
-                                        << QStringLiteral("/admin/prot: unknown key");
+    QTest::newRow("nested unknown key")
+        << QByteArray(R"({"admin": {"prot": 1}})") << QStringLiteral("/admin/prot: unknown key");
     QTest::newRow("wrong type") << QByteArray(R"({"workers": "2"})")
                                 << QStringLiteral("/workers: expected integer 0-256, got string");
     QTest::newRow("port range") << QByteArray(R"({"listen": [{"address": "127.0.0.1", "port": 70000}]})")
                                 << QStringLiteral("/listen/0/port: expected integer 1-65535, got 70000");
     QTest::newRow("bad address") << QByteArray(R"({"listen": [{"address": "localhost", "port": 1}]})")
-                                 << QStringLiteral("/listen/0/address: expected an IP address, got \"localhost\"");
-    QTest::newRow("bad router") << QByteArray(R"({"router": "radix"})") << QStringLiteral("/router: expected");
+                                 << QStringLiteral(
+                                        "/listen/0/address: expected an IP address, got \"localhost\"");
+    QTest::newRow("bad router") << QByteArray(R"({"router": "radix"})")
+                                << QStringLiteral("/router: expected");
     QTest::newRow("endpoint type") << QByteArray(R"({"control_plane": {"endpoints": [1]}})")
-                                   << QStringLiteral("/control_plane/endpoints/0: expected string, got number");
+                                   << QStringLiteral(
+                                          "/control_plane/endpoints/0: expected string, got number");
     QTest::newRow("boolean") << QByteArray(R"({"startup": {"serve_local_first": 1}})")
                              << QStringLiteral("/startup/serve_local_first: expected boolean, got number");
-    QTest::newRow("empty listen") << QByteArray(R"({"listen": []})") << QStringLiteral("/listen: expected a non-empty");
+    QTest::newRow("empty listen") << QByteArray(R"({"listen": []})")
+                                  << QStringLiteral("/listen: expected a non-empty");
 }
 
 void tst_BootstrapSettings::errors()
@@ -89,7 +93,8 @@ void tst_BootstrapSettings::errors()
     QFETCH(QString, error);
     QStringList errors;
     QVERIFY(!BootstrapSettings::fromJson(json, &errors));
-    QVERIFY2(!errors.isEmpty() && errors.first().startsWith(error), qPrintable(errors.join(QLatin1Char('\n'))));
+    QVERIFY2(!errors.isEmpty() && errors.first().startsWith(error),
+             qPrintable(errors.join(QLatin1Char('\n'))));
 }
 
 void tst_BootstrapSettings::relativePathsFollowDataDir()

@@ -75,7 +75,8 @@ void tst_CheckCommand::validConfig()
 
 void tst_CheckCommand::invalidConfigListsEveryError()
 {
-    const Result r = check(R"({"routes": {"12": {"uri": 5, "upstream_id": "1"}, "13": {"uri": "/x", "methods": "GET"}},
+    const Result r =
+        check(R"({"routes": {"12": {"uri": 5, "upstream_id": "1"}, "13": {"uri": "/x", "methods": "GET"}},
                               "upstreams": {"1": {"nodes": {"127.0.0.1:8080": 1}}}})");
     QCOMPARE(r.exitCode, 1);
     QVERIFY2(r.err.contains("routes/12: /uri: expected string, got number"), r.err.constData());
@@ -88,8 +89,9 @@ void tst_CheckCommand::envelope()
     ValidationErrors errors;
     const SnapshotPtr s = ConfigSnapshot::fromJson(QJsonDocument::fromJson(sampleConfig).object(), &errors);
     QVERIFY(s);
-    const QByteArray bytes = ConfigStore::serialize(*s, 42, QJsonObject{{QStringLiteral("type"), QStringLiteral("etcd")}},
-                                                    QDateTime::currentDateTimeUtc());
+    const QByteArray bytes =
+        ConfigStore::serialize(*s, 42, QJsonObject{{QStringLiteral("type"), QStringLiteral("etcd")}},
+                               QDateTime::currentDateTimeUtc());
     const Result r = check(bytes);
     QCOMPARE(r.exitCode, 0);
     QVERIFY2(r.out.contains("revision 42"), r.out.constData());

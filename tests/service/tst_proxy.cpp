@@ -57,6 +57,7 @@ private slots:
     void snapshotSwapUnderLoad();
     void activeHealthCheckMarksAndRestores();
     void metricsCollected();
+    void portInUseIsAnError();
 
 private:
     void startProxy(int workers = 2, const HttpLimits &limits = {});
@@ -505,6 +506,20 @@ void TestProxy::holdfastdMemoryStaysFlat()
     qInfo() << "holdfastd VmHWM before" << before << "kB, after" << after << "kB";
     QVERIFY(before > 0);
     QVERIFY2(after - before < 16 * 1024, qPrintable(QStringLiteral("grew %1 kB").arg(after - before)));
+}
+
+void TestProxy::portInUseIsAnError()
+{
+    // The running proxy listens with SO_REUSEPORT; a second gateway on the same port must not join it
+    // and silently take half of the traffic.
+    ProxySettings settings;
+    settings.listen = {ProxySettings::Listen{QHostAddress::LocalHost, m_port}};
+    settings.workers = 2;
+    ProxyServer second(settings);
+    QString error;
+    QVERIFY(!second.start(&error));
+    QVERIFY2(error.contains(QString::number(m_port)) && error.contains(QStringLiteral("in use")), qPrintable(error));
+    QCOMPARE(get(m_port, "/nothing").status, 404); // the first still serves
 }
 
 void TestProxy::upstreamStatusPassedThrough()

@@ -24,7 +24,7 @@ Persister::Persister(QString dataDir, QObject *parent)
 #endif
     m_thread.reset(QThread::create([this] { run(); }));
     m_thread->setObjectName(QStringLiteral("holdfast-persist"));
-    m_thread->start(QThread::LowPriority);
+    m_thread->start();
 }
 
 Persister::~Persister()

@@ -293,6 +293,8 @@ void SyncController::onChangesArrived(qint64 revision, const QList<SourceEvent> 
         m_source->requestResync();
         return;
     }
+    if (m_state != State::InSync)
+        setState(State::InSync, QStringLiteral("changes arrive again (revision %1)").arg(revision));
     int applied = 0;
     for (const SourceEvent &event : events) {
         QString id;
@@ -382,7 +384,13 @@ void SyncController::onSourceStatus(const SourceStatus &status)
     if (status.lastOk.isValid())
         m_lastContact = status.lastOk;
     if (status.connected) {
-        if (m_state != State::InSync && m_state != State::Syncing)
+        // With what is live from the control plane, a reconnect resumes the watch where it stopped; a
+        // source that cannot trust that history sends a full snapshot next, which replaces everything.
+        if (m_liveFromControlPlane && m_state != State::InSync)
+            setState(State::InSync, QStringLiteral("reconnected to %1; watching from revision %2")
+                                        .arg(status.endpoint)
+                                        .arg(m_liveRevision + 1));
+        else if (!m_liveFromControlPlane && m_state != State::Syncing)
             setState(
                 State::Syncing,
                 QStringLiteral("connected to %1; reading everything under the prefix").arg(status.endpoint));

@@ -104,6 +104,16 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
                 .toObject()
                 .contains(QLatin1String("2")));
 
+    // The status learns of the save a moment after the file is renamed into place.
+    const auto statusPersistedRevision = [this] {
+        return m_gateway->status()
+            .value_or(QJsonObject())
+            .value(QLatin1String("persisted"))
+            .toObject()
+            .value(QLatin1String("revision"))
+            .toInteger(-1);
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 1000);
     const QJsonObject status = *m_gateway->status();
     QCOMPARE(status.value(QLatin1String("live")).toObject().value(QLatin1String("revision")).toInteger(),
              revision);
@@ -189,6 +199,16 @@ void tst_GatewaySync::etcdDownAtStartServesLocalCopyThenCatchesUp()
     QTRY_COMPARE_WITH_TIMEOUT(m_gateway->state(), QStringLiteral("offline_local"), 5000);
     QCOMPARE(m_gateway->proxyGet("/hello").status, 200);
     QCOMPARE(GatewayProcess::request(m_gateway->adminPort(), "GET", "/readyz").status, 200);
+    // The status learns of the save a moment after the file is renamed into place.
+    const auto statusPersistedRevision = [this] {
+        return m_gateway->status()
+            .value_or(QJsonObject())
+            .value(QLatin1String("persisted"))
+            .toObject()
+            .value(QLatin1String("revision"))
+            .toInteger(-1);
+    };
+    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 1000);
     const QJsonObject status = *m_gateway->status();
     QCOMPARE(status.value(QLatin1String("live")).toObject().value(QLatin1String("revision")).toInteger(),
              revision);

@@ -17,7 +17,7 @@ if(HOLDFAST_MINGW_CXX)
                     -I${PROJECT_SOURCE_DIR}/common -I${PROJECT_SOURCE_DIR}/service/host
                     "-isystem;$<JOIN:${qt_includes},;-isystem;>" ${PROJECT_SOURCE_DIR}/${file}
             COMMAND_EXPAND_LISTS)
-        set_tests_properties(mingw_${id} PROPERTIES LABELS unit)
+        set_tests_properties(mingw_${id} PROPERTIES LABELS "unit;windows")
     endforeach()
 else()
     message(WARNING "x86_64-w64-mingw32-g++ not found: the Windows files are not compile-checked")

@@ -17,6 +17,15 @@
 
 using namespace ProxyTestKit;
 
+static bool sanitizedBuild()
+{
+#if defined(__SANITIZE_ADDRESS__)
+    return true;
+#else
+    return false;
+#endif
+}
+
 class TestProxy : public QObject
 {
     Q_OBJECT
@@ -443,6 +452,8 @@ void TestProxy::largeBodiesStreamBothWays()
     }
     const qint64 after = peakRssKb();
     qInfo() << "VmHWM before" << before << "kB, after" << after << "kB";
+    if (sanitizedBuild())
+        QSKIP("the memory bound is not checked under AddressSanitizer: its quarantine keeps freed memory");
     // 64 MB went each way; the proxy may hold a few socket buffers per connection, never the body.
     QVERIFY2(after - before < 24 * 1024, qPrintable(QStringLiteral("grew %1 kB").arg(after - before)));
 }
@@ -505,6 +516,8 @@ void TestProxy::holdfastdMemoryStaysFlat()
     const qint64 after = peakKb();
     qInfo() << "holdfastd VmHWM before" << before << "kB, after" << after << "kB";
     QVERIFY(before > 0);
+    if (sanitizedBuild())
+        QSKIP("the memory bound is not checked under AddressSanitizer: its quarantine keeps freed memory");
     QVERIFY2(after - before < 16 * 1024, qPrintable(QStringLiteral("grew %1 kB").arg(after - before)));
 }
 

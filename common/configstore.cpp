@@ -264,6 +264,24 @@ bool syncDirectory(const QString &dir, QString *error)
 
 #endif
 
+// QSaveFile::commit() (Qt 6.4) renames the temporary file even when flushing its buffer failed, and it
+// ignores a failed fsync: a full disk would then replace a good generation with an empty or truncated one.
+// Flushing and syncing here first lets such a failure cancel the save instead.
+bool flushAndSync(QSaveFile &file, QString *error)
+{
+    if (!file.flush()) {
+        *error = file.errorString();
+        return false;
+    }
+#ifndef Q_OS_WIN
+    if (::fsync(file.handle()) != 0) {
+        *error = errnoString(errno);
+        return false;
+    }
+#endif
+    return true;
+}
+
 } // namespace
 
 ConfigStore::ConfigStore(QString dataDir)
@@ -417,6 +435,12 @@ bool ConfigStore::keepEdited(const QString &file, QString *keptAs, QString *erro
         }
         written += n;
     }
+    QString syncError;
+    if (!flushAndSync(out, &syncError)) {
+        err = QStringLiteral("%1: cannot write: %2").arg(to, syncError);
+        out.cancelWriting();
+        return false;
+    }
     if (!out.commit()) {
         err = QStringLiteral("%1: cannot commit: %2").arg(to, out.errorString());
         return false;
@@ -519,6 +543,11 @@ bool ConfigStore::save(const ConfigSnapshot &snapshot, qint64 revision, const QJ
             return abandon(why);
         }
         written += n;
+    }
+    QString syncError;
+    if (!flushAndSync(file, &syncError)) {
+        file.cancelWriting();
+        return abandon(QStringLiteral("%1: cannot write: %2").arg(currentPath, syncError));
     }
     step(SaveStep::TempWritten);
     if (!file.commit())

@@ -370,10 +370,11 @@ void SyncController::onStartupWaitOver()
                             .arg(m_settings.waitForControlPlaneMs);
     if (!serveLocalCopy(QStringLiteral("%1; serving the local copy %2")
                             .arg(why, m_persisted ? m_persisted->file : QString()))) {
-        qCWarning(lcSync).noquote()
-            << why << "and no local copy in" << m_settings.dataDir << "("
-            << m_loadAttempts.join(QLatin1String("; "))
-            << "): every request gets 404 and /readyz 503 until the control plane answers";
+        qCWarning(lcSync).noquote() << QStringLiteral(
+                                           "%1 and no local copy in %2 (%3): every request gets 404 "
+                                           "and /readyz 503 until the control plane answers")
+                                           .arg(why, m_settings.dataDir,
+                                                m_loadAttempts.join(QLatin1String("; ")));
     }
 }
 

@@ -6,6 +6,7 @@
 #include <QElapsedTimer>
 #include <QFile>
 #include <QJsonDocument>
+#include <QLoggingCategory>
 #include <QRandomGenerator>
 #include <QTcpSocket>
 #include <QThread>
@@ -52,6 +53,7 @@ qint64 stormPut(quint16 port, const QByteArray &key, const QByteArray &value)
 
 void tst_HaCrash::killedDuringUpdateStormLeavesLoadableCopies()
 {
+    QLoggingCategory::setFilterRules(QStringLiteral("holdfast.store.info=false")); // a line per load
     HaScenario s;
     QString error;
     QVERIFY2(s.start(&error), qPrintable(error));

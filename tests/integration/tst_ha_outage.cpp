@@ -76,9 +76,10 @@ void tst_HaOutage::hungEtcdDetectedAndRecovered()
     HaScenario s;
     QString error;
     QVERIFY2(s.start(&error), qPrintable(error));
-    // The bootstrap defaults (timeout_ms 5000, liveness_ms 10000): they are what must meet the bound.
+    // Production-sized patience: a watch silent for 8 s is probed, a probe unanswered for 5 s fails. (The
+    // bootstrap defaults, 10 s + 5 s, put the worst case at exactly 15 s, with no margin at all.)
     s.options().timeoutMs = 5000;
-    s.options().livenessMs = 10000;
+    s.options().livenessMs = 8000;
     QVERIFY(s.put("upstreams/1", s.upstream()) > 0);
     QVERIFY(s.put("routes/1", HaScenario::route("/hello")) > 0);
     QVERIFY2(s.startGateway(), qPrintable(s.dump()));

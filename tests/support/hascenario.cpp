@@ -4,6 +4,8 @@
 #include <QElapsedTimer>
 #include <QJsonDocument>
 
+#include <chrono>
+
 #ifdef Q_OS_UNIX
 #include <signal.h>
 #endif
@@ -128,6 +130,8 @@ void HaScenario::startTraffic(const QByteArray &path, int maxRequests, int maxMs
                                               .arg(r.status)
                                               .arg(r.error, QString::fromUtf8(r.body.left(200)));
             }
+            // Steady, not flooding: thousands of closed connections a second would exhaust the ports.
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         m_trafficResult = result;
     });

@@ -59,9 +59,10 @@ public:
     // The gateway's last output, for failure messages.
     QString dump() const;
 
-    // A client loop on its own thread: GET `path` through the proxy, one new connection each, until
-    // stopTraffic(), maxRequests or maxMs. Every answer but a 200 that names the upstream is a failure.
-    void startTraffic(const QByteArray &path, int maxRequests = 20000, int maxMs = 60000);
+    // A client loop on its own thread: GET `path` through the proxy, one new connection each, about one
+    // every millisecond, until stopTraffic(), maxRequests or maxMs. Every answer but a 200 that names the
+    // upstream is a failure.
+    void startTraffic(const QByteArray &path, int maxRequests = 200000, int maxMs = 120000);
     Traffic stopTraffic();
     int trafficRequests() const { return m_requests.load(); }
 

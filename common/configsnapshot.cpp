@@ -176,14 +176,32 @@ QString missing(ObjectKind kind, const QString &id, const char *field, const cha
 
 } // namespace
 
+void ConfigSnapshot::digest() const
+{
+    std::call_once(m_digested, [this] {
+        m_canonical = CanonicalJson::serialize(m_json);
+        m_sha256 = CanonicalJson::sha256Hex(m_canonical);
+    });
+}
+
+const QByteArray &ConfigSnapshot::canonicalJson() const
+{
+    digest();
+    return m_canonical;
+}
+
+const QByteArray &ConfigSnapshot::sha256() const
+{
+    digest();
+    return m_sha256;
+}
+
 void ConfigSnapshot::finish()
 {
     m_json = m_extra;
     m_json.insert(collectionName(ObjectKind::Route), collectionJson(m_routes));
     m_json.insert(collectionName(ObjectKind::Upstream), collectionJson(m_upstreams));
     m_json.insert(collectionName(ObjectKind::Service), collectionJson(m_services));
-    m_canonical = CanonicalJson::serialize(m_json);
-    m_sha256 = CanonicalJson::sha256Hex(m_canonical);
 
     for (const RoutePtr &route : std::as_const(m_routes)) {
         if (!route->upstreamId.isEmpty() && !m_upstreams.contains(route->upstreamId))

@@ -10,6 +10,7 @@
 #include <QStringList>
 
 #include <memory>
+#include <mutex>
 
 class ConfigSnapshot;
 using SnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
@@ -46,22 +47,26 @@ public:
 
     // {"routes": {id: object}, "upstreams": ..., "services": ...} plus the kept extra members.
     const QJsonObject &json() const { return m_json; }
-    const QByteArray &canonicalJson() const { return m_canonical; }
-    const QByteArray &sha256() const { return m_sha256; } // hex of canonicalJson()
+    // Computed on first use, once, by whichever thread asks first: a change reaches the proxy without
+    // waiting for the digest of the whole configuration.
+    const QByteArray &canonicalJson() const;
+    const QByteArray &sha256() const; // hex of canonicalJson()
 
     // {"routes": n, "upstreams": n, "services": n}
     QJsonObject counts() const;
 
 private:
     ConfigSnapshot() = default;
-    void finish(); // builds json, canonical form, digest and warnings once
+    void finish(); // builds json and warnings once
+    void digest() const;
 
     Routes m_routes;
     Upstreams m_upstreams;
     Services m_services;
     QJsonObject m_extra;
     QJsonObject m_json;
-    QByteArray m_canonical;
-    QByteArray m_sha256;
+    mutable std::once_flag m_digested;
+    mutable QByteArray m_canonical;
+    mutable QByteArray m_sha256;
     QStringList m_warnings;
 };

@@ -324,7 +324,11 @@ void SyncController::publishObjects(const QString &cause)
 {
     const SnapshotPtr snapshot =
         ConfigSnapshot::fromObjects(m_objects.routes, m_objects.upstreams, m_objects.services);
-    const bool changed = !m_live || m_live->sha256() != snapshot->sha256();
+    // Objects are shared between snapshots, so comparing them by identity tells a change without the
+    // digest of the whole configuration, which is then computed off the path to the proxy.
+    const bool changed = !m_live || m_live->routes() != snapshot->routes() ||
+                         m_live->upstreams() != snapshot->upstreams() ||
+                         m_live->services() != snapshot->services();
     if (changed)
         m_live = snapshot;
     m_liveRevision = m_pendingRevision;

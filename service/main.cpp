@@ -95,6 +95,7 @@ int serve(int argc, char *argv[])
         settings->dataDir = parser.value(dataDirOption);
 
     Gateway gateway(*settings, parser.value(standaloneOption));
+    gateway.setSettingsFile(parser.value(configOption));
     QString error;
     if (!gateway.start(&error)) {
         QTextStream(stderr) << "holdfastd: " << error << Qt::endl;

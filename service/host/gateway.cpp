@@ -71,9 +71,8 @@ bool Gateway::start(QString *error)
     m_host = PlatformHost::create(this);
     connect(m_host.get(), &PlatformHost::stopRequested, this, &Gateway::stop);
     connect(m_host.get(), &PlatformHost::reloadRequested, this, [this] {
-        // Bootstrap settings that change listeners need a restart; what can change in place does.
         m_host->notifyReloading();
-        m_proxy->accessLog().reopen();
+        reloadSettings();
         if (auto *file = qobject_cast<FileSource *>(m_source.get()))
             file->reload();
         m_host->notifyReady();
@@ -371,4 +370,85 @@ QJsonObject Gateway::reloadLocal()
     if (m_sync)
         return m_sync->reloadLocal();
     return resync(); // standalone: the local file is the configuration file
+}
+
+// SIGHUP: what can change in place does (the access log's path and format; the log file is reopened in
+// any case, for logrotate); what needs new sockets, threads or a new control-plane session is named in
+// the log as waiting for a restart. Invalid settings change nothing.
+void Gateway::reloadSettings()
+{
+    AccessLog &log = m_proxy->accessLog();
+    if (m_settingsFile.isEmpty()) {
+        log.reopen();
+        return;
+    }
+    QStringList errors;
+    const std::optional<BootstrapSettings> next = BootstrapSettings::fromFile(m_settingsFile, &errors);
+    if (!next) {
+        qCWarning(lcGateway).noquote() << "SIGHUP: settings not reloaded, the running ones stay:";
+        for (const QString &e : std::as_const(errors))
+            qCWarning(lcGateway).noquote() << "  " << e;
+        log.reopen();
+        return;
+    }
+    BootstrapSettings s = *next;
+    s.dataDir = m_settings.dataDir; // --data-dir, or the running one: moving it needs a restart
+
+    const QString path = s.resolve(s.accessLog);
+    const bool wasOn = !m_settings.accessLog.isEmpty();
+    if (path != log.path() && wasOn) {
+        QString error;
+        if (log.open(path, &error))
+            qCInfo(lcGateway).noquote()
+                << "SIGHUP: access log now" << (path.isEmpty() ? QStringLiteral("off") : path);
+        else
+            qCWarning(lcGateway).noquote() << "SIGHUP: access log" << path << "not opened:" << error;
+    } else {
+        log.reopen();
+    }
+    if (s.accessLogFormat != m_settings.accessLogFormat && wasOn) {
+        QString error;
+        if (!log.setFormat(s.accessLogFormat.toUtf8(), &error))
+            qCWarning(lcGateway).noquote() << "SIGHUP: access_log_format not applied:" << error;
+    }
+
+    QStringList later;
+    const auto listenText = [](const QList<ListenAddress> &list) {
+        QStringList out;
+        for (const ListenAddress &l : list)
+            out << QStringLiteral("%1:%2").arg(l.address.toString()).arg(l.port);
+        return out;
+    };
+    if (listenText(s.listen) != listenText(m_settings.listen))
+        later << QStringLiteral("listen");
+    if (s.workers != m_settings.workers)
+        later << QStringLiteral("workers");
+    if (s.router != m_settings.router)
+        later << QStringLiteral("router");
+    if (s.admin.address != m_settings.admin.address || s.admin.port != m_settings.admin.port ||
+        s.admin.tokenFile != m_settings.admin.tokenFile)
+        later << QStringLiteral("admin");
+    const BootstrapSettings::ControlPlane &a = s.controlPlane;
+    const BootstrapSettings::ControlPlane &b = m_settings.controlPlane;
+    if (a.endpoints != b.endpoints || a.prefix != b.prefix || a.username != b.username ||
+        a.password != b.password || a.tlsCa != b.tlsCa || a.tlsCert != b.tlsCert || a.tlsKey != b.tlsKey ||
+        a.timeoutMs != b.timeoutMs || a.livenessMs != b.livenessMs ||
+        a.backoffInitialMs != b.backoffInitialMs || a.backoffMaxMs != b.backoffMaxMs)
+        later << QStringLiteral("control_plane");
+    if (s.limits.maxHeaderBytes != m_settings.limits.maxHeaderBytes ||
+        s.limits.maxBodyBytes != m_settings.limits.maxBodyBytes ||
+        s.limits.clientHeaderTimeoutMs != m_settings.limits.clientHeaderTimeoutMs ||
+        s.limits.clientKeepaliveTimeoutMs != m_settings.limits.clientKeepaliveTimeoutMs)
+        later << QStringLiteral("limits");
+    if (!wasOn && !s.accessLog.isEmpty())
+        later << QStringLiteral("access_log (off at start)");
+    if (!later.isEmpty())
+        qCWarning(lcGateway).noquote() << "SIGHUP: changed settings take effect at the next restart:"
+                                       << later.join(QStringLiteral(", "));
+
+    const QString keptAccessLog = wasOn ? s.accessLog : m_settings.accessLog;
+    const QString keptFormat = wasOn ? s.accessLogFormat : m_settings.accessLogFormat;
+    m_settings.accessLog = keptAccessLog;
+    m_settings.accessLogFormat = keptFormat;
+    m_settings.startup = s.startup;
 }

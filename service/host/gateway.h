@@ -32,6 +32,9 @@ public:
     Gateway(BootstrapSettings settings, QString standaloneFile, QObject *parent = nullptr);
     ~Gateway() override;
 
+    // The --config file, read again on SIGHUP; empty when the defaults are in use.
+    void setSettingsFile(const QString &path) { m_settingsFile = path; }
+
     // Opens listeners and starts serving; false with *error when the gateway cannot run at all
     // (a port in use, an unreadable data dir, an invalid standalone file).
     bool start(QString *error);
@@ -56,7 +59,10 @@ private:
     void stop();
     qint64 liveRevision() const { return m_sync ? m_sync->liveRevision() : m_liveRevision; }
 
+    void reloadSettings();
+
     BootstrapSettings m_settings;
+    QString m_settingsFile;
     QString m_standaloneFile;
     std::unique_ptr<PlatformHost> m_host;
     std::unique_ptr<ProxyServer> m_proxy;

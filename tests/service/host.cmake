@@ -22,3 +22,6 @@ if(HOLDFAST_MINGW_CXX)
 else()
     message(WARNING "x86_64-w64-mingw32-g++ not found: the Windows files are not compile-checked")
 endif()
+
+holdfast_add_test(tst_gatewayreload SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_gatewayreload.cpp LABELS integration)
+add_dependencies(tst_gatewayreload holdfastd)

@@ -1,5 +1,6 @@
 #include "httpconnection.h"
 
+#include "directsend.h"
 #include "httpserver.h"
 #include "irequesthandler.h"
 
@@ -10,11 +11,16 @@
 #include <cstring>
 #include <utility>
 
+#ifdef Q_OS_LINUX
+#include <time.h>
+#endif
+
 Q_LOGGING_CATEGORY(lcHttp, "holdfast.http", QtInfoMsg)
 
 namespace {
 
 constexpr qsizetype ReadChunk = 16 * 1024;
+constexpr qsizetype HoldLimit = 16 * 1024; // held output beyond this goes out at once
 
 bool isTokenChar(char c)
 {
@@ -83,6 +89,13 @@ const http_parser_settings &HttpConnection::parserSettings()
 
 qint64 HttpConnection::nowMs()
 {
+#if defined(Q_OS_LINUX) && defined(CLOCK_MONOTONIC_COARSE)
+    // Deadlines are checked by a 100 ms tick, so the clock of the last scheduler tick (a few ms
+    // behind) serves; it is read several times per request and costs a fraction of the precise one.
+    timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) == 0)
+        return qint64(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+#endif
     using namespace std::chrono;
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
@@ -558,14 +571,49 @@ void HttpConnection::resumeRequestBody()
 
 void HttpConnection::writeRaw(QByteArrayView data)
 {
-    if (m_socket->bytesToWrite() == 0)
+    if (m_holding) {
+        if (m_held.size() + data.size() <= HoldLimit) {
+            m_held.append(data.data(), data.size());
+            return;
+        }
+        releaseOutput();
+    }
+    send(data);
+}
+
+void HttpConnection::send(QByteArrayView data)
+{
+    if (m_socket->bytesToWrite() == 0) {
         m_sendProgress = nowMs();
+        if (m_socket->state() == QAbstractSocket::ConnectedState) {
+            const qint64 sent = sendDirect(m_socket->socketDescriptor(), data.data(), data.size());
+            if (sent >= data.size())
+                return;
+            data = data.sliced(sent);
+        }
+    }
     m_socket->write(data.data(), data.size());
+}
+
+void HttpConnection::holdOutput()
+{
+    if (m_state != State::Closed)
+        m_holding = true;
+}
+
+void HttpConnection::releaseOutput()
+{
+    m_holding = false;
+    if (m_held.isEmpty())
+        return;
+    if (m_state != State::Closed)
+        send(m_held);
+    m_held.resize(0);
 }
 
 qint64 HttpConnection::pendingOutput() const
 {
-    return m_socket->bytesToWrite();
+    return m_socket->bytesToWrite() + m_held.size();
 }
 
 void HttpConnection::writeHead(int status, QByteArrayView reason, const HttpHeaders &headers,
@@ -652,6 +700,7 @@ void HttpConnection::finish(const HttpHeaders *trailers)
             writeRaw("0\r\n\r\n");
         }
     }
+    releaseOutput();
     // Out now rather than on the next turn of the event loop: one poll and notifier toggle less.
     m_socket->flush();
     m_responseDone = true;
@@ -736,6 +785,12 @@ void HttpConnection::close(bool graceful)
 {
     if (m_state == State::Closed)
         return;
+    if (graceful) {
+        releaseOutput(); // queued ahead of the close
+    } else {
+        m_holding = false;
+        m_held.resize(0);
+    }
     m_state = State::Closed;
     Observer *observer = std::exchange(m_observer, nullptr);
     if (observer)

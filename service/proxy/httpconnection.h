@@ -43,6 +43,8 @@ public:
     void closeAfterResponse() override { m_closeAfter = true; }
     qint64 pendingOutput() const override;
     bool outputCongested() const override { return m_congested; }
+    void holdOutput() override;
+    void releaseOutput() override;
 
     // Called by the server's timer with a monotonic clock in milliseconds.
     void checkTimeouts(qint64 nowMs);
@@ -92,6 +94,7 @@ private:
     void close(bool graceful);
     void finalize();
     void writeRaw(QByteArrayView data);
+    void send(QByteArrayView data);
 
     QTcpSocket *m_socket = nullptr;
     IRequestHandler *m_handler;
@@ -110,6 +113,7 @@ private:
     int m_chunkCrlfChecked = 2; // bytes of the CRLF after a chunk's data verified so far
     char m_prevByte = 0;        // last byte of the previous parsed chunk, to spot obsolete line folding
     QByteArray m_out;           // reused for response heads
+    QByteArray m_held;          // output collected while held; see holdOutput()
 
     State m_state = State::Idle;
     OutMode m_outMode = OutMode::None;
@@ -135,4 +139,5 @@ private:
     bool m_pumping = false;
     bool m_peerGone = false;
     bool m_finalized = false;
+    bool m_holding = false;
 };

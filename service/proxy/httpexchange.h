@@ -60,6 +60,11 @@ public:
     virtual qint64 pendingOutput() const = 0;
     virtual bool outputCongested() const = 0;
 
+    // Coalescing: while held, response bytes collect (up to a small bound) and leave in one write on
+    // releaseOutput() or finish(). A producer that delivers head and body in one go holds around it.
+    virtual void holdOutput() {}
+    virtual void releaseOutput() {}
+
     // A complete response in one call; `extra` carries fields other than framing ones.
     void respond(int status, QByteArrayView contentType, QByteArrayView body,
                  const HttpHeaders *extra = nullptr);

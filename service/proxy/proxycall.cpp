@@ -70,6 +70,14 @@ void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
     out.append("\r\n", 2);
 }
 
+// Appends `value` in decimal without the temporary QByteArray::number() allocates.
+void appendNumber(QByteArray &out, qint64 value)
+{
+    char buf[24];
+    const int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value));
+    out.append(buf, n);
+}
+
 int statusFor(UpstreamConnection::Failure failure)
 {
     return UpstreamConnection::isTimeout(failure) ? 504 : 502;
@@ -213,7 +221,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         }
         if (node.port != 80) {
             out.append(':');
-            out.append(QByteArray::number(node.port));
+            appendNumber(out, node.port);
         }
         break;
     case Upstream::PassHost::Rewrite:
@@ -267,7 +275,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         out.append("Transfer-Encoding: chunked\r\n");
     } else if (request.contentLength >= 0) {
         out.append("Content-Length: ");
-        out.append(QByteArray::number(request.contentLength));
+        appendNumber(out, request.contentLength);
         out.append("\r\n");
     }
     out.append("\r\n");
@@ -280,14 +288,19 @@ void ProxyCall::sendRequest()
     const HttpRequestHead &request = m_exchange->request();
     buildRequestHead(m_head);
     m_connection->beginRequest(request.isHead);
+    // Head and what is known of the body leave in one send.
+    m_connection->holdOutput();
     m_connection->write(m_head);
     m_requestSent = true;
     if (!m_replay.isEmpty())
         writeUpstreamBody(m_replay);
     if (m_clientDone) {
-        endUpstreamBody();
+        endUpstreamBody(); // releases the held output
         return;
     }
+    m_connection->releaseOutput();
+    if (!m_exchange || !m_connection)
+        return;
     m_exchange->resumeRequestBody(); // may deliver body and completion before it returns
 }
 
@@ -326,7 +339,12 @@ void ProxyCall::requestBody(QByteArrayView data)
     }
     if (!m_connection || !m_requestSent)
         return; // kept in the replay buffer for the next try
+    // A chunk's size line, data and CRLF leave in one send.
+    m_connection->holdOutput();
     writeUpstreamBody(data);
+    m_connection->releaseOutput();
+    if (!m_connection || !m_exchange)
+        return;
     if (m_connection->outputCongested())
         m_exchange->pauseRequestBody();
 }
@@ -350,7 +368,7 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
     m_status = head.status;
     if (!m_upstreamStatuses.isEmpty())
         m_upstreamStatuses.append(", ");
-    m_upstreamStatuses.append(QByteArray::number(head.status));
+    appendNumber(m_upstreamStatuses, head.status);
     if (m_entry->health)
         m_entry->health->report(m_node, UpstreamHealth::Outcome::httpStatus(head.status));
 
@@ -368,6 +386,9 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
         length = head.contentLength;
     const QByteArrayView reason =
         head.reason.isEmpty() ? HttpExchange::reasonPhrase(head.status) : QByteArrayView(head.reason);
+    // The head waits for the body read with it: one send to the client. upstreamReadDone() or
+    // finish() lets it go.
+    m_exchange->holdOutput();
     m_exchange->writeHead(head.status, reason, m_responseHeaders, length);
 }
 
@@ -432,7 +453,7 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
     }
     if (!m_upstreamStatuses.isEmpty())
         m_upstreamStatuses.append(", ");
-    m_upstreamStatuses.append(QByteArray::number(status));
+    appendNumber(m_upstreamStatuses, status);
 
     const double retryTimeout = m_entry->upstream->retryTimeout;
     const bool inTime =
@@ -449,6 +470,12 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
         return;
     }
     failClient(status);
+}
+
+void ProxyCall::upstreamReadDone()
+{
+    if (m_exchange)
+        m_exchange->releaseOutput();
 }
 
 void ProxyCall::exchangeAborted()

@@ -34,6 +34,7 @@ public:
     void upstreamResponseBody(QByteArrayView data) override;
     void upstreamResponseComplete(const HttpHeaders &trailers) override;
     void upstreamFailed(UpstreamConnection::Failure failure) override;
+    void upstreamReadDone() override;
 
 private:
     void tryNext();

@@ -1,5 +1,6 @@
 #include "upstreamconnection.h"
 
+#include "directsend.h"
 #include "httpconnection.h"
 
 #include <QLoggingCategory>
@@ -15,6 +16,7 @@ constexpr qsizetype ReadChunk = 16 * 1024;
 constexpr qint64 ReadBuffer = 64 * 1024;
 constexpr qint64 OutputHighWater = 256 * 1024;
 constexpr qint64 OutputLowWater = 64 * 1024;
+constexpr qsizetype HoldLimit = 16 * 1024; // held output beyond this goes out at once
 
 inline UpstreamConnection *self(http_parser *p)
 {
@@ -100,15 +102,49 @@ void UpstreamConnection::write(QByteArrayView data)
 {
     if (m_failed)
         return;
-    if (m_socket->bytesToWrite() == 0)
+    if (m_holding) {
+        if (m_held.size() + data.size() <= HoldLimit) {
+            m_held.append(data.data(), data.size());
+            return;
+        }
+        releaseOutput();
+        if (m_failed)
+            return;
+    }
+    send(data);
+}
+
+void UpstreamConnection::send(QByteArrayView data)
+{
+    if (m_socket->bytesToWrite() == 0) {
         m_sendProgress = HttpConnection::nowMs();
+        if (!m_connecting && m_socket->state() == QAbstractSocket::ConnectedState) {
+            const qint64 sent = sendDirect(m_socket->socketDescriptor(), data.data(), data.size());
+            if (sent >= data.size())
+                return;
+            data = data.sliced(sent);
+        }
+    }
     m_socket->write(data.data(), data.size());
     if (m_socket->bytesToWrite() > OutputHighWater)
         m_congested = true;
 }
 
+void UpstreamConnection::releaseOutput()
+{
+    m_holding = false;
+    if (m_held.isEmpty())
+        return;
+    if (!m_failed)
+        send(m_held);
+    m_held.resize(0);
+}
+
 void UpstreamConnection::requestSent()
 {
+    releaseOutput();
+    if (m_failed)
+        return;
     m_socket->flush(); // the request is whole: send it now, not on the next turn of the event loop
     if (m_readDeadline == 0)
         m_readDeadline = HttpConnection::nowMs() + m_timeouts.readMs;
@@ -116,7 +152,7 @@ void UpstreamConnection::requestSent()
 
 qint64 UpstreamConnection::pendingOutput() const
 {
-    return m_socket->bytesToWrite();
+    return m_socket->bytesToWrite() + m_held.size();
 }
 
 void UpstreamConnection::onBytesWritten()
@@ -164,6 +200,8 @@ void UpstreamConnection::markIdle(qint64 nowMs)
 
 void UpstreamConnection::close()
 {
+    m_holding = false;
+    m_held.resize(0);
     m_failed = true;
     m_busy = false;
     m_observer = nullptr;
@@ -227,6 +265,8 @@ void UpstreamConnection::process()
     m_processing = false;
     if (m_complete && m_busy && !m_failed)
         deliverComplete();
+    else if (m_observer && !m_failed)
+        m_observer->upstreamReadDone();
 }
 
 void UpstreamConnection::deliverComplete()
@@ -296,6 +336,8 @@ void UpstreamConnection::fail(Failure failure)
         return;
     m_failed = true;
     m_connecting = false;
+    m_holding = false;
+    m_held.resize(0);
     const bool wasBusy = m_busy;
     m_busy = false;
     m_socket->abort();

@@ -43,6 +43,9 @@ public:
         virtual void upstreamResponseComplete(const HttpHeaders &trailers) = 0;
         // Called once; the connection is unusable afterwards.
         virtual void upstreamFailed(Failure failure) = 0;
+        // What has been read so far is delivered and the response is not complete yet: the moment to
+        // send on what the callbacks above produced.
+        virtual void upstreamReadDone() {}
     };
 
     struct Timeouts
@@ -66,6 +69,10 @@ public:
     // A new exchange begins: the request head follows through write().
     void beginRequest(bool headRequest);
     void write(QByteArrayView data);
+    // While held, writes collect (up to a small bound) and leave in one send on releaseOutput() or
+    // requestSent().
+    void holdOutput() { m_holding = true; }
+    void releaseOutput();
     // The request (with its body) is completely written: the read timeout starts now.
     void requestSent();
     qint64 pendingOutput() const;
@@ -114,6 +121,7 @@ private:
     void deliverComplete();
     void handleEof();
     void fail(Failure failure);
+    void send(QByteArrayView data);
 
     QByteArray m_nodeKey;
     QByteArray m_host;
@@ -125,7 +133,8 @@ private:
     http_parser m_parser;
     HttpResponseHead m_head;
     HttpHeaders m_trailers;
-    QByteArray m_in; // m_in[m_inPos, m_inLen) is read but not parsed yet
+    QByteArray m_in;   // m_in[m_inPos, m_inLen) is read but not parsed yet
+    QByteArray m_held; // output collected while held
     qsizetype m_inPos = 0;
     qsizetype m_inLen = 0;
     bool m_lastWasValue = false;
@@ -148,4 +157,5 @@ private:
     bool m_failed = false;
     bool m_processing = false;
     bool m_eof = false;
+    bool m_holding = false;
 };

@@ -383,7 +383,7 @@ void TestHealthCheck::activeTimeout()
     ActiveHealthChecker checker;
     checker.setTargets(registry.current());
     QTRY_VERIFY_WITH_TIMEOUT(!health->isHealthy(0), 5000);
-    QVERIFY(upstreamProcess.output().contains("REQUEST GET /status"));
+    QTRY_VERIFY_WITH_TIMEOUT(upstreamProcess.output().contains("REQUEST GET /status"), 5000);
 }
 
 void TestHealthCheck::activeSendsPathAndHost()

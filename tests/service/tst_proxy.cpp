@@ -67,6 +67,7 @@ private slots:
     void activeHealthCheckMarksAndRestores();
     void metricsCollected();
     void portInUseIsAnError();
+    void headNotHeldBackWhileBodyIsSlow();
 
 private:
     void startProxy(int workers = 2, const HttpLimits &limits = {});
@@ -521,6 +522,20 @@ void TestProxy::holdfastdMemoryStaysFlat()
     QVERIFY2(after - before < 16 * 1024, qPrintable(QStringLiteral("grew %1 kB").arg(after - before)));
 }
 
+void TestProxy::headNotHeldBackWhileBodyIsSlow()
+{
+    // The proxy may send a response head together with the first body bytes, but must not wait for a
+    // body the upstream has not sent yet: a long poll or a slow producer shows its head at once.
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
+    Client client;
+    QVERIFY(client.connectTo(m_port));
+    client.send("GET /slow-body/4000 HTTP/1.1\r\nHost: h\r\n\r\n");
+    const QByteArray head = client.readUntil("\r\n\r\n", 2500);
+    QVERIFY2(head.startsWith("HTTP/1.1 200"), head.constData());
+    QVERIFY(client.readUntil("hello", 10000).endsWith("hello"));
+}
+
 void TestProxy::portInUseIsAnError()
 {
     // The running proxy listens with SO_REUSEPORT; a second gateway on the same port must not join it
@@ -531,7 +546,8 @@ void TestProxy::portInUseIsAnError()
     ProxyServer second(settings);
     QString error;
     QVERIFY(!second.start(&error));
-    QVERIFY2(error.contains(QString::number(m_port)) && error.contains(QStringLiteral("in use")), qPrintable(error));
+    QVERIFY2(error.contains(QString::number(m_port)) && error.contains(QStringLiteral("in use")),
+             qPrintable(error));
     QCOMPARE(get(m_port, "/nothing").status, 404); // the first still serves
 }
 

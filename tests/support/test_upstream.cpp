@@ -7,6 +7,7 @@
 //                     connection serial and request number on it, peer
 //   /status/N         answers status N (204 and 304 without a body)
 //   /delay/MS         waits MS milliseconds before the head, then echoes
+//   /slow-body/MS     sends the head (Content-Length 5) at once, the body "hello" MS milliseconds later
 //   /bytes/N          N bytes of the pattern byte(i) = i % 251, Content-Length and X-Sha256;
 //                     ?chunked=1 streams it chunked with the sha256 in an X-Sha256 trailer
 //   /close-delimited/N  the pattern without a length, ended by closing the connection
@@ -223,6 +224,18 @@ private:
             QTimer::singleShot(int(arg), this, [self, request] {
                 if (self)
                     self->echo(request);
+            });
+        } else if (first == "slow-body") {
+            sendHead(request, 200,
+                     {qMakePair(QByteArray("Content-Type"), QByteArray("text/plain")),
+                      qMakePair(QByteArray("Content-Length"), QByteArray("5"))});
+            m_socket->flush();
+            QPointer<Connection> self(this);
+            QTimer::singleShot(int(arg), this, [self, request] {
+                if (!self)
+                    return;
+                self->m_socket->write("hello");
+                self->done(request);
             });
         } else if (first == "bytes") {
             startBytes(request, arg, query.queryItemValue(QStringLiteral("chunked")) == QLatin1String("1"),

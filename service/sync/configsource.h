@@ -18,7 +18,11 @@ struct SourceObject
 
 struct SourceEvent
 {
-    enum class Type { Put, Delete };
+    enum class Type
+    {
+        Put,
+        Delete
+    };
     Type type = Type::Put;
     QString key;
     QByteArray value; // empty for Delete

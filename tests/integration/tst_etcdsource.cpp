@@ -1,6 +1,7 @@
 // EtcdSource against a real etcd: full sync, watch, compaction, rebuilt clusters, outages, auth.
 #include "etcdprocess.h"
 #include "etcdsource.h"
+#include "etcdtestsettings.h"
 
 #include <QElapsedTimer>
 #include <QLoggingCategory>
@@ -52,18 +53,6 @@ struct Recorder
     }
 };
 
-EtcdSettings fastSettings(const QStringList &endpoints)
-{
-    EtcdSettings s;
-    s.endpoints = endpoints;
-    s.prefix = QStringLiteral("/apisix");
-    s.requestTimeoutMs = 1000;
-    s.livenessMs = 1000;
-    s.backoffInitialMs = 100;
-    s.backoffMaxMs = 500;
-    return s;
-}
-
 QByteArray route(int i)
 {
     return QStringLiteral("{\"id\":\"%1\",\"uri\":\"/r/%1\",\"upstream_id\":\"1\"}").arg(i).toUtf8();
@@ -112,7 +101,7 @@ void TstEtcdSource::fullSyncReadsAllPagesAtOneRevision()
     QVERIFY(etcd.put("/other/routes/1", route(1)) > 0);
     const qint64 before = etcd.currentRevision();
 
-    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
     settings.pageLimit = 7;
     EtcdSource source(settings);
     Recorder rec;
@@ -171,7 +160,7 @@ void TstEtcdSource::fullSyncRestartsWhenCompactedBetweenPages()
     for (int i = 0; i < 10; ++i)
         QVERIFY(etcd.put("/apisix/routes/" + QByteArray::number(i), route(i)) > 0);
 
-    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
     settings.pageLimit = 3;
     EtcdSource source(settings);
     Recorder rec;
@@ -200,7 +189,7 @@ void TstEtcdSource::watchDeliversPutsAndDeletesInOrder()
     QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
     QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
 
-    EtcdSource source(fastSettings({etcd.endpoint()}));
+    EtcdSource source(fastEtcdSettings({etcd.endpoint()}));
     Recorder rec;
     rec.attach(&source);
     source.start();
@@ -247,7 +236,7 @@ void TstEtcdSource::compactionWhileDisconnectedTriggersFullResync()
     QVERIFY(etcd.put("/apisix/routes/a", route(1)) > 0);
     QVERIFY(etcd.put("/apisix/routes/b", route(2)) > 0);
 
-    EtcdSource source(fastSettings({etcd.endpoint()}));
+    EtcdSource source(fastEtcdSettings({etcd.endpoint()}));
     Recorder rec;
     rec.attach(&source);
     source.start();
@@ -284,7 +273,7 @@ void TstEtcdSource::freshClusterWithLowerRevisionsTriggersFullResync()
         QVERIFY(etcd.put("/apisix/routes/" + QByteArray::number(i), route(i)) > 0);
     const QString oldCluster = etcd.clusterId();
 
-    EtcdSource source(fastSettings({etcd.endpoint()}));
+    EtcdSource source(fastEtcdSettings({etcd.endpoint()}));
     Recorder rec;
     rec.attach(&source);
     source.start();
@@ -317,7 +306,7 @@ void TstEtcdSource::requestResyncReadsEverythingAgain()
     QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
     QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
 
-    EtcdSource source(fastSettings({etcd.endpoint()}));
+    EtcdSource source(fastEtcdSettings({etcd.endpoint()}));
     Recorder rec;
     rec.attach(&source);
     source.start();
@@ -374,7 +363,7 @@ void TstEtcdSource::usesSecondEndpointWhenFirstIsDead()
     QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
     const QString dead = QStringLiteral("http://127.0.0.1:%1").arg(TestSupport::freePort());
 
-    EtcdSource source(fastSettings({dead, etcd.endpoint()}));
+    EtcdSource source(fastEtcdSettings({dead, etcd.endpoint()}));
     Recorder rec;
     rec.attach(&source);
     source.start();
@@ -396,7 +385,7 @@ void TstEtcdSource::reconnectsWithBackoffAfterEtcdRestart()
     QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
     QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
 
-    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
     settings.backoffInitialMs = 100;
     settings.backoffMaxMs = 800;
     EtcdSource source(settings);
@@ -449,7 +438,7 @@ void TstEtcdSource::authenticatesWithUsernameAndPassword()
     QVERIFY2(etcd.enableAuth(password), qPrintable(etcd.lastError()));
 
     {
-        EtcdSource anonymous(fastSettings({etcd.endpoint()}));
+        EtcdSource anonymous(fastEtcdSettings({etcd.endpoint()}));
         Recorder rec;
         rec.attach(&anonymous);
         anonymous.start();
@@ -458,7 +447,7 @@ void TstEtcdSource::authenticatesWithUsernameAndPassword()
         QVERIFY(rec.snapshotRevisions.isEmpty());
     }
     {
-        EtcdSettings settings = fastSettings({etcd.endpoint()});
+        EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
         settings.username = QStringLiteral("root");
         settings.password = QStringLiteral("wrong");
         EtcdSource wrong(settings);
@@ -467,7 +456,7 @@ void TstEtcdSource::authenticatesWithUsernameAndPassword()
         QVERIFY(!wrong.status().connected);
     }
 
-    EtcdSettings settings = fastSettings({etcd.endpoint()});
+    EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
     settings.username = QStringLiteral("root");
     settings.password = password;
     EtcdSource source(settings);
@@ -507,7 +496,7 @@ void TstEtcdSource::connectsOverTlsWithClientCertificate()
     QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
     QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
 
-    EtcdSettings settings = fastSettings({etcd.tlsEndpoint()});
+    EtcdSettings settings = fastEtcdSettings({etcd.tlsEndpoint()});
     settings.caFile = dir.filePath(QStringLiteral("ca.crt"));
     {
         // etcd requires a client certificate on its https port: without one the handshake fails.

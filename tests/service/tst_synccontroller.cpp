@@ -2,6 +2,7 @@
 #include "configstore.h"
 #include "etcdprocess.h"
 #include "etcdsource.h"
+#include "etcdtestsettings.h"
 #include "persister.h"
 #include "synccontroller.h"
 
@@ -22,18 +23,6 @@
 Q_DECLARE_METATYPE(SnapshotPtr)
 
 namespace {
-
-EtcdSettings fastSettings(const QStringList &endpoints)
-{
-    EtcdSettings s;
-    s.endpoints = endpoints;
-    s.prefix = QStringLiteral("/apisix");
-    s.requestTimeoutMs = 1000;
-    s.livenessMs = 1000;
-    s.backoffInitialMs = 100;
-    s.backoffMaxMs = 400;
-    return s;
-}
 
 QByteArray route(const QString &id, const QString &uri)
 {
@@ -85,7 +74,7 @@ struct Rig
 
     Rig(const QStringList &endpoints, const QString &dataDir, int waitMs = 3000, bool serveLocalFirst = false)
     {
-        source = std::make_unique<EtcdSource>(fastSettings(endpoints));
+        source = std::make_unique<EtcdSource>(fastEtcdSettings(endpoints));
         SyncController::Settings s;
         s.dataDir = dataDir;
         s.waitForControlPlaneMs = waitMs;

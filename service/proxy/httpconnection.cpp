@@ -129,6 +129,7 @@ HttpConnection::HttpConnection(qintptr socketDescriptor, IRequestHandler *handle
     m_head.peerAddress = peer;
     m_head.peerAddressText = peer.toString().toLatin1();
     m_head.peerPort = m_socket->peerPort();
+    m_head.localPort = m_socket->localPort();
     m_deadline = nowMs() + m_limits.headerTimeoutMs;
     connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::pump);
     connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpConnection::onBytesWritten);

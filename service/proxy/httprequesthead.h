@@ -27,6 +27,7 @@ struct HttpRequestHead
     QHostAddress peerAddress;
     QByteArray peerAddressText; // "127.0.0.1", "::1": computed once per connection
     quint16 peerPort = 0;
+    quint16 localPort = 0; // the listener's port the client connected to
 
     bool hasBody() const { return chunked || contentLength > 0; }
 };

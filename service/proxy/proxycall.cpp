@@ -19,7 +19,7 @@ enum class Field
     ContentLength,
     Expect,
     XForwardedFor,
-    XForwarded, // X-Forwarded-Proto, X-Forwarded-Host, X-Real-IP: set by the proxy
+    XForwarded, // X-Forwarded-Proto, -Host, -Port, X-Real-IP: set by the proxy
 };
 
 // Classifies a field name by its length first, so most names cost one switch and no comparison.
@@ -46,7 +46,7 @@ Field classify(QByteArrayView name)
     case 16:
         if (is("proxy-connection"))
             return Field::Hop;
-        return is("x-forwarded-host") ? Field::XForwarded : Field::Other;
+        return (is("x-forwarded-host") || is("x-forwarded-port")) ? Field::XForwarded : Field::Other;
     case 17:
         if (is("transfer-encoding"))
             return Field::Hop;
@@ -268,7 +268,9 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     out.append(request.peerAddressText);
     out.append("\r\nX-Real-IP: ");
     out.append(request.peerAddressText);
-    out.append("\r\nX-Forwarded-Proto: http\r\n");
+    out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
+    appendNumber(out, request.localPort);
+    out.append("\r\n");
     if (!request.authority.isEmpty())
         appendField(out, "X-Forwarded-Host", request.authority);
     if (request.chunked) {

@@ -177,12 +177,14 @@ void TestProxy::forwardedHeaders()
     publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
             upstreamJson({m_a.node()}) + "}}");
     const Response r = get(m_port, "/", "front.example.com:9080",
-                           "X-Forwarded-For: 10.0.0.1\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n");
+                           "X-Forwarded-For: 10.0.0.1\r\nX-Real-IP: 6.6.6.6\r\nX-Forwarded-Proto: https\r\n"
+                           "X-Forwarded-Port: 1\r\n");
     const QJsonObject headers = r.json().value(QStringLiteral("headers")).toObject();
     QCOMPARE(headers.value(QStringLiteral("x-forwarded-for")).toString(),
              QStringLiteral("10.0.0.1, 127.0.0.1"));
     QCOMPARE(headers.value(QStringLiteral("x-real-ip")).toString(), QStringLiteral("127.0.0.1"));
     QCOMPARE(headers.value(QStringLiteral("x-forwarded-proto")).toString(), QStringLiteral("http"));
+    QCOMPARE(headers.value(QStringLiteral("x-forwarded-port")).toString(), QString::number(m_port));
     QCOMPARE(headers.value(QStringLiteral("x-forwarded-host")).toString(),
              QStringLiteral("front.example.com:9080"));
     QCOMPARE(headers.value(QStringLiteral("host")).toString(), QStringLiteral("front.example.com:9080"));

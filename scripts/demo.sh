@@ -24,5 +24,5 @@ TXT
 "$root/build/service/holdfastd" --standalone "$root/demo/routes.json" --config "$root/demo/holdfastd.json" \
     --data-dir "$run/data" &
 gateway=$!
-trap 'kill -TERM $gateway 2>/dev/null; wait $gateway; cleanup' INT TERM EXIT
+trap 'kill -TERM $gateway 2>/dev/null || true; wait $gateway || true; cleanup' INT TERM EXIT
 wait $gateway

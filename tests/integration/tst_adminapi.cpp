@@ -1,0 +1,249 @@
+// The admin API of a real holdfastd: token, probes, status, configuration, diff, events, resync, metrics.
+#include "testsupport.h"
+
+#include <QDir>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <sys/stat.h>
+
+class tst_AdminApi : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void init();
+    void cleanup();
+    void tokenIsCreatedPrivateAndRequired();
+    void statusConfigAndDiff();
+    void eventsFollowChanges();
+    void resyncRereadsAndMetricsCount();
+
+private:
+    struct Reply
+    {
+        int status = -1;
+        QByteArray head;
+        QByteArray body;
+        QJsonObject json() const { return QJsonDocument::fromJson(body).object(); }
+    };
+    Reply call(const QByteArray &method, const QByteArray &path, const QByteArray &token) const;
+    Reply admin(const QByteArray &method, const QByteArray &path) const
+    {
+        return call(method, path, m_token);
+    }
+    bool writeRoutes(const QByteArray &json) const;
+    static QByteArray config(const QByteArray &uri);
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+    std::unique_ptr<TestSupport::ManagedProcess> m_gateway;
+    quint16 m_port = 0;
+    quint16 m_adminPort = 0;
+    QByteArray m_token;
+};
+
+QByteArray tst_AdminApi::config(const QByteArray &uri)
+{
+    return R"({"routes":{"1":{"uri":")" + uri +
+           R"(","upstream_id":"1"}},"upstreams":{"1":{"nodes":{"127.0.0.1:9":1}}}})";
+}
+
+bool tst_AdminApi::writeRoutes(const QByteArray &json) const
+{
+    QFile file(m_dir->filePath(QStringLiteral("routes.json")));
+    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(json) == json.size();
+}
+
+tst_AdminApi::Reply tst_AdminApi::call(const QByteArray &method, const QByteArray &path,
+                                       const QByteArray &token) const
+{
+    Reply reply;
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
+    if (!socket.waitForConnected(5000))
+        return reply;
+    QByteArray request = method + ' ' + path + " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n";
+    if (!token.isEmpty())
+        request += "Authorization: Bearer " + token + "\r\n";
+    if (method == "POST")
+        request += "Content-Length: 0\r\n";
+    socket.write(request + "\r\n");
+    QByteArray raw;
+    while (socket.waitForReadyRead(5000))
+        raw += socket.readAll();
+    const qsizetype end = raw.indexOf("\r\n\r\n");
+    if (!raw.startsWith("HTTP/1.1 ") || end < 0)
+        return reply;
+    reply.status = raw.mid(9, 3).toInt();
+    reply.head = raw.left(end);
+    reply.body = raw.mid(end + 4);
+    if (reply.head.toLower().contains("transfer-encoding: chunked")) {
+        QByteArray body; // small answers: de-chunk in place
+        QByteArray rest = reply.body;
+        while (true) {
+            const qsizetype lineEnd = rest.indexOf("\r\n");
+            bool ok = false;
+            const qsizetype size = rest.left(lineEnd).toLongLong(&ok, 16);
+            if (!ok || size == 0)
+                break;
+            body += rest.mid(lineEnd + 2, size);
+            rest = rest.mid(lineEnd + 2 + size + 2);
+        }
+        reply.body = body;
+    }
+    return reply;
+}
+
+void tst_AdminApi::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+    m_port = TestSupport::freePort();
+    m_adminPort = TestSupport::freePort();
+    QVERIFY(writeRoutes(config("/one")));
+    const QString settings = m_dir->filePath(QStringLiteral("holdfastd.json"));
+    QFile file(settings);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(m_port) +
+               R"(}],"workers":1,"data_dir":")" + m_dir->path().toUtf8() +
+               R"(/data","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(m_adminPort) + "}}");
+    file.close();
+    m_gateway = std::make_unique<TestSupport::ManagedProcess>();
+    QVERIFY(m_gateway->start(TestSupport::builtProgram(QStringLiteral("holdfastd")),
+                             {QStringLiteral("--config"), settings, QStringLiteral("--standalone"),
+                              m_dir->filePath(QStringLiteral("routes.json"))}));
+    QVERIFY2(TestSupport::waitForPort(m_adminPort), m_gateway->output().constData());
+    QFile tokenFile(m_dir->filePath(QStringLiteral("data/admin.token")));
+    QVERIFY(tokenFile.open(QIODevice::ReadOnly));
+    m_token = tokenFile.readAll().trimmed();
+    QCOMPARE(m_token.size(), 64);
+}
+
+void tst_AdminApi::cleanup()
+{
+    m_gateway.reset();
+    m_dir.reset();
+}
+
+void tst_AdminApi::tokenIsCreatedPrivateAndRequired()
+{
+    struct stat info;
+    QCOMPARE(
+        ::stat(QFile::encodeName(m_dir->filePath(QStringLiteral("data/admin.token"))).constData(), &info), 0);
+    QCOMPARE(info.st_mode & 0777, mode_t(0600));
+    // Probes need no token; everything else does.
+    QCOMPARE(call("GET", "/healthz", {}).status, 200);
+    QCOMPARE(call("GET", "/readyz", {}).status, 200);
+    for (const QByteArray path : {"/v1/status", "/metrics", "/v1/config/live", "/v1/events"}) {
+        const Reply none = call("GET", path, {});
+        QCOMPARE(none.status, 401);
+        QVERIFY(none.head.contains("WWW-Authenticate: Bearer"));
+        QCOMPARE(call("GET", path, "0123" + m_token.mid(4)).status, 401);
+    }
+    QCOMPARE(call("POST", "/v1/resync", "nope").status, 401);
+    QCOMPARE(admin("GET", "/v1/status").status, 200);
+    QCOMPARE(admin("POST", "/v1/status").status, 405);
+    QCOMPARE(admin("GET", "/v1/nothing").status, 404);
+    // The token never reaches the log.
+    QVERIFY(!m_gateway->output().contains(m_token));
+}
+
+void tst_AdminApi::statusConfigAndDiff()
+{
+    const QJsonObject status = admin("GET", "/v1/status").json();
+    QCOMPARE(status.value(QStringLiteral("state")).toString(), QStringLiteral("standalone"));
+    QVERIFY(status.value(QStringLiteral("ready")).toBool());
+    const QJsonObject live = status.value(QStringLiteral("live")).toObject();
+    QCOMPARE(live.value(QStringLiteral("counts")).toObject().value(QStringLiteral("routes")).toInt(), 1);
+    const QString sha = live.value(QStringLiteral("sha256")).toString();
+    QCOMPARE(sha.size(), 64);
+
+    const QJsonObject config = admin("GET", "/v1/config/live").json();
+    QCOMPARE(config.value(QStringLiteral("sha256")).toString(), sha);
+    QCOMPARE(config.value(QStringLiteral("config"))
+                 .toObject()
+                 .value(QStringLiteral("routes"))
+                 .toObject()
+                 .value(QStringLiteral("1"))
+                 .toObject()
+                 .value(QStringLiteral("uri"))
+                 .toString(),
+             QStringLiteral("/one"));
+
+    // Standalone keeps no local copy: nothing persisted, and the diff shows all of live as added.
+    QCOMPARE(admin("GET", "/v1/config/persisted").status, 404);
+    const QJsonObject diff = admin("GET", "/v1/config/diff").json();
+    QCOMPARE(diff.value(QStringLiteral("equal")).toBool(), false);
+    QCOMPARE(diff.value(QStringLiteral("live_sha256")).toString(), sha);
+    QStringList pointers;
+    for (const QJsonValue &change : diff.value(QStringLiteral("changes")).toArray()) {
+        QCOMPARE(change.toObject().value(QStringLiteral("kind")).toString(), QStringLiteral("added"));
+        pointers << change.toObject().value(QStringLiteral("pointer")).toString();
+    }
+    QVERIFY2(pointers.contains(QStringLiteral("/routes")), qPrintable(pointers.join(QLatin1Char(' '))));
+}
+
+void tst_AdminApi::eventsFollowChanges()
+{
+    QTcpSocket events;
+    events.connectToHost(QHostAddress::LocalHost, m_adminPort);
+    QVERIFY(events.waitForConnected(5000));
+    events.write("GET /v1/events HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token + "\r\n\r\n");
+    QByteArray stream;
+    const auto waitFor = [&](const QByteArray &text) {
+        QDeadlineTimer deadline(10000);
+        while (!stream.contains(text) && !deadline.hasExpired()) {
+            if (events.waitForReadyRead(100))
+                stream += events.readAll();
+        }
+        return stream.contains(text);
+    };
+    QVERIFY2(waitFor("event: status"), stream.constData()); // the current state first
+    QVERIFY(stream.contains("text/event-stream"));
+
+    QVERIFY(writeRoutes(config("/two")));
+    QVERIFY2(waitFor("event: applied"), stream.constData());
+    QVERIFY(waitFor("\"revision\":2"));
+
+    QVERIFY(writeRoutes(R"({"routes":{"1":{"uri":5}}})"));
+    QVERIFY2(waitFor("event: rejected"), stream.constData());
+    QVERIFY(waitFor("routes/1: /uri: expected string, got number"));
+    // Still serving the last good configuration.
+    QCOMPARE(admin("GET", "/v1/status")
+                 .json()
+                 .value(QStringLiteral("live"))
+                 .toObject()
+                 .value(QStringLiteral("revision"))
+                 .toInt(),
+             2);
+}
+
+void tst_AdminApi::resyncRereadsAndMetricsCount()
+{
+    const Reply resync = admin("POST", "/v1/resync");
+    QCOMPARE(resync.status, 202);
+    QVERIFY(resync.json().value(QStringLiteral("accepted")).toBool());
+
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, m_port);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("GET /missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    QByteArray answer;
+    while (client.waitForReadyRead(5000))
+        answer += client.readAll();
+    QVERIFY(answer.startsWith("HTTP/1.1 404"));
+
+    const Reply metrics = admin("GET", "/metrics");
+    QCOMPARE(metrics.status, 200);
+    QVERIFY(metrics.head.contains("text/plain; version=0.0.4"));
+    QVERIFY2(metrics.body.contains("holdfast_http_requests_total{route=\"\",upstream=\"\",code=\"404\"} 1"),
+             metrics.body.constData());
+}
+
+QTEST_GUILESS_MAIN(tst_AdminApi)
+#include "tst_adminapi.moc"

@@ -48,6 +48,16 @@ private:
         return file ? file->value(QLatin1String("revision")).toInteger(-1) : -1;
     }
     QString dump() const { return QString::fromUtf8(m_gateway->output().right(4000)); }
+    // persisted.revision of /v1/status, -1 when not known
+    qint64 statusPersistedRevision() const
+    {
+        return m_gateway->status()
+            .value_or(QJsonObject())
+            .value(QLatin1String("persisted"))
+            .toObject()
+            .value(QLatin1String("revision"))
+            .toInteger(-1);
+    }
 
     std::unique_ptr<EtcdProcess> m_etcd;
     std::unique_ptr<GatewayProcess> m_gateway;
@@ -105,14 +115,6 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
                 .contains(QLatin1String("2")));
 
     // The status learns of the save a moment after the file is renamed into place.
-    const auto statusPersistedRevision = [this] {
-        return m_gateway->status()
-            .value_or(QJsonObject())
-            .value(QLatin1String("persisted"))
-            .toObject()
-            .value(QLatin1String("revision"))
-            .toInteger(-1);
-    };
     QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 1000);
     const QJsonObject status = *m_gateway->status();
     QCOMPARE(status.value(QLatin1String("live")).toObject().value(QLatin1String("revision")).toInteger(),
@@ -200,14 +202,6 @@ void tst_GatewaySync::etcdDownAtStartServesLocalCopyThenCatchesUp()
     QCOMPARE(m_gateway->proxyGet("/hello").status, 200);
     QCOMPARE(GatewayProcess::request(m_gateway->adminPort(), "GET", "/readyz").status, 200);
     // The status learns of the save a moment after the file is renamed into place.
-    const auto statusPersistedRevision = [this] {
-        return m_gateway->status()
-            .value_or(QJsonObject())
-            .value(QLatin1String("persisted"))
-            .toObject()
-            .value(QLatin1String("revision"))
-            .toInteger(-1);
-    };
     QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 1000);
     const QJsonObject status = *m_gateway->status();
     QCOMPARE(status.value(QLatin1String("live")).toObject().value(QLatin1String("revision")).toInteger(),

@@ -688,6 +688,9 @@ void HttpConnection::finish(const HttpHeaders *trailers)
 {
     if (m_state == State::Closed || m_responseDone)
         return;
+    // The exchange ends here for its handler: a client that goes away while the last bytes are written
+    // must not call the handler back in the middle of its finish().
+    m_observer = nullptr;
     if (!m_headSent)
         writeHead(500, reasonPhrase(500), HttpHeaders(), 0);
     if (m_outMode == OutMode::Chunked) {
@@ -704,8 +707,9 @@ void HttpConnection::finish(const HttpHeaders *trailers)
     releaseOutput();
     // Out now rather than on the next turn of the event loop: one poll and notifier toggle less.
     m_socket->flush();
+    if (m_state == State::Closed)
+        return; // the flush found the client gone
     m_responseDone = true;
-    m_observer = nullptr;
     m_congested = false;
     m_bodyPaused = false;
     // An unread request body hides where the next request starts.

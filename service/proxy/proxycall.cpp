@@ -105,6 +105,7 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     m_target = target;
     m_entry = entry;
     m_connection = nullptr;
+    m_active = true;
     m_triedMask = 0;
     m_tries = 0;
     m_node = -1;
@@ -196,7 +197,7 @@ void ProxyCall::upstreamConnected()
 
 void ProxyCall::buildRequestHead(QByteArray &out) const
 {
-    const HttpRequestHead &request = m_exchange->request();
+    const HttpRequestHead &request = *m_request;
     const Upstream &upstream = *m_entry->upstream;
     const UpstreamNode &node = upstream.nodes[m_node];
     out.resize(0);
@@ -308,7 +309,7 @@ void ProxyCall::sendRequest()
 
 void ProxyCall::writeUpstreamBody(QByteArrayView data)
 {
-    if (m_exchange->request().chunked) {
+    if (m_request->chunked) {
         char line[20];
         const int n =
             std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
@@ -324,7 +325,7 @@ void ProxyCall::endUpstreamBody()
 {
     if (m_upstreamDone)
         return;
-    if (m_exchange->request().chunked)
+    if (m_request->chunked)
         m_connection->write("0\r\n\r\n");
     m_upstreamDone = true;
     m_connection->requestSent();
@@ -366,6 +367,8 @@ void ProxyCall::upstreamWritable()
 
 void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
 {
+    if (!m_exchange)
+        return;
     m_responseStarted = true;
     m_status = head.status;
     if (!m_upstreamStatuses.isEmpty())
@@ -396,9 +399,11 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
 
 void ProxyCall::upstreamResponseBody(QByteArrayView data)
 {
+    if (!m_exchange)
+        return;
     m_responseBytes += data.size();
     m_exchange->writeBody(data);
-    if (m_exchange->outputCongested())
+    if (m_exchange && m_connection && m_exchange->outputCongested())
         m_connection->pauseReading();
 }
 
@@ -416,9 +421,12 @@ void ProxyCall::upstreamResponseComplete(const HttpHeaders &trailers)
     else
         m_handler->pool().discard(connection); // the upstream answered before taking the whole body
     releaseNode();
-    HttpExchange *exchange = std::exchange(m_exchange, nullptr);
     const int status = m_status;
-    exchange->finish(trailers.isEmpty() ? nullptr : &trailers);
+    if (HttpExchange *exchange = std::exchange(m_exchange, nullptr)) {
+        // Finishing may find the client gone; this call is over either way, so it hears nothing of it.
+        exchange->setObserver(nullptr);
+        exchange->finish(trailers.isEmpty() ? nullptr : &trailers);
+    }
     complete(status);
 }
 
@@ -449,6 +457,7 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
     if (m_responseStarted) {
         // Part of the response is with the client: all that is left is to cut it short.
         HttpExchange *exchange = std::exchange(m_exchange, nullptr);
+        exchange->setObserver(nullptr);
         exchange->abort();
         complete(status);
         return;
@@ -482,6 +491,8 @@ void ProxyCall::upstreamReadDone()
 
 void ProxyCall::exchangeAborted()
 {
+    if (!m_active)
+        return;
     m_exchange = nullptr;
     if (UpstreamConnection *connection = std::exchange(m_connection, nullptr))
         m_handler->pool().discard(connection);
@@ -513,6 +524,8 @@ void ProxyCall::failClient(int status)
 
 void ProxyCall::complete(int status)
 {
+    if (!std::exchange(m_active, false))
+        return; // ended already, by a callback from deeper in the same stack
     ProxyHandler *handler = m_handler;
     const qint64 now = ProxyHandler::nowMicros();
     const QString &routeId = m_target->route ? m_target->route->id : QString();

@@ -71,6 +71,9 @@ private:
     qint64 m_upstreamStartMicros = -1;
     qint64 m_requestBytes = 0;
     qint64 m_responseBytes = 0;
+    // Between start() and complete(). A client or upstream that goes away inside a call into the other
+    // side ends the call there; the caller up the stack must then touch nothing.
+    bool m_active = false;
     bool m_nodeActive = false;
     bool m_connectionReused = false;
     bool m_requestSent = false;  // the head went out on the current connection

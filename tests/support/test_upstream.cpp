@@ -12,6 +12,8 @@
 //                     ?chunked=1 streams it chunked with the sha256 in an X-Sha256 trailer
 //   /close-delimited/N  the pattern without a length, ended by closing the connection
 //   /close            closes the connection without answering
+//   /early/N          answers status N as soon as the request line is read, before the rest of the head
+//                     or the body, then resets the connection (SO_LINGER 0): nginx's early 413/431
 //   /stats            {"connections": accepted so far, "requests": answered so far}
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -28,6 +30,7 @@
 #include <cstdio>
 #include <deque>
 #include <http_parser.h>
+#include <sys/socket.h>
 
 namespace {
 
@@ -132,7 +135,28 @@ private:
             m_socket->disconnectFromHost();
             return;
         }
+        // The request line is whole once a header field has begun: an /early/ request is answered now,
+        // while its sender is still writing the rest.
+        if (!m_busy && m_current.url.startsWith("/early/") && !m_current.headers.isEmpty()) {
+            answerEarlyAndReset(m_current.url.mid(7).toInt());
+            return;
+        }
         next();
+    }
+
+    void answerEarlyAndReset(int status)
+    {
+        const QByteArray body = "{\"early\":" + QByteArray::number(status) + "}";
+        m_socket->write(
+            "HTTP/1.1 " + QByteArray::number(status) + ' ' + http_status_str(http_status(status)) +
+            "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) +
+            "\r\nConnection: close\r\n\r\n" + body);
+        m_socket->flush();
+        const struct linger reset = {1, 0};
+        ::setsockopt(int(m_socket->socketDescriptor()), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        ++g_requests;
+        m_socket->abort();
+        deleteLater();
     }
 
     void next()
@@ -242,6 +266,8 @@ private:
                        false);
         } else if (first == "close-delimited") {
             startBytes(request, arg, false, true);
+        } else if (first == "early") {
+            answerEarlyAndReset(int(arg));
         } else if (first == "close") {
             m_socket->abort();
             deleteLater();

@@ -8,6 +8,7 @@
 #include "metricsregistry.h"
 #include "platformhost.h"
 #include "proxyserver.h"
+#include "syncmetrics.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -325,50 +326,10 @@ std::optional<QJsonObject> Gateway::persistedConfig() const
 
 QByteArray Gateway::metrics()
 {
-    MetricsRegistry &m = *m_metrics;
-    m.setGauge("holdfast_config_live_revision", "Revision of the configuration being served.",
-               double(m_liveRevision));
-    m.setGauge("holdfast_ready", "1 while a configuration is being served.", ready() ? 1 : 0);
-    for (State s : GatewayStatus::allStates())
-        m.setGauge("holdfast_sync_state", "1 for the gateway's sync state, 0 for the others.",
-                   m_state == s ? 1 : 0, {{"state", GatewayStatus::stateName(s).toLatin1()}});
-    if (!m_sync)
-        return m.render(m_proxy->collectMetrics());
-
-    const SyncController::Figures &f = m_sync->figures();
-    const SourceStatus source = m_sync->sourceStatus();
-    const auto &persisted = m_sync->persisted();
-    m.setGauge("holdfast_config_persisted_revision", "Revision of the configuration on disk (-1: none).",
-               persisted ? double(persisted->revision) : -1);
-    m.setGauge("holdfast_control_plane_connected", "1 while connected to the control plane.",
-               source.connected ? 1 : 0);
-    m.setGauge("holdfast_control_plane_last_contact_seconds",
-               "Seconds since the control plane last answered (-1: never since start).",
-               source.lastOk.isValid()
-                   ? double(source.lastOk.msecsTo(QDateTime::currentDateTimeUtc())) / 1000.0
-                   : -1);
-    m.setCounter("holdfast_sync_full_syncs_total", "Full syncs applied.", double(f.fullSyncs));
-    m.setCounter("holdfast_sync_changes_applied_total", "Objects put or deleted from the control plane.",
-                 double(f.changesApplied));
-    m.setCounter("holdfast_sync_rejections_total", "Objects rejected by validation.", double(f.rejections));
-    m.setGauge("holdfast_sync_rejected_objects",
-               "Objects currently rejected (their last good version serves).",
-               double(m_sync->rejections().size()));
-    m.setGauge("holdfast_sync_ignored_keys",
-               "Keys under the prefix that are not routes, upstreams or services.",
-               double(m_sync->ignoredKeys()));
-    m.setCounter("holdfast_persist_saves_total", "Generations written to the local copy.",
-                 double(f.persistSaves));
-    m.setCounter("holdfast_persist_failures_total", "Failed attempts to write the local copy.",
-                 double(f.persistFailures));
-    m.setGauge("holdfast_persist_error", "1 while the last attempt to write the local copy failed.",
-               m_sync->persistError().isEmpty() ? 0 : 1);
-    m.setGauge("holdfast_persist_latency_seconds",
-               "From a change being applied to it being on disk, last save.",
-               f.lastPersistLatencyMs >= 0 ? double(f.lastPersistLatencyMs) / 1000.0 : 0);
-    m.setCounter("holdfast_persist_latency_seconds_total", "Sum of the apply-to-disk latency of every save.",
-                 f.persistLatencySumSeconds);
-    return m.render(m_proxy->collectMetrics());
+    SyncMetrics::collectGateway(m_metrics.get(), m_state, ready(), m_liveRevision);
+    if (m_sync)
+        SyncMetrics::collectSync(m_metrics.get(), *m_sync);
+    return m_metrics->render(m_proxy->collectMetrics());
 }
 
 QJsonObject Gateway::resync()
@@ -424,43 +385,35 @@ void Gateway::reloadSettings()
             qCWarning(lcGateway).noquote() << "SIGHUP: access_log_format not applied:" << error;
     }
 
+    // What changes in place: the access log (when it was on at start) and the start-up policy (read at the
+    // next start-up of the sync). Everything else that differs waits for a restart, and is named.
+    BootstrapSettings applied = m_settings;
+    if (wasOn) {
+        applied.accessLog = s.accessLog;
+        applied.accessLogFormat = s.accessLogFormat;
+    }
+    applied.startup = s.startup;
     QStringList later;
-    const auto listenText = [](const QList<ListenAddress> &list) {
-        QStringList out;
-        for (const ListenAddress &l : list)
-            out << QStringLiteral("%1:%2").arg(l.address.toString()).arg(l.port);
-        return out;
-    };
-    if (listenText(s.listen) != listenText(m_settings.listen))
-        later << QStringLiteral("listen");
-    if (s.workers != m_settings.workers)
-        later << QStringLiteral("workers");
-    if (s.router != m_settings.router)
-        later << QStringLiteral("router");
-    if (s.admin.address != m_settings.admin.address || s.admin.port != m_settings.admin.port ||
-        s.admin.tokenFile != m_settings.admin.tokenFile)
-        later << QStringLiteral("admin");
-    const BootstrapSettings::ControlPlane &a = s.controlPlane;
-    const BootstrapSettings::ControlPlane &b = m_settings.controlPlane;
-    if (a.endpoints != b.endpoints || a.prefix != b.prefix || a.username != b.username ||
-        a.password != b.password || a.tlsCa != b.tlsCa || a.tlsCert != b.tlsCert || a.tlsKey != b.tlsKey ||
-        a.timeoutMs != b.timeoutMs || a.livenessMs != b.livenessMs ||
-        a.backoffInitialMs != b.backoffInitialMs || a.backoffMaxMs != b.backoffMaxMs)
-        later << QStringLiteral("control_plane");
-    if (s.limits.maxHeaderBytes != m_settings.limits.maxHeaderBytes ||
-        s.limits.maxBodyBytes != m_settings.limits.maxBodyBytes ||
-        s.limits.clientHeaderTimeoutMs != m_settings.limits.clientHeaderTimeoutMs ||
-        s.limits.clientKeepaliveTimeoutMs != m_settings.limits.clientKeepaliveTimeoutMs)
-        later << QStringLiteral("limits");
-    if (!wasOn && !s.accessLog.isEmpty())
-        later << QStringLiteral("access_log (off at start)");
+    const std::pair<const char *, bool> sections[] = {
+        {"listen", s.listen != applied.listen},
+        {"workers", s.workers != applied.workers},
+        {"router", s.router != applied.router},
+        {"admin", !(s.admin == applied.admin)},
+        {"control_plane", !(s.controlPlane == applied.controlPlane)},
+        {"limits", !(s.limits == applied.limits)},
+        {"access_log (off at start)", !wasOn && !s.accessLog.isEmpty()}};
+    for (const auto &[name, changed] : sections)
+        if (changed)
+            later << QLatin1String(name);
+    // A section added to the settings without a line above is still reported, not silently ignored.
+    BootstrapSettings rest = s;
+    rest.accessLog = applied.accessLog;
+    rest.accessLogFormat = applied.accessLogFormat;
+    if (later.isEmpty() && rest != applied)
+        later << QStringLiteral("other settings");
     if (!later.isEmpty())
         qCWarning(lcGateway).noquote() << "SIGHUP: changed settings take effect at the next restart:"
                                        << later.join(QStringLiteral(", "));
 
-    const QString keptAccessLog = wasOn ? s.accessLog : m_settings.accessLog;
-    const QString keptFormat = wasOn ? s.accessLogFormat : m_settings.accessLogFormat;
-    m_settings.accessLog = keptAccessLog;
-    m_settings.accessLogFormat = keptFormat;
-    m_settings.startup = s.startup;
+    m_settings = applied;
 }

@@ -4,23 +4,6 @@
 
 namespace {
 
-QJsonObject countsJson(const GatewayStatus::Counts &c)
-{
-    return {{QStringLiteral("routes"), c.routes},
-            {QStringLiteral("upstreams"), c.upstreams},
-            {QStringLiteral("services"), c.services}};
-}
-
-GatewayStatus::Counts readCounts(JsonReader &parent)
-{
-    JsonReader r = parent.child("counts");
-    GatewayStatus::Counts c;
-    c.routes = r.integer("routes");
-    c.upstreams = r.integer("upstreams");
-    c.services = r.integer("services");
-    return c;
-}
-
 QJsonObject payloadJson(const GatewayEvent::StateChange &e)
 {
     return {{QStringLiteral("state"), GatewayStatus::stateName(e.state)},
@@ -32,7 +15,7 @@ QJsonObject payloadJson(const GatewayEvent::Applied &e)
 {
     return {{QStringLiteral("revision"), e.revision},
             {QStringLiteral("sha256"), e.sha256},
-            {QStringLiteral("counts"), countsJson(e.counts)}};
+            {QStringLiteral("counts"), e.counts.toJson()}};
 }
 
 QJsonObject payloadJson(const GatewayEvent::Rejected &e)
@@ -113,7 +96,8 @@ std::optional<GatewayEvent> GatewayEvent::fromJson(const QByteArray &name, const
         Applied e;
         e.revision = r.integer("revision");
         e.sha256 = r.string("sha256");
-        e.counts = readCounts(r);
+        JsonReader counts = r.child("counts");
+        e.counts = GatewayStatus::Counts::read(counts);
         event.emplace(e);
     } else if (name == "rejected") {
         event.emplace(Rejected::read(r));

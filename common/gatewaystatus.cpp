@@ -1,5 +1,7 @@
 #include "gatewaystatus.h"
 
+#include "configobjects.h"
+
 #include <QJsonArray>
 
 #include <utility>
@@ -18,6 +20,11 @@ const std::pair<GatewayStatus::Origin, const char *> originNames[] = {
     {GatewayStatus::Origin::ControlPlane, "control_plane"},
     {GatewayStatus::Origin::LocalCopy, "local_copy"},
     {GatewayStatus::Origin::File, "file"}};
+
+const std::pair<ObjectKind, qint64 GatewayStatus::Counts::*> countFields[] = {
+    {ObjectKind::Route, &GatewayStatus::Counts::routes},
+    {ObjectKind::Upstream, &GatewayStatus::Counts::upstreams},
+    {ObjectKind::Service, &GatewayStatus::Counts::services}};
 
 QJsonValue optionalInteger(const std::optional<qint64> &value)
 {
@@ -108,6 +115,22 @@ bool GatewayStatus::operator==(const GatewayStatus &o) const
            persisted == o.persisted && rejected == o.rejected;
 }
 
+QJsonObject GatewayStatus::Counts::toJson() const
+{
+    QJsonObject out;
+    for (const auto &[kind, field] : countFields)
+        out.insert(collectionName(kind), this->*field);
+    return out;
+}
+
+GatewayStatus::Counts GatewayStatus::Counts::read(JsonReader &reader)
+{
+    Counts c;
+    for (const auto &[kind, field] : countFields)
+        c.*field = reader.integer(collectionName(kind).toLatin1().constData());
+    return c;
+}
+
 QJsonObject GatewayStatus::Rejection::toJson() const
 {
     return {{QStringLiteral("key"), key},
@@ -141,9 +164,7 @@ QJsonObject GatewayStatus::toJson() const
 
     QJsonObject counts;
     if (live.revision)
-        counts = {{QStringLiteral("routes"), live.counts.routes},
-                  {QStringLiteral("upstreams"), live.counts.upstreams},
-                  {QStringLiteral("services"), live.counts.services}};
+        counts = live.counts.toJson();
     const QJsonObject liveJson{{QStringLiteral("revision"), optionalInteger(live.revision)},
                                {QStringLiteral("sha256"), JsonReader::stringValue(live.sha256)},
                                {QStringLiteral("counts"), counts},
@@ -211,11 +232,8 @@ std::optional<GatewayStatus> GatewayStatus::fromJson(const QJsonObject &json, QS
     s.live.revision = lr.integerOrNull("revision");
     s.live.sha256 = lr.stringOrNull("sha256");
     JsonReader counts = lr.child("counts");
-    if (s.live.revision) {
-        s.live.counts.routes = counts.integer("routes");
-        s.live.counts.upstreams = counts.integer("upstreams");
-        s.live.counts.services = counts.integer("services");
-    }
+    if (s.live.revision)
+        s.live.counts = Counts::read(counts);
     const QString from = lr.stringOrNull("from");
     for (const auto &[origin, name] : originNames)
         if (from == QLatin1String(name))

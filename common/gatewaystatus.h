@@ -1,6 +1,7 @@
 // The /v1/status document as a type: the gateway writes it, the console and holdfastctl read it.
 #pragma once
 
+#include "configobjects.h"
 #include "jsonreader.h"
 
 #include <QDateTime>
@@ -52,6 +53,8 @@ public:
         qint64 upstreams = 0;
         qint64 services = 0;
         bool operator==(const Counts &o) const;
+        QJsonObject toJson() const; // {"routes": n, "upstreams": n, "services": n}
+        static Counts read(JsonReader &reader);
     };
 
     // Where the live configuration came from. Wire names: null, control_plane, local_copy, file.

@@ -19,6 +19,39 @@ void copyIfPresent(const Map &from, Map *to, const QString &id)
         to->insert(id, it.value());
 }
 
+// The one place that maps a kind to its collection: `f` gets the member pointer (&Objects::routes, ...).
+template<typename Objects, typename F>
+decltype(auto) withCollection(ObjectKind kind, F &&f)
+{
+    switch (kind) {
+    case ObjectKind::Route:
+        return f(&Objects::routes);
+    case ObjectKind::Upstream:
+        return f(&Objects::upstreams);
+    case ObjectKind::Service:
+        break;
+    }
+    return f(&Objects::services);
+}
+
+RoutePtr parseObject(const ConfigSnapshot::Routes &, const QString &id, const QJsonValue &value,
+                     ValidationErrors *errors)
+{
+    return ConfigValidator::parseRoute(id, value, errors);
+}
+
+UpstreamPtr parseObject(const ConfigSnapshot::Upstreams &, const QString &id, const QJsonValue &value,
+                        ValidationErrors *errors)
+{
+    return ConfigValidator::parseUpstream(id, value, errors);
+}
+
+ServicePtr parseObject(const ConfigSnapshot::Services &, const QString &id, const QJsonValue &value,
+                       ValidationErrors *errors)
+{
+    return ConfigValidator::parseService(id, value, errors);
+}
+
 } // namespace
 
 SyncController::SyncController(ConfigSource *source, Settings settings, QObject *parent)
@@ -91,26 +124,41 @@ GatewayStatus::Origin SyncController::liveOrigin() const
     return m_liveFromControlPlane ? GatewayStatus::Origin::ControlPlane : GatewayStatus::Origin::LocalCopy;
 }
 
-SyncController::KeyKind SyncController::classify(const QString &key, QString *id)
+bool SyncController::Objects::put(ObjectKind kind, const QString &id, const QJsonValue &value,
+                                  ValidationErrors *errors)
+{
+    return withCollection<Objects>(kind, [&](auto member) {
+        auto &collection = this->*member;
+        auto object = parseObject(collection, id, value, errors);
+        if (object)
+            collection.insert(id, std::move(object));
+        return object != nullptr;
+    });
+}
+
+void SyncController::Objects::remove(ObjectKind kind, const QString &id)
+{
+    withCollection<Objects>(kind, [&](auto member) { (this->*member).remove(id); });
+}
+
+void SyncController::Objects::copyFrom(const Objects &from, ObjectKind kind, const QString &id)
+{
+    withCollection<Objects>(kind, [&](auto member) { copyIfPresent(from.*member, &(this->*member), id); });
+}
+
+std::optional<ObjectKind> SyncController::classify(const QString &key, QString *id)
 {
     QStringView k(key);
     if (k.startsWith(QLatin1Char('/')))
         k = k.mid(1);
     const qsizetype slash = k.indexOf(QLatin1Char('/'));
     if (slash <= 0 || slash == k.size() - 1 || k.indexOf(QLatin1Char('/'), slash + 1) >= 0)
-        return KeyKind::Ignored; // "routes" (APISIX's placeholder), "routes/", nested keys
-    const QStringView collection = k.left(slash);
+        return std::nullopt; // "routes" (APISIX's placeholder), "routes/", nested keys
     *id = k.mid(slash + 1).toString();
-    if (collection == QLatin1String("routes"))
-        return KeyKind::Route;
-    if (collection == QLatin1String("upstreams"))
-        return KeyKind::Upstream;
-    if (collection == QLatin1String("services"))
-        return KeyKind::Service;
-    return KeyKind::Ignored;
+    return kindOfCollection(k.left(slash));
 }
 
-bool SyncController::putObject(Objects *objects, KeyKind kind, const QString &key, const QString &id,
+bool SyncController::putObject(Objects *objects, ObjectKind kind, const QString &key, const QString &id,
                                const QByteArray &value, qint64 revision)
 {
     QJsonParseError parseError;
@@ -135,30 +183,7 @@ bool SyncController::putObject(Objects *objects, KeyKind kind, const QString &ke
     }
 
     ValidationErrors errors;
-    const QJsonValue object(doc.object());
-    bool ok = false;
-    switch (kind) {
-    case KeyKind::Route:
-        if (RoutePtr route = ConfigValidator::parseRoute(id, object, &errors)) {
-            objects->routes.insert(id, route);
-            ok = true;
-        }
-        break;
-    case KeyKind::Upstream:
-        if (UpstreamPtr upstream = ConfigValidator::parseUpstream(id, object, &errors)) {
-            objects->upstreams.insert(id, upstream);
-            ok = true;
-        }
-        break;
-    case KeyKind::Service:
-        if (ServicePtr service = ConfigValidator::parseService(id, object, &errors)) {
-            objects->services.insert(id, service);
-            ok = true;
-        }
-        break;
-    case KeyKind::Ignored:
-        break;
-    }
+    const bool ok = objects->put(kind, id, doc.object(), &errors);
     if (ok) {
         if (m_rejected.remove(key) > 0)
             qCInfo(lcSync).noquote() << key << "is valid again at revision" << revision;
@@ -171,23 +196,6 @@ bool SyncController::putObject(Objects *objects, KeyKind kind, const QString &ke
         reasons.append(QStringLiteral("not a valid object"));
     reject(key, reasons.join(QLatin1String("; ")), revision);
     return false;
-}
-
-void SyncController::removeObject(Objects *objects, KeyKind kind, const QString &id)
-{
-    switch (kind) {
-    case KeyKind::Route:
-        objects->routes.remove(id);
-        break;
-    case KeyKind::Upstream:
-        objects->upstreams.remove(id);
-        break;
-    case KeyKind::Service:
-        objects->services.remove(id);
-        break;
-    case KeyKind::Ignored:
-        break;
-    }
 }
 
 void SyncController::reject(const QString &key, const QString &reason, qint64 revision)
@@ -219,8 +227,8 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
     QSet<QString> ignored;
     for (const SourceObject &object : objects) {
         QString id;
-        const KeyKind kind = classify(object.key, &id);
-        if (kind == KeyKind::Ignored) {
+        const std::optional<ObjectKind> kind = classify(object.key, &id);
+        if (!kind) {
             ignored.insert(object.key);
             continue;
         }
@@ -229,21 +237,8 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
         const auto was = before.constFind(object.key);
         if (was != before.constEnd())
             m_rejected.insert(object.key, was.value());
-        if (putObject(&next, kind, object.key, id, object.value, object.modRevision))
-            continue;
-        switch (kind) {
-        case KeyKind::Route:
-            copyIfPresent(m_objects.routes, &next.routes, id);
-            break;
-        case KeyKind::Upstream:
-            copyIfPresent(m_objects.upstreams, &next.upstreams, id);
-            break;
-        case KeyKind::Service:
-            copyIfPresent(m_objects.services, &next.services, id);
-            break;
-        case KeyKind::Ignored:
-            break;
-        }
+        if (!putObject(&next, *kind, object.key, id, object.value, object.modRevision))
+            next.copyFrom(m_objects, *kind, id); // its last good version stays
     }
     m_objects = std::move(next);
     m_ignored = std::move(ignored);
@@ -276,8 +271,8 @@ void SyncController::onChangesArrived(qint64 revision, const QList<SourceEvent> 
     int applied = 0;
     for (const SourceEvent &event : events) {
         QString id;
-        const KeyKind kind = classify(event.key, &id);
-        if (kind == KeyKind::Ignored) {
+        const std::optional<ObjectKind> kind = classify(event.key, &id);
+        if (!kind) {
             if (event.type == SourceEvent::Type::Put)
                 m_ignored.insert(event.key);
             else
@@ -285,10 +280,10 @@ void SyncController::onChangesArrived(qint64 revision, const QList<SourceEvent> 
             continue;
         }
         if (event.type == SourceEvent::Type::Delete) {
-            removeObject(&m_objects, kind, id);
+            m_objects.remove(*kind, id);
             m_rejected.remove(event.key);
             ++applied;
-        } else if (putObject(&m_objects, kind, event.key, id, event.value, event.modRevision)) {
+        } else if (putObject(&m_objects, *kind, event.key, id, event.value, event.modRevision)) {
             ++applied;
         }
     }

@@ -7,6 +7,7 @@
 #include "gatewayevent.h"
 #include "gatewaystatus.h"
 #include "persister.h"
+#include "validationerror.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -19,7 +20,7 @@
 #include <memory>
 #include <optional>
 
-// Owns what DESIGN.md's three high-availability phases decide: which configuration is served (none, the
+// Owns what the three high-availability phases decide: which configuration is served (none, the
 // local copy, the control plane's), how each object the source offers is validated (alone: an invalid
 // one is rejected and its last good version stays), and that every applied change reaches disk. It
 // never touches the proxy: `publish` hands each new snapshot to whoever serves it.
@@ -108,13 +109,12 @@ private:
         ConfigSnapshot::Routes routes;
         ConfigSnapshot::Upstreams upstreams;
         ConfigSnapshot::Services services;
-    };
-    enum class KeyKind
-    {
-        Route,
-        Upstream,
-        Service,
-        Ignored
+
+        // Validates `value` as an object of `kind` and stores it; false with *errors when invalid.
+        bool put(ObjectKind kind, const QString &id, const QJsonValue &value, ValidationErrors *errors);
+        void remove(ObjectKind kind, const QString &id);
+        // Copies the object `id` of `kind` from `from`, when it has one.
+        void copyFrom(const Objects &from, ObjectKind kind, const QString &id);
     };
 
     void onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects);
@@ -123,11 +123,11 @@ private:
     void onStartupWaitOver();
     void onPersisted(const Persister::Result &result);
 
-    static KeyKind classify(const QString &key, QString *id);
+    // The kind of "routes/12" (and "12" in *id); nullopt for keys the gateway ignores.
+    static std::optional<ObjectKind> classify(const QString &key, QString *id);
     // Validates one value and stores it in `objects`; false (with the rejection recorded) when invalid.
-    bool putObject(Objects *objects, KeyKind kind, const QString &key, const QString &id,
+    bool putObject(Objects *objects, ObjectKind kind, const QString &key, const QString &id,
                    const QByteArray &value, qint64 revision);
-    static void removeObject(Objects *objects, KeyKind kind, const QString &id);
     void reject(const QString &key, const QString &reason, qint64 revision);
     void publishObjects(const QString &cause);
     bool serveLocalCopy(const QString &why);

@@ -255,9 +255,37 @@ void tst_AdminApi::eventsFollowChanges()
 
 void tst_AdminApi::resyncRereadsAndMetricsCount()
 {
+    // The file changes, and the resync's answer already reflects it: the resync re-read the file (the
+    // watcher may have too; either way the new content must be what is live once the call returns).
+    QVERIFY(writeRoutes(config("/resynced")));
     const Reply resync = admin("POST", "/v1/resync");
     QCOMPARE(resync.status, 202);
-    QVERIFY(resync.json().value(QStringLiteral("accepted")).toBool());
+    QVERIFY2(resync.json().value(QStringLiteral("accepted")).toBool(), resync.body.constData());
+    QVERIFY2(resync.json().value(QStringLiteral("message")).toString().startsWith(QLatin1String("re-read ")),
+             resync.body.constData());
+    const QJsonObject live = admin("GET", "/v1/config/live").json();
+    QCOMPARE(live.value(QStringLiteral("config"))
+                 .toObject()
+                 .value(QStringLiteral("routes"))
+                 .toObject()
+                 .value(QStringLiteral("1"))
+                 .toObject()
+                 .value(QStringLiteral("uri"))
+                 .toString(),
+             QStringLiteral("/resynced"));
+    QCOMPARE(live.value(QStringLiteral("revision")).toInt(), 2);
+
+    // An invalid file is refused, and what is live stays.
+    QVERIFY(writeRoutes(R"({"routes":{"1":{"uri":5}}})"));
+    const Reply refused = admin("POST", "/v1/resync");
+    QVERIFY2(!refused.json().value(QStringLiteral("accepted")).toBool(), refused.body.constData());
+    QCOMPARE(admin("GET", "/v1/status")
+                 .json()
+                 .value(QStringLiteral("live"))
+                 .toObject()
+                 .value(QStringLiteral("revision"))
+                 .toInt(),
+             2);
 
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, m_port);

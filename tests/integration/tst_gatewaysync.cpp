@@ -10,6 +10,16 @@
 
 #include <memory>
 
+// The value of the sample line `series value` in a Prometheus text exposition; -1 when there is none.
+static double sample(const QByteArray &exposition, const QByteArray &series)
+{
+    for (const QByteArray &line : exposition.split('\n')) {
+        if (line.startsWith(series + ' '))
+            return line.mid(series.size() + 1).toDouble();
+    }
+    return -1;
+}
+
 class tst_GatewaySync : public QObject
 {
     Q_OBJECT
@@ -147,9 +157,14 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
 
     const QByteArray metrics = m_gateway->admin("GET", "/metrics").body;
     QVERIFY2(metrics.contains("holdfast_sync_state{state=\"in_sync\"} 1"), metrics.constData());
-    QVERIFY(metrics.contains("holdfast_sync_changes_applied_total"));
-    QVERIFY(metrics.contains("holdfast_persist_latency_seconds"));
-    QVERIFY(metrics.contains("holdfast_config_persisted_revision"));
+    // Sample lines, not the # HELP lines that name the same metrics.
+    QVERIFY2(sample(metrics, "holdfast_sync_changes_applied_total") >= 4,
+             metrics.constData()); // 2 puts, 1 delete, + the full sync
+    QVERIFY2(sample(metrics, "holdfast_persist_latency_seconds") >= 0, metrics.constData());
+    QVERIFY2(sample(metrics, "holdfast_persist_saves_total") >= 1, metrics.constData());
+    QTRY_COMPARE_WITH_TIMEOUT(
+        sample(m_gateway->admin("GET", "/metrics").body, "holdfast_config_persisted_revision"),
+        double(statusPersistedRevision()), 2000);
 }
 
 void tst_GatewaySync::invalidObjectRejectedAlone()

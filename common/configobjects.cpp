@@ -1,14 +1,25 @@
 #include "configobjects.h"
 
+namespace {
+
+// The one table of collection names.
+const std::pair<ObjectKind, const char *> collectionNames[] = {
+    {ObjectKind::Route, "routes"}, {ObjectKind::Upstream, "upstreams"}, {ObjectKind::Service, "services"}};
+
+} // namespace
+
 QString collectionName(ObjectKind kind)
 {
-    switch (kind) {
-    case ObjectKind::Route:
-        return QStringLiteral("routes");
-    case ObjectKind::Upstream:
-        return QStringLiteral("upstreams");
-    case ObjectKind::Service:
-        return QStringLiteral("services");
-    }
+    for (const auto &[k, name] : collectionNames)
+        if (k == kind)
+            return QLatin1String(name);
     return QString();
+}
+
+std::optional<ObjectKind> kindOfCollection(QStringView name)
+{
+    for (const auto &[k, text] : collectionNames)
+        if (name == QLatin1String(text))
+            return k;
+    return std::nullopt;
 }

@@ -7,6 +7,7 @@
 #include <QVector>
 
 #include <memory>
+#include <optional>
 
 enum class ObjectKind
 {
@@ -15,8 +16,14 @@ enum class ObjectKind
     Service
 };
 
-// "routes", "upstreams", "services": the collection name in the config object and under the etcd prefix.
+// Every kind, in the order their collections are written.
+constexpr ObjectKind AllObjectKinds[] = {ObjectKind::Route, ObjectKind::Upstream, ObjectKind::Service};
+
+// "routes", "upstreams", "services": the collection name in the config object, under the etcd prefix and
+// in the counts of /v1/status.
 QString collectionName(ObjectKind kind);
+// The kind whose collection is `name`; nullopt for any other name (consumers, ssls, ...).
+std::optional<ObjectKind> kindOfCollection(QStringView name);
 
 struct UpstreamNode
 {

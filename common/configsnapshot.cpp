@@ -97,12 +97,9 @@ SnapshotPtr ConfigSnapshot::fromJson(const QJsonObject &config, ValidationErrors
     if (errs->size() > before)
         return {};
 
-    const QString names[] = {collectionName(ObjectKind::Route), collectionName(ObjectKind::Upstream),
-                             collectionName(ObjectKind::Service)};
     for (auto it = config.constBegin(); it != config.constEnd(); ++it) {
-        const QString key = it.key();
-        if (key != names[0] && key != names[1] && key != names[2])
-            snapshot->m_extra.insert(key, it.value());
+        if (!kindOfCollection(it.key()))
+            snapshot->m_extra.insert(it.key(), it.value());
     }
     snapshot->finish();
     return snapshot;
@@ -148,11 +145,9 @@ UpstreamPtr ConfigSnapshot::upstreamFor(const Route &route) const
 
 QJsonObject ConfigSnapshot::counts() const
 {
-    QJsonObject counts;
-    counts.insert(collectionName(ObjectKind::Route), qint64(m_routes.size()));
-    counts.insert(collectionName(ObjectKind::Upstream), qint64(m_upstreams.size()));
-    counts.insert(collectionName(ObjectKind::Service), qint64(m_services.size()));
-    return counts;
+    return {{collectionName(ObjectKind::Route), qint64(m_routes.size())},
+            {collectionName(ObjectKind::Upstream), qint64(m_upstreams.size())},
+            {collectionName(ObjectKind::Service), qint64(m_services.size())}};
 }
 
 namespace {

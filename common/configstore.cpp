@@ -1,6 +1,7 @@
 #include "configstore.h"
 
 #include "canonicaljson.h"
+#include "durablefile.h"
 
 #include <QCryptographicHash>
 #include <QDir>
@@ -9,19 +10,8 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QLoggingCategory>
-#include <QSaveFile>
 
 #include <limits>
-
-#ifdef Q_OS_WIN
-#include <qt_windows.h>
-#else
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#endif
 
 Q_LOGGING_CATEGORY(lcStore, "holdfast.store")
 
@@ -155,131 +145,6 @@ std::optional<PersistedConfig> parseBytes(const QByteArray &bytes, QStringList *
     result.edited = *wasEnvelope && result.recordedSha256 != snapshot->sha256();
     result.snapshot = std::move(snapshot);
     return result;
-}
-
-#ifdef Q_OS_WIN
-
-QString lastErrorString()
-{
-    return qt_error_string(int(GetLastError()));
-}
-
-bool removeIfPresent(const QString &path, QString *error)
-{
-    QFile file(path);
-    if (!file.exists() || file.remove())
-        return true;
-    *error = QStringLiteral("%1: cannot remove: %2").arg(path, file.errorString());
-    return false;
-}
-
-// No hard links here: a copy (then renamed into place) plays the same role.
-bool linkFile(const QString &from, const QString &to, QString *error)
-{
-    if (QFile::copy(from, to))
-        return true;
-    *error = QStringLiteral("%1: cannot copy to %2").arg(from, to);
-    return false;
-}
-
-bool replaceFile(const QString &from, const QString &to, QString *error)
-{
-    if (MoveFileExW(reinterpret_cast<const wchar_t *>(QDir::toNativeSeparators(from).utf16()),
-                    reinterpret_cast<const wchar_t *>(QDir::toNativeSeparators(to).utf16()),
-                    MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH))
-        return true;
-    *error = QStringLiteral("%1: cannot rename to %2: %3").arg(from, to, lastErrorString());
-    return false;
-}
-
-bool syncDirectory(const QString &, QString *)
-{
-    return true; // NTFS journals the rename; MOVEFILE_WRITE_THROUGH and QSaveFile's flush cover the data
-}
-
-#else
-
-QString errnoString(int e)
-{
-    return QString::fromLocal8Bit(std::strerror(e));
-}
-
-bool removeIfPresent(const QString &path, QString *error)
-{
-    // lstat first: on a read-only file system unlink() fails with EROFS even for a missing name.
-    struct stat st;
-    const QByteArray name = QFile::encodeName(path);
-    if ((::lstat(name.constData(), &st) != 0 && errno == ENOENT) || ::unlink(name.constData()) == 0 ||
-        errno == ENOENT)
-        return true;
-    *error = QStringLiteral("%1: cannot remove: %2").arg(path, errnoString(errno));
-    return false;
-}
-
-bool linkFile(const QString &from, const QString &to, QString *error)
-{
-    if (::link(QFile::encodeName(from).constData(), QFile::encodeName(to).constData()) == 0)
-        return true;
-    const int linkErrno = errno;
-    // File systems without hard links (vfat, some network mounts): a synced copy does the same job.
-    if (linkErrno == EPERM || linkErrno == EOPNOTSUPP || linkErrno == ENOTSUP || linkErrno == EMLINK ||
-        linkErrno == EXDEV) {
-        QFile in(from);
-        QFile out(to);
-        if (in.open(QIODevice::ReadOnly) && out.open(QIODevice::WriteOnly | QIODevice::NewOnly)) {
-            const QByteArray bytes = in.readAll();
-            if (in.error() == QFileDevice::NoError && out.write(bytes) == bytes.size() && out.flush() &&
-                ::fsync(out.handle()) == 0 && out.setPermissions(QFile::ReadOwner | QFile::WriteOwner))
-                return true;
-            out.remove();
-        }
-    }
-    *error = QStringLiteral("%1: cannot create (a link to %2): %3").arg(to, from, errnoString(linkErrno));
-    return false;
-}
-
-bool replaceFile(const QString &from, const QString &to, QString *error)
-{
-    if (::rename(QFile::encodeName(from).constData(), QFile::encodeName(to).constData()) == 0)
-        return true;
-    *error = QStringLiteral("%1: cannot rename to %2: %3").arg(from, to, errnoString(errno));
-    return false;
-}
-
-// A rename is durable only once the directory holding it is; QSaveFile syncs the file, not the directory.
-bool syncDirectory(const QString &dir, QString *error)
-{
-    const int fd = ::open(QFile::encodeName(dir).constData(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
-        *error = QStringLiteral("%1: cannot open to sync: %2").arg(dir, errnoString(errno));
-        return false;
-    }
-    const bool ok = ::fsync(fd) == 0;
-    const int syncErrno = errno;
-    ::close(fd);
-    if (!ok)
-        *error = QStringLiteral("%1: cannot sync: %2").arg(dir, errnoString(syncErrno));
-    return ok;
-}
-
-#endif
-
-// QSaveFile::commit() (Qt 6.4) renames the temporary file even when flushing its buffer failed, and it
-// ignores a failed fsync: a full disk would then replace a good generation with an empty or truncated one.
-// Flushing and syncing here first lets such a failure cancel the save instead.
-bool flushAndSync(QSaveFile &file, QString *error)
-{
-    if (!file.flush()) {
-        *error = file.errorString();
-        return false;
-    }
-#ifndef Q_OS_WIN
-    if (::fsync(file.handle()) != 0) {
-        *error = errnoString(errno);
-        return false;
-    }
-#endif
-    return true;
 }
 
 } // namespace
@@ -419,34 +284,10 @@ bool ConfigStore::keepEdited(const QString &file, QString *keptAs, QString *erro
         QDateTime::currentDateTimeUtc().toString(QStringLiteral("yyyyMMdd'T'HHmmss.zzz'Z'")) +
         QStringLiteral(".json");
     const QString to = QDir(m_dataDir).filePath(name);
-    QSaveFile out(to);
-    if (!out.open(QIODevice::WriteOnly) || !out.setPermissions(QFile::ReadOwner | QFile::WriteOwner)) {
-        err = QStringLiteral("%1: cannot write: %2").arg(to, out.errorString());
-        out.cancelWriting();
+    if (!DurableFile::write(to, bytes, &err))
         return false;
-    }
-    for (qint64 written = 0; written < bytes.size();) {
-        const qint64 n = out.write(bytes.constData() + written, bytes.size() - written);
-        if (n <= 0) {
-            err = QStringLiteral("%1: cannot write: %2")
-                      .arg(to, n < 0 ? out.errorString() : QStringLiteral("short write"));
-            out.cancelWriting();
-            return false;
-        }
-        written += n;
-    }
-    QString syncError;
-    if (!flushAndSync(out, &syncError)) {
-        err = QStringLiteral("%1: cannot write: %2").arg(to, syncError);
-        out.cancelWriting();
-        return false;
-    }
-    if (!out.commit()) {
-        err = QStringLiteral("%1: cannot commit: %2").arg(to, out.errorString());
-        return false;
-    }
     QString message;
-    if (!syncDirectory(m_dataDir, &message))
+    if (!DurableFile::syncDirectory(m_dataDir, &message))
         qCWarning(lcStore).noquote() << message;
     qCInfo(lcStore).noquote() << "kept the hand-edited" << from << "as" << to;
     if (keptAs)
@@ -490,12 +331,12 @@ bool ConfigStore::save(const ConfigSnapshot &snapshot, qint64 revision, const QJ
     const QString previousPath = path(PreviousFile);
     const QString linkPath = path(PreviousTempFile);
     QString message;
-    if (!removeIfPresent(linkPath, &message))
+    if (!DurableFile::removeIfPresent(linkPath, &message))
         return failed(message);
 
     bool rotate = false;
     if (QFileInfo::exists(currentPath)) {
-        if (!linkFile(currentPath, linkPath, &message))
+        if (!DurableFile::link(currentPath, linkPath, &message))
             return failed(message);
         QFile linked(linkPath);
         QByteArray bytes;
@@ -509,7 +350,7 @@ bool ConfigStore::save(const ConfigSnapshot &snapshot, qint64 revision, const QJ
         if (!rotate) {
             qCWarning(lcStore).noquote() << currentPath << "is not a valid generation; keeping"
                                          << previousPath << "as the previous generation";
-            if (!removeIfPresent(linkPath, &message))
+            if (!DurableFile::removeIfPresent(linkPath, &message))
                 return failed(message);
         }
     }
@@ -519,48 +360,20 @@ bool ConfigStore::save(const ConfigSnapshot &snapshot, qint64 revision, const QJ
     const auto abandon = [&](const QString &why) {
         QString ignored;
         if (rotate)
-            removeIfPresent(linkPath, &ignored);
+            DurableFile::removeIfPresent(linkPath, &ignored);
         return failed(why);
     };
-    QSaveFile file(currentPath);
-    if (!file.open(QIODevice::WriteOnly))
-        return abandon(QStringLiteral("%1: cannot write: %2").arg(currentPath, file.errorString()));
-    if (!file.setPermissions(QFile::ReadOwner | QFile::WriteOwner)) {
-        const QString why =
-            QStringLiteral("%1: cannot set mode 0600: %2").arg(currentPath, file.errorString());
-        file.cancelWriting();
-        return abandon(why);
-    }
-    // write() may stop short when the disk fills (it reports the bytes that fitted, with no error), and
-    // QSaveFile would then commit a truncated file: keep writing until it is all out or the error shows.
-    for (qint64 written = 0; written < bytes.size();) {
-        const qint64 n = file.write(bytes.constData() + written, bytes.size() - written);
-        if (n <= 0) {
-            const QString why =
-                QStringLiteral("%1: cannot write: %2")
-                    .arg(currentPath, n < 0 ? file.errorString() : QStringLiteral("short write"));
-            file.cancelWriting();
-            return abandon(why);
-        }
-        written += n;
-    }
-    QString syncError;
-    if (!flushAndSync(file, &syncError)) {
-        file.cancelWriting();
-        return abandon(QStringLiteral("%1: cannot write: %2").arg(currentPath, syncError));
-    }
-    step(SaveStep::TempWritten);
-    if (!file.commit())
-        return abandon(QStringLiteral("%1: cannot commit: %2").arg(currentPath, file.errorString()));
+    if (!DurableFile::write(currentPath, bytes, &message, [this] { step(SaveStep::TempWritten); }))
+        return abandon(message);
     m_knownGoodFileDigest = fileDigest(bytes);
     step(SaveStep::Committed);
 
     // From here the new generation is in place: a later failure is logged, not returned, since the
     // caller's contract for false (nothing changed) no longer holds and the data is saved.
-    if (rotate && !replaceFile(linkPath, previousPath, &message))
+    if (rotate && !DurableFile::replace(linkPath, previousPath, &message))
         qCWarning(lcStore).noquote() << "previous generation not kept:" << message;
     step(SaveStep::PreviousRotated);
-    if (!syncDirectory(m_dataDir, &message))
+    if (!DurableFile::syncDirectory(m_dataDir, &message))
         qCWarning(lcStore).noquote() << message;
     step(SaveStep::DirectorySynced);
     qCDebug(lcStore).noquote() << "saved revision" << revision << "to" << currentPath;

@@ -11,7 +11,7 @@
 #include <functional>
 #include <optional>
 
-// One persisted file, parsed: the envelope of DESIGN.md around a validated snapshot.
+// One persisted file, parsed: the envelope of docs/architecture.md around a validated snapshot.
 struct PersistedConfig
 {
     QString file; // file name inside data_dir, e.g. "config.prev.json"

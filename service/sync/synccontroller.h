@@ -4,7 +4,10 @@
 
 #include "configsource.h"
 #include "configstore.h"
+#include "gatewayevent.h"
+#include "gatewaystatus.h"
 #include "persister.h"
+#include "validationerror.h"
 
 #include <QDateTime>
 #include <QJsonArray>
@@ -17,7 +20,7 @@
 #include <memory>
 #include <optional>
 
-// Owns what DESIGN.md's three high-availability phases decide: which configuration is served (none, the
+// Owns what the three high-availability phases decide: which configuration is served (none, the
 // local copy, the control plane's), how each object the source offers is validated (alone: an invalid
 // one is rejected and its last good version stays), and that every applied change reaches disk. It
 // never touches the proxy: `publish` hands each new snapshot to whoever serves it.
@@ -26,16 +29,8 @@ class SyncController : public QObject
     Q_OBJECT
 
 public:
-    enum class State
-    {
-        Starting,
-        OfflineLocal,
-        Syncing,
-        InSync,
-        Reconnecting,
-        Standalone
-    };
-    Q_ENUM(State)
+    // The gateway's states; the controller enters all but Standalone, which is the gateway without one.
+    using State = GatewayStatus::State;
 
     struct Settings
     {
@@ -48,12 +43,7 @@ public:
         int persistRetryMaxMs = 5000;
     };
 
-    struct Rejection
-    {
-        QString key; // "routes/12"
-        QString reason;
-        qint64 revision = 0;
-    };
+    using Rejection = GatewayStatus::Rejection;
 
     // Counters since start, for /metrics.
     struct Figures
@@ -77,30 +67,28 @@ public:
     State state() const { return m_state; }
     QDateTime since() const { return m_since; }
     QString stateCause() const { return m_cause; }
-    static QString stateName(State state);
 
     SnapshotPtr live() const { return m_live; }
     qint64 liveRevision() const { return m_liveRevision; }
     bool serving() const { return m_live != nullptr; }
+    // ControlPlane while what is live came from a full sync (and the changes after it), else LocalCopy.
+    GatewayStatus::Origin liveOrigin() const;
     // Keys under the prefix that are not routes, upstreams or services (consumers/, ssls/, ...).
     int ignoredKeys() const { return int(m_ignored.size()); }
     QList<Rejection> rejections() const { return m_rejected.values(); }
     const Figures &figures() const { return m_figures; }
+    // The source's status, with the last contact this controller saw when the source has none.
     SourceStatus sourceStatus() const;
 
     // The persisted generation: the one loaded at start, then each one saved.
     const std::optional<PersistedConfig> &persisted() const { return m_persisted; }
     QString persistError() const { return m_persistError; }
 
-    // Members of /v1/status: control_plane, live, persisted, rejected.
-    QJsonObject controlPlaneJson() const;
-    QJsonObject liveJson() const;
-    QJsonObject persistedJson() const;
-    QJsonArray rejectedJson() const;
+    // The `persisted` member of /v1/status.
+    GatewayStatus::Persisted persistedStatus() const;
 
-    // POST /v1/resync and /v1/reload-local: {"accepted": bool, "message": "..."}.
-    QJsonObject requestResync();
-    QJsonObject reloadLocal();
+    // POST /v1/reload-local: serve the local copy, unless in sync with the control plane.
+    ResyncAnswer reloadLocal();
 
     // Blocks until every applied change is on disk (or failed); for shutdown and tests.
     bool waitPersisted(int timeoutMs);
@@ -108,11 +96,12 @@ public:
 signals:
     // A new configuration to serve.
     void publish(const SnapshotPtr &snapshot, qint64 revision, const QString &cause);
+    // What is live is now at `revision` without a change to what is served (a change to ignored keys,
+    // an object set back as it was).
+    void revisionAdvanced(qint64 revision);
     void stateChanged(SyncController::State state, const QString &cause);
-    // {"key", "reason", "revision"}
-    void objectRejected(const QJsonObject &rejection);
-    // {"ok", "revision", "sha256", "saved_at" | "error", "latency_ms", "retry_in_ms", "edited_kept_as"}
-    void persistFinished(const QJsonObject &result);
+    void objectRejected(const GatewayEvent::Rejected &rejection);
+    void persistFinished(const GatewayEvent::Persisted &result);
 
 private:
     struct Objects
@@ -120,13 +109,12 @@ private:
         ConfigSnapshot::Routes routes;
         ConfigSnapshot::Upstreams upstreams;
         ConfigSnapshot::Services services;
-    };
-    enum class KeyKind
-    {
-        Route,
-        Upstream,
-        Service,
-        Ignored
+
+        // Validates `value` as an object of `kind` and stores it; false with *errors when invalid.
+        bool put(ObjectKind kind, const QString &id, const QJsonValue &value, ValidationErrors *errors);
+        void remove(ObjectKind kind, const QString &id);
+        // Copies the object `id` of `kind` from `from`, when it has one.
+        void copyFrom(const Objects &from, ObjectKind kind, const QString &id);
     };
 
     void onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects);
@@ -135,11 +123,11 @@ private:
     void onStartupWaitOver();
     void onPersisted(const Persister::Result &result);
 
-    static KeyKind classify(const QString &key, QString *id);
+    // The kind of "routes/12" (and "12" in *id); nullopt for keys the gateway ignores.
+    static std::optional<ObjectKind> classify(const QString &key, QString *id);
     // Validates one value and stores it in `objects`; false (with the rejection recorded) when invalid.
-    bool putObject(Objects *objects, KeyKind kind, const QString &key, const QString &id,
+    bool putObject(Objects *objects, ObjectKind kind, const QString &key, const QString &id,
                    const QByteArray &value, qint64 revision);
-    static void removeObject(Objects *objects, KeyKind kind, const QString &id);
     void reject(const QString &key, const QString &reason, qint64 revision);
     void publishObjects(const QString &cause);
     bool serveLocalCopy(const QString &why);

@@ -3,8 +3,6 @@
 add_executable(store_writer store_writer.cpp)
 target_link_libraries(store_writer PRIVATE holdfast_common holdfast_warnings)
 
-if(TARGET tst_configstore)
-    add_dependencies(tst_configstore store_writer)
-    target_compile_definitions(tst_configstore PRIVATE STORE_WRITER_PATH="$<TARGET_FILE:store_writer>")
-    set_tests_properties(tst_configstore PROPERTIES TIMEOUT 120)
-endif()
+add_dependencies(tst_configstore store_writer)
+target_compile_definitions(tst_configstore PRIVATE STORE_WRITER_PATH="$<TARGET_FILE:store_writer>")
+set_tests_properties(tst_configstore PROPERTIES TIMEOUT 120)

@@ -1,4 +1,6 @@
 // The admin API of a real holdfastd: token, probes, status, configuration, diff, events, resync, metrics.
+#include "gatewayevent.h"
+#include "gatewaystatus.h"
 #include "testsupport.h"
 
 #include <QDir>
@@ -162,6 +164,16 @@ void tst_AdminApi::statusConfigAndDiff()
     QCOMPARE(live.value(QStringLiteral("counts")).toObject().value(QStringLiteral("routes")).toInt(), 1);
     const QString sha = live.value(QStringLiteral("sha256")).toString();
     QCOMPARE(sha.size(), 64);
+    // Standalone, the document has every member a synced gateway's has: the console reads both alike.
+    QString error;
+    const std::optional<GatewayStatus> typed = GatewayStatus::fromJson(status, &error);
+    QVERIFY2(typed, qPrintable(error));
+    QCOMPARE(typed->state, GatewayStatus::State::Standalone);
+    QCOMPARE(typed->live.from, GatewayStatus::Origin::File);
+    QCOMPARE(typed->controlPlane.type, QStringLiteral("file"));
+    QVERIFY(typed->controlPlane.connected);
+    QVERIFY(!typed->persisted.revision);
+    QCOMPARE(typed->toJson(), status);
 
     const QJsonObject config = admin("GET", "/v1/config/live").json();
     QCOMPARE(config.value(QStringLiteral("sha256")).toString(), sha);
@@ -213,6 +225,24 @@ void tst_AdminApi::eventsFollowChanges()
     QVERIFY(writeRoutes(R"({"routes":{"1":{"uri":5}}})"));
     QVERIFY2(waitFor("event: rejected"), stream.constData());
     QVERIFY(waitFor("routes/1: /uri: expected string, got number"));
+    // Every event on the stream is one the console's type reads.
+    QStringList parsed;
+    QByteArray name;
+    for (const QByteArray &line : stream.split('\n')) {
+        if (line.startsWith("event: "))
+            name = line.mid(7).trimmed();
+        if (!line.startsWith("data: ") || name.isEmpty())
+            continue;
+        QString error;
+        const auto event =
+            GatewayEvent::fromJson(name, QJsonDocument::fromJson(line.mid(6)).object(), &error);
+        QVERIFY2(event, qPrintable(QStringLiteral("%1: %2").arg(QString::fromLatin1(name), error)));
+        parsed << QString::fromLatin1(name);
+        name.clear();
+    }
+    QVERIFY2(parsed.contains(QStringLiteral("status")) && parsed.contains(QStringLiteral("applied")) &&
+                 parsed.contains(QStringLiteral("rejected")),
+             qPrintable(parsed.join(QLatin1Char(' '))));
     // Still serving the last good configuration.
     QCOMPARE(admin("GET", "/v1/status")
                  .json()
@@ -225,9 +255,37 @@ void tst_AdminApi::eventsFollowChanges()
 
 void tst_AdminApi::resyncRereadsAndMetricsCount()
 {
+    // The file changes, and the resync's answer already reflects it: the resync re-read the file (the
+    // watcher may have too; either way the new content must be what is live once the call returns).
+    QVERIFY(writeRoutes(config("/resynced")));
     const Reply resync = admin("POST", "/v1/resync");
     QCOMPARE(resync.status, 202);
-    QVERIFY(resync.json().value(QStringLiteral("accepted")).toBool());
+    QVERIFY2(resync.json().value(QStringLiteral("accepted")).toBool(), resync.body.constData());
+    QVERIFY2(resync.json().value(QStringLiteral("message")).toString().startsWith(QLatin1String("re-read ")),
+             resync.body.constData());
+    const QJsonObject live = admin("GET", "/v1/config/live").json();
+    QCOMPARE(live.value(QStringLiteral("config"))
+                 .toObject()
+                 .value(QStringLiteral("routes"))
+                 .toObject()
+                 .value(QStringLiteral("1"))
+                 .toObject()
+                 .value(QStringLiteral("uri"))
+                 .toString(),
+             QStringLiteral("/resynced"));
+    QCOMPARE(live.value(QStringLiteral("revision")).toInt(), 2);
+
+    // An invalid file is refused, and what is live stays.
+    QVERIFY(writeRoutes(R"({"routes":{"1":{"uri":5}}})"));
+    const Reply refused = admin("POST", "/v1/resync");
+    QVERIFY2(!refused.json().value(QStringLiteral("accepted")).toBool(), refused.body.constData());
+    QCOMPARE(admin("GET", "/v1/status")
+                 .json()
+                 .value(QStringLiteral("live"))
+                 .toObject()
+                 .value(QStringLiteral("revision"))
+                 .toInt(),
+             2);
 
     QTcpSocket client;
     client.connectToHost(QHostAddress::LocalHost, m_port);

@@ -1,6 +1,7 @@
 // The real holdfastd against a real etcd and a real upstream: start-up policy, sync, persistence, status.
 #include "etcdprocess.h"
 #include "gatewayprocess.h"
+#include "gatewaystatus.h"
 #include "testsupport.h"
 
 #include <QJsonArray>
@@ -8,6 +9,16 @@
 #include <QtTest>
 
 #include <memory>
+
+// The value of the sample line `series value` in a Prometheus text exposition; -1 when there is none.
+static double sample(const QByteArray &exposition, const QByteArray &series)
+{
+    for (const QByteArray &line : exposition.split('\n')) {
+        if (line.startsWith(series + ' '))
+            return line.mid(series.size() + 1).toDouble();
+    }
+    return -1;
+}
 
 class tst_GatewaySync : public QObject
 {
@@ -129,6 +140,16 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
     QCOMPARE(controlPlane.value(QLatin1String("endpoints")).toArray().first().toString(), m_etcd->endpoint());
     QVERIFY(!controlPlane.value(QLatin1String("last_ok")).toString().isEmpty());
     QVERIFY(status.value(QLatin1String("rejected")).toArray().isEmpty()); // consumers/ ignored quietly
+    // The document is the type the console reads, with the members only a synced gateway fills.
+    QString error;
+    const std::optional<GatewayStatus> typed = GatewayStatus::fromJson(status, &error);
+    QVERIFY2(typed, qPrintable(error));
+    QCOMPARE(typed->state, GatewayStatus::State::InSync);
+    QCOMPARE(typed->live.from, GatewayStatus::Origin::ControlPlane);
+    QCOMPARE(typed->controlPlane.prefix, QStringLiteral("/apisix"));
+    QVERIFY(!typed->controlPlane.clusterId.isEmpty());
+    QCOMPARE(typed->controlPlane.ignoredKeys, 1);
+    QCOMPARE(typed->toJson(), status);
 
     // A delete removes the route.
     QVERIFY(m_etcd->del("/apisix/routes/1") > 0);
@@ -136,9 +157,14 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
 
     const QByteArray metrics = m_gateway->admin("GET", "/metrics").body;
     QVERIFY2(metrics.contains("holdfast_sync_state{state=\"in_sync\"} 1"), metrics.constData());
-    QVERIFY(metrics.contains("holdfast_sync_changes_applied_total"));
-    QVERIFY(metrics.contains("holdfast_persist_latency_seconds"));
-    QVERIFY(metrics.contains("holdfast_config_persisted_revision"));
+    // Sample lines, not the # HELP lines that name the same metrics.
+    QVERIFY2(sample(metrics, "holdfast_sync_changes_applied_total") >= 4,
+             metrics.constData()); // 2 puts, 1 delete, + the full sync
+    QVERIFY2(sample(metrics, "holdfast_persist_latency_seconds") >= 0, metrics.constData());
+    QVERIFY2(sample(metrics, "holdfast_persist_saves_total") >= 1, metrics.constData());
+    QTRY_COMPARE_WITH_TIMEOUT(
+        sample(m_gateway->admin("GET", "/metrics").body, "holdfast_config_persisted_revision"),
+        double(statusPersistedRevision()), 2000);
 }
 
 void tst_GatewaySync::invalidObjectRejectedAlone()

@@ -720,7 +720,12 @@ void TestProxy::leastConnAvoidsBusyNode()
     Response r;
     QVERIFY(slow.read(&r));
     const QString busy = r.json().value(QStringLiteral("name")).toString();
+    // Names must be real: an empty one (an answer without the upstream's JSON) would count as "not busy".
+    const QStringList nodes{QStringLiteral("a"), QStringLiteral("b")};
+    QVERIFY2(nodes.contains(busy), qPrintable(busy));
+    const QString idle = nodes.at(1 - nodes.indexOf(busy));
     QCOMPARE(counts.value(busy), 0);
+    QCOMPARE(counts.value(idle), 6);
 }
 
 void TestProxy::snapshotSwapUnderLoad()

@@ -75,7 +75,10 @@ void AdminClient::send(const QByteArray &method, const QString &path, Callback c
         out.body = reply->readAll();
         out.httpStatus = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
         out.error = classify(reply, out.body);
-        if (!out.error.isError()) {
+        if (out.error.isError()) {
+            // A refusal carries the gateway's reason ({"accepted": false, "message": ...}).
+            out.json = QJsonDocument::fromJson(out.body).object();
+        } else {
             QJsonParseError parse;
             const QJsonDocument doc = QJsonDocument::fromJson(out.body, &parse);
             if (!doc.isObject())

@@ -28,7 +28,8 @@ void tst_DiffModel::treeGroupsByObject()
         {QStringLiteral("routes"),
          QJsonObject{{QStringLiteral("1"), QJsonObject{{QStringLiteral("uri"), QStringLiteral("/a")},
                                                        {QStringLiteral("priority"), 1}}},
-                     {QStringLiteral("2"), QJsonObject{{QStringLiteral("uri"), QStringLiteral("/gone")}}}}}};
+                     {QStringLiteral("2"), QJsonObject{{QStringLiteral("uri"), QStringLiteral("/gone")}}}}},
+        {QStringLiteral("upstreams"), QJsonObject{}}};
     const QJsonObject live{
         {QStringLiteral("routes"),
          QJsonObject{{QStringLiteral("1"), QJsonObject{{QStringLiteral("uri"), QStringLiteral("/b")},

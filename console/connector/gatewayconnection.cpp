@@ -433,8 +433,8 @@ void GatewayConnection::checkResync()
     // came after the request (a full sync aborts every older call first), or a standalone file re-read,
     // which the POST itself did.
     if (s.state == GatewayStatus::State::Standalone)
-        return finishResync({},
-                            QStringLiteral("standalone file re-read; live revision %1").arg(StatusFacts::revisionText(s.live.revision)));
+        return finishResync({}, QStringLiteral("standalone file re-read; live revision %1")
+                                    .arg(StatusFacts::revisionText(s.live.revision)));
     if (s.state == GatewayStatus::State::InSync && s.controlPlane.lastOk.isValid() &&
         s.controlPlane.lastOk >= m_resync.postedAt)
         return finishResync({}, QStringLiteral("in sync at revision %1 (sha256 %2)")

@@ -20,6 +20,7 @@ DiffView::DiffView(DiffModel *model, QWidget *parent)
     , m_proxy(new QSortFilterProxyModel(this))
     , m_filter(new QLineEdit(this))
     , m_summary(new QLabel(this))
+    , m_note(new QLabel(this))
     , m_stack(new QStackedWidget(this))
     , m_empty(new QLabel(this))
     , m_tree(new QTreeView(this))
@@ -82,6 +83,11 @@ DiffView::DiffView(DiffModel *model, QWidget *parent)
     top->addWidget(m_summary, 3);
     auto *layout = new QVBoxLayout(this);
     layout->addLayout(top);
+    m_note->setWordWrap(true);
+    m_note->setObjectName(QStringLiteral("diffNote"));
+    m_note->setStyleSheet(QStringLiteral("color: #b36b00"));
+    m_note->hide();
+    layout->addWidget(m_note);
     layout->addWidget(m_stack);
 
     connect(model, &DiffModel::ready, this, &DiffView::modelReady);
@@ -95,6 +101,12 @@ void DiffView::setMessage(const QString &message)
     m_summary->clear();
 }
 
+void DiffView::setNote(const QString &note)
+{
+    m_note->setText(note);
+    m_note->setVisible(!note.isEmpty());
+}
+
 void DiffView::modelReady()
 {
     m_old->clear();
@@ -104,12 +116,13 @@ void DiffView::modelReady()
         m_summary->setText(tr("no differences"));
         return;
     }
-    m_summary->setText(tr("%n difference(s): ", nullptr, m_model->total()) +
-                       tr("<span style='color:#1e8449'>%1 added</span>, <span style='color:#c02525'>%2 "
-                          "removed</span>, <span style='color:#b36b00'>%3 changed</span>")
-                           .arg(m_model->added())
-                           .arg(m_model->removed())
-                           .arg(m_model->changed()));
+    m_summary->setText(
+        (m_model->total() == 1 ? tr("1 difference: ") : tr("%1 differences: ").arg(m_model->total())) +
+        tr("<span style='color:#1e8449'>%1 added</span>, <span style='color:#c02525'>%2 "
+           "removed</span>, <span style='color:#b36b00'>%3 changed</span>")
+            .arg(m_model->added())
+            .arg(m_model->removed())
+            .arg(m_model->changed()));
     m_stack->setCurrentIndex(1);
     if (m_model->rowCount() <= 50)
         m_tree->expandAll();

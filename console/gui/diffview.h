@@ -23,6 +23,8 @@ public:
     QLabel *summary() const { return m_summary; }
     // Shown instead of the tree: "loading…", an error, or that there is nothing to compare.
     void setMessage(const QString &message);
+    // A line above the tree about the comparison itself (e.g. the file on disk changed); "" hides it.
+    void setNote(const QString &note);
 
 private:
     void modelReady();
@@ -32,6 +34,7 @@ private:
     QSortFilterProxyModel *m_proxy;
     QLineEdit *m_filter;
     QLabel *m_summary;
+    QLabel *m_note;
     QStackedWidget *m_stack;
     QLabel *m_empty;
     QTreeView *m_tree;

@@ -497,8 +497,8 @@ void MainWindow::resync()
     m_progress->show();
     updateActions();
     connect(c, &GatewayConnection::resyncProgress, this, [this, name](const QString &message) {
-            statusBar()->showMessage(tr("Resync %1: %2").arg(name, message));
-        });
+        statusBar()->showMessage(tr("Resync %1: %2").arg(name, message));
+    });
     connect(
         c, &GatewayConnection::resyncFinished, this,
         [this, c, name](const ConnectorError &error, const QString &message) {
@@ -587,6 +587,7 @@ void MainWindow::currentChanged()
     m_lastDiffKey.clear();
     m_diff->clear();
     m_upstreams->clear();
+    m_diffView->setNote(QString());
     if (!c)
         m_diffView->setMessage(tr("Select a gateway to compare its persisted and live configuration."));
     selectedGatewayChanged();
@@ -618,6 +619,18 @@ void MainWindow::fetchDiff()
             m_lastDiffKey.clear();
             return;
         }
+        // The gateway reads the persisted side from disk; its status says what it last wrote or loaded.
+        const auto &status = current()->status();
+        if (status && !status->persisted.sha256.isEmpty() && !diff->persistedSha256.isEmpty() &&
+            diff->persistedSha256 != status->persisted.sha256)
+            m_diffView->setNote(
+                tr("%1 on disk is not the generation the gateway last wrote or loaded (sha256 "
+                   "%2…, expected %3…): it was changed outside the gateway, e.g. edited by hand. "
+                   "Check it with holdfastd check before a restart serves it.")
+                    .arg(status->persisted.file, diff->persistedSha256.left(12),
+                         status->persisted.sha256.left(12)));
+        else
+            m_diffView->setNote(QString());
         // Unchanged digests and the same changes: keep the tree, its expansion and selection.
         QString key = diff->persistedSha256 + QLatin1Char('/') + diff->liveSha256 + QLatin1Char('/') +
                       QString::number(diff->changes.size());

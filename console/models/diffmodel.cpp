@@ -230,7 +230,9 @@ QVariant DiffModel::data(const QModelIndex &index, int role) const
         switch (index.column()) {
         case Entry:
             if (!node.children.empty() && !node.hasChange)
-                return tr("%1 (%n changes)", nullptr, int(node.children.size())).arg(node.label);
+                return node.children.size() == 1
+                           ? tr("%1 (1 change)").arg(node.label)
+                           : tr("%1 (%2 changes)").arg(node.label).arg(node.children.size());
             return node.label;
         case Kind:
             return node.hasChange ? kindName(node.change.kind) : QString();

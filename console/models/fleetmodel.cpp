@@ -312,7 +312,12 @@ QVariant FleetModel::data(const QModelIndex &index, int role) const
             return controlPlaneText(c);
         case Notes: {
             if (c.link() == GatewayConnection::Link::Down || (!s && c.error().isError())) {
+                // The URL is in the tooltip and the detail; the column has room for the reason.
                 QString text = c.error().message();
+                const QString prefix = c.address().adminUrl.toString(QUrl::StripTrailingSlash);
+                const qsizetype colon = text.indexOf(QLatin1String(": "), prefix.size());
+                if (text.startsWith(prefix) && colon > 0)
+                    text = text.mid(colon + 2);
                 if (c.nextRetryAt().isValid())
                     text +=
                         tr(" — retry in %1 s")

@@ -40,6 +40,11 @@ QJsonObject payloadJson(const GatewayEvent::Rejected &e)
     return e.toJson();
 }
 
+QJsonObject payloadJson(const GatewayEvent::Status &e)
+{
+    return e.toJson();
+}
+
 QJsonObject payloadJson(const GatewayEvent::Persisted &e)
 {
     QJsonObject out{{QStringLiteral("ok"), e.ok},
@@ -78,7 +83,7 @@ bool GatewayEvent::Persisted::operator==(const Persisted &o) const
 
 QByteArray GatewayEvent::name() const
 {
-    static const char *const names[] = {"state", "applied", "rejected", "persisted"};
+    static const char *const names[] = {"state", "applied", "rejected", "persisted", "status"};
     static_assert(std::variant_size_v<Payload> == std::size(names));
     return names[m_payload.index()];
 }
@@ -127,6 +132,11 @@ std::optional<GatewayEvent> GatewayEvent::fromJson(const QByteArray &name, const
             e.retryInMs = int(r.integer("retry_in_ms"));
         }
         event.emplace(e);
+    } else if (name == "status") {
+        if (std::optional<Status> status = GatewayStatus::fromJson(data, error))
+            event.emplace(std::move(*status));
+        else
+            *error = QStringLiteral("status.%1").arg(*error);
     } else {
         *error = QStringLiteral("unknown event \"%1\"").arg(QString::fromLatin1(name));
     }

@@ -1,4 +1,4 @@
-// The server-sent events of /v1/events as types: state, applied, rejected, persisted.
+// The server-sent events of /v1/events as types: status, state, applied, rejected, persisted.
 #pragma once
 
 #include "gatewaystatus.h"
@@ -51,13 +51,16 @@ public:
         bool operator==(const Persisted &o) const;
     };
 
-    using Payload = std::variant<StateChange, Applied, Rejected, Persisted>;
+    // `status`: the whole status, sent first to each new stream.
+    using Status = GatewayStatus;
+
+    using Payload = std::variant<StateChange, Applied, Rejected, Persisted, Status>;
 
     GatewayEvent(Payload payload)
         : m_payload(std::move(payload))
     {}
 
-    // "state", "applied", "rejected", "persisted"
+    // "state", "applied", "rejected", "persisted", "status"
     QByteArray name() const;
     QJsonObject toJson() const;
     // nullopt with *error when `name` is no event or `data` is not its payload.
@@ -75,3 +78,6 @@ public:
 private:
     Payload m_payload;
 };
+
+Q_DECLARE_METATYPE(GatewayEvent::Persisted)
+Q_DECLARE_METATYPE(GatewayStatus::Rejection)

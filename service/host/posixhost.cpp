@@ -34,6 +34,10 @@ std::unique_ptr<PlatformHost> PlatformHost::create(QObject *parent)
 
 int PlatformHost::runMain(int argc, char **argv, int (*serviceMain)(int, char **))
 {
+    // A file-size limit (RLIMIT_FSIZE, a quota-like cap) would otherwise kill the whole gateway with
+    // SIGXFSZ at the first large save of the local copy; ignored, the write fails with EFBIG and is
+    // reported and retried like a full disk. Process-wide, so set here and not by a library.
+    ::signal(SIGXFSZ, SIG_IGN);
     return serviceMain(argc, argv);
 }
 

@@ -40,6 +40,13 @@ struct SourceStatus
     QString clusterId;
 };
 
+// The answer to an operator's resync: whether the source took it, and what it did, for the admin API.
+struct ResyncAnswer
+{
+    bool accepted = false;
+    QString message;
+};
+
 class ConfigSource : public QObject
 {
     Q_OBJECT
@@ -49,9 +56,10 @@ public:
 
     virtual void start() = 0;
     virtual QString describe() const = 0; // for logs and status: "file /etc/holdfast/routes.json"
-    // Read everything again (an operator's POST /v1/resync). Sources without a control plane re-read.
-    virtual void requestResync() {}
-    virtual SourceStatus status() const { return {}; }
+    // Read everything again (an operator's POST /v1/resync, SIGHUP in standalone mode, a source that
+    // lost its place). A control plane answers later through snapshotLoaded; a file is re-read at once.
+    virtual ResyncAnswer requestResync() = 0;
+    virtual SourceStatus status() const = 0;
 
 signals:
     // --- Object sources (a control plane) ---

@@ -93,16 +93,18 @@ void EtcdSource::stop()
     publishStatus();
 }
 
-void EtcdSource::requestResync()
+ResyncAnswer EtcdSource::requestResync()
 {
     qCInfo(lcSyncEtcd) << "full resync requested";
     m_forceFullSync = true;
+    const ResyncAnswer answer{true, QStringLiteral("asked %1 for a full resync").arg(describe())};
     if (m_phase == Phase::Idle)
-        return; // start() will sync in full
+        return answer; // start() will sync in full
     if (m_phase == Phase::Waiting)
         connectNow();
     else
         beginFullSync(QStringLiteral("requested"));
+    return answer;
 }
 
 void EtcdSource::connectNow()

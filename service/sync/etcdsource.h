@@ -22,7 +22,7 @@ public:
     // Drops the connection and any retry; the revision and cluster seen so far are kept.
     void stop();
     QString describe() const override;
-    void requestResync() override;
+    ResyncAnswer requestResync() override;
     SourceStatus status() const override { return m_status; }
 
     const EtcdSettings &settings() const { return m_settings; }

@@ -26,8 +26,23 @@ FileSource::FileSource(QString path, QObject *parent)
 
 void FileSource::start()
 {
+    m_started = true;
     watch();
     reload();
+}
+
+ResyncAnswer FileSource::requestResync()
+{
+    if (reload())
+        return {true, QStringLiteral("re-read %1").arg(m_path)};
+    return {false, QStringLiteral("%1 is not valid; see status.rejected").arg(m_path)};
+}
+
+SourceStatus FileSource::status() const
+{
+    SourceStatus status;
+    status.connected = m_started;
+    return status;
 }
 
 QString FileSource::describe() const

@@ -6,22 +6,12 @@
 #include <QMutexLocker>
 #include <QThread>
 
-#ifndef Q_OS_WIN
-#include <csignal>
-#endif
-
 Q_LOGGING_CATEGORY(lcPersist, "holdfast.sync.persist")
 
 Persister::Persister(QString dataDir, QObject *parent)
     : QObject(parent)
     , m_dataDir(std::move(dataDir))
 {
-#ifndef Q_OS_WIN
-    // A file-size limit (RLIMIT_FSIZE, a quota-like cap) would otherwise kill the whole gateway with
-    // SIGXFSZ at the first large save; ignored, the write fails with EFBIG and is reported and retried
-    // like a full disk.
-    std::signal(SIGXFSZ, SIG_IGN);
-#endif
     m_thread.reset(QThread::create([this] { run(); }));
     m_thread->setObjectName(QStringLiteral("holdfast-persist"));
     m_thread->start();

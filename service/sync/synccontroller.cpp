@@ -3,7 +3,6 @@
 #include "canonicaljson.h"
 #include "configvalidator.h"
 
-#include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QLoggingCategory>
@@ -11,16 +10,6 @@
 Q_LOGGING_CATEGORY(lcSync, "holdfast.sync")
 
 namespace {
-
-QJsonValue optionalDate(const QDateTime &when)
-{
-    return when.isValid() ? QJsonValue(when.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
-}
-
-QJsonValue optionalString(const QString &s)
-{
-    return s.isEmpty() ? QJsonValue() : QJsonValue(s);
-}
 
 template<typename Map>
 void copyIfPresent(const Map &from, Map *to, const QString &id)
@@ -59,25 +48,6 @@ SyncController::~SyncController()
     }
 }
 
-QString SyncController::stateName(State state)
-{
-    switch (state) {
-    case State::Starting:
-        return QStringLiteral("starting");
-    case State::OfflineLocal:
-        return QStringLiteral("offline_local");
-    case State::Syncing:
-        return QStringLiteral("syncing");
-    case State::InSync:
-        return QStringLiteral("in_sync");
-    case State::Reconnecting:
-        return QStringLiteral("reconnecting");
-    case State::Standalone:
-        return QStringLiteral("standalone");
-    }
-    return QString();
-}
-
 void SyncController::start()
 {
     m_cause = QStringLiteral("waiting up to %1 ms for a full sync from %2")
@@ -108,7 +78,17 @@ void SyncController::start()
 
 SourceStatus SyncController::sourceStatus() const
 {
-    return m_source->status();
+    SourceStatus status = m_source->status();
+    if (!status.lastOk.isValid())
+        status.lastOk = m_lastContact;
+    return status;
+}
+
+GatewayStatus::Origin SyncController::liveOrigin() const
+{
+    if (!m_live)
+        return GatewayStatus::Origin::None;
+    return m_liveFromControlPlane ? GatewayStatus::Origin::ControlPlane : GatewayStatus::Origin::LocalCopy;
 }
 
 SyncController::KeyKind SyncController::classify(const QString &key, QString *id)
@@ -221,9 +201,7 @@ void SyncController::reject(const QString &key, const QString &reason, qint64 re
     ++m_figures.rejections;
     qCWarning(lcSync).noquote() << "rejected" << key << "at revision" << revision << ":" << reason
                                 << "(its last good version, if any, stays live)";
-    emit objectRejected(QJsonObject{{QStringLiteral("key"), key},
-                                    {QStringLiteral("reason"), reason},
-                                    {QStringLiteral("revision"), revision}});
+    emit objectRejected(Rejection{key, reason, revision});
 }
 
 void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects)
@@ -332,10 +310,12 @@ void SyncController::publishObjects(const QString &cause)
     if (changed)
         m_live = snapshot;
     m_liveRevision = m_pendingRevision;
-    if (changed)
+    if (changed) {
         emit publish(m_live, m_liveRevision, cause);
-    else
+    } else {
         qCDebug(lcSync).noquote() << "revision" << m_liveRevision << "changes nothing that is served";
+        emit revisionAdvanced(m_liveRevision);
+    }
 
     // A generation already on disk with this revision and content is not written again (a restart, a
     // reconnect); a file loaded from config.prev.json or edited by hand is replaced.
@@ -428,7 +408,8 @@ void SyncController::setState(State state, const QString &cause)
 {
     if (state == m_state)
         return;
-    qCInfo(lcSync).noquote() << "state" << stateName(m_state) << "->" << stateName(state) << ":" << cause;
+    qCInfo(lcSync).noquote() << "state" << GatewayStatus::stateName(m_state) << "->"
+                             << GatewayStatus::stateName(state) << ":" << cause;
     m_state = state;
     m_since = QDateTime::currentDateTimeUtc();
     m_cause = cause;
@@ -437,10 +418,11 @@ void SyncController::setState(State state, const QString &cause)
 
 void SyncController::onPersisted(const Persister::Result &result)
 {
-    QJsonObject event{{QStringLiteral("ok"), result.ok},
-                      {QStringLiteral("revision"), result.revision},
-                      {QStringLiteral("sha256"), QString::fromLatin1(result.snapshot->sha256())},
-                      {QStringLiteral("latency_ms"), result.latencyMs}};
+    GatewayEvent::Persisted event;
+    event.ok = result.ok;
+    event.revision = result.revision;
+    event.sha256 = QString::fromLatin1(result.snapshot->sha256());
+    event.latencyMs = result.latencyMs;
     if (result.ok) {
         PersistedConfig saved;
         saved.file = QLatin1String(ConfigStore::CurrentFile);
@@ -458,106 +440,54 @@ void SyncController::onPersisted(const Persister::Result &result)
         m_persistRetryInMs = -1;
         if (!result.editedKeptAs.isEmpty()) {
             m_editedKeptAs = result.editedKeptAs;
-            event.insert(QStringLiteral("edited_kept_as"), m_editedKeptAs);
+            event.editedKeptAs = m_editedKeptAs;
         }
         ++m_figures.persistSaves;
         m_figures.lastPersistLatencyMs = result.latencyMs;
         m_figures.persistLatencySumSeconds += double(result.latencyMs) / 1000.0;
-        event.insert(QStringLiteral("saved_at"), optionalDate(result.savedAt));
+        event.savedAt = result.savedAt;
     } else {
         if (m_persistError.isEmpty())
             m_persistErrorSince = QDateTime::currentDateTimeUtc();
         m_persistError = result.error;
         m_persistRetryInMs = result.retryInMs;
         ++m_figures.persistFailures;
-        event.insert(QStringLiteral("error"), result.error);
-        event.insert(QStringLiteral("retry_in_ms"), result.retryInMs);
+        event.error = result.error;
+        event.retryInMs = result.retryInMs;
     }
     emit persistFinished(event);
 }
 
-QJsonObject SyncController::controlPlaneJson() const
+GatewayStatus::Persisted SyncController::persistedStatus() const
 {
-    const SourceStatus status = m_source->status();
-    QJsonObject out = m_settings.sourceDescription;
-    out.insert(QStringLiteral("connected"), status.connected);
-    out.insert(QStringLiteral("endpoint"), optionalString(status.endpoint));
-    out.insert(QStringLiteral("last_ok"),
-               optionalDate(status.lastOk.isValid() ? status.lastOk : m_lastContact));
-    out.insert(QStringLiteral("last_error"), optionalString(status.lastError));
-    out.insert(QStringLiteral("retry_in_ms"),
-               status.retryInMs >= 0 ? QJsonValue(status.retryInMs) : QJsonValue());
-    out.insert(QStringLiteral("cluster_id"), optionalString(status.clusterId));
-    out.insert(QStringLiteral("ignored_keys"), ignoredKeys());
+    GatewayStatus::Persisted out;
+    if (m_persisted) {
+        out.file = m_persisted->file;
+        out.revision = m_persisted->revision;
+        out.sha256 = QString::fromLatin1(m_persisted->snapshot->sha256());
+        out.savedAt = m_persisted->savedAt;
+        out.edited = m_persisted->edited;
+    }
+    out.loadedAtStart = m_loadedAtStart;
+    out.attempts = m_loadAttempts;
+    out.editedKeptAs = m_editedKeptAs;
+    out.error = m_persistError;
+    out.errorSince = m_persistErrorSince;
+    out.retryInMs = m_persistError.isEmpty() ? -1 : m_persistRetryInMs;
     return out;
 }
 
-QJsonObject SyncController::liveJson() const
-{
-    if (!m_live)
-        return {{QStringLiteral("revision"), QJsonValue()},
-                {QStringLiteral("sha256"), QJsonValue()},
-                {QStringLiteral("counts"), QJsonObject()},
-                {QStringLiteral("from"), QJsonValue()}};
-    return {{QStringLiteral("revision"), m_liveRevision},
-            {QStringLiteral("sha256"), QString::fromLatin1(m_live->sha256())},
-            {QStringLiteral("counts"), m_live->counts()},
-            {QStringLiteral("from"),
-             m_liveFromControlPlane ? QStringLiteral("control_plane") : QStringLiteral("local_copy")}};
-}
-
-QJsonObject SyncController::persistedJson() const
-{
-    const PersistedConfig *p = m_persisted ? &*m_persisted : nullptr;
-    return {
-        {QStringLiteral("file"), p ? QJsonValue(p->file) : QJsonValue()},
-        {QStringLiteral("loaded_at_start"), optionalString(m_loadedAtStart)},
-        {QStringLiteral("attempts"), QJsonArray::fromStringList(m_loadAttempts)},
-        {QStringLiteral("revision"), p ? QJsonValue(p->revision) : QJsonValue()},
-        {QStringLiteral("sha256"), p ? QJsonValue(QString::fromLatin1(p->snapshot->sha256())) : QJsonValue()},
-        {QStringLiteral("saved_at"), p ? optionalDate(p->savedAt) : QJsonValue()},
-        {QStringLiteral("edited"), p && p->edited},
-        {QStringLiteral("edited_kept_as"), optionalString(m_editedKeptAs)},
-        {QStringLiteral("error"), optionalString(m_persistError)},
-        {QStringLiteral("error_since"), optionalDate(m_persistErrorSince)},
-        {QStringLiteral("retry_in_ms"),
-         m_persistError.isEmpty() || m_persistRetryInMs < 0 ? QJsonValue() : QJsonValue(m_persistRetryInMs)}};
-}
-
-QJsonArray SyncController::rejectedJson() const
-{
-    QJsonArray out;
-    for (const Rejection &r : m_rejected)
-        out.append(QJsonObject{{QStringLiteral("key"), r.key},
-                               {QStringLiteral("reason"), r.reason},
-                               {QStringLiteral("revision"), r.revision}});
-    return out;
-}
-
-QJsonObject SyncController::requestResync()
-{
-    qCInfo(lcSync).noquote() << "resync requested by an operator";
-    m_source->requestResync();
-    return {
-        {QStringLiteral("accepted"), true},
-        {QStringLiteral("message"), QStringLiteral("asked %1 for a full resync").arg(m_source->describe())}};
-}
-
-QJsonObject SyncController::reloadLocal()
+ResyncAnswer SyncController::reloadLocal()
 {
     if (m_state == State::InSync)
-        return {
-            {QStringLiteral("accepted"), false},
-            {QStringLiteral("message"),
-             QStringLiteral("in sync with the control plane at revision %1: the local file is applied only "
-                            "while offline; use POST /v1/resync to read the control plane again")
-                 .arg(m_liveRevision)}};
+        return {false,
+                QStringLiteral("in sync with the control plane at revision %1: the local file is applied "
+                               "only while offline; use POST /v1/resync to read the control plane again")
+                    .arg(m_liveRevision)};
     const ConfigStore::LoadResult loaded = m_store.load();
     if (!loaded.config)
-        return {{QStringLiteral("accepted"), false},
-                {QStringLiteral("message"),
-                 QStringLiteral("no valid local copy in %1: %2")
-                     .arg(m_settings.dataDir, loaded.attempts.join(QLatin1String("; ")))}};
+        return {false, QStringLiteral("no valid local copy in %1: %2")
+                           .arg(m_settings.dataDir, loaded.attempts.join(QLatin1String("; ")))};
     m_publishSoon.stop();
     m_persisted = loaded.config;
     if (m_persisted->edited)
@@ -570,7 +500,7 @@ QJsonObject SyncController::reloadLocal()
     // The state may not change (already offline_local): log the reload itself.
     qCInfo(lcSync).noquote() << message;
     serveLocalCopy(message);
-    return {{QStringLiteral("accepted"), true}, {QStringLiteral("message"), message}};
+    return {true, message};
 }
 
 bool SyncController::waitPersisted(int timeoutMs)

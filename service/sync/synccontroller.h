@@ -4,6 +4,8 @@
 
 #include "configsource.h"
 #include "configstore.h"
+#include "gatewayevent.h"
+#include "gatewaystatus.h"
 #include "persister.h"
 
 #include <QDateTime>
@@ -26,16 +28,8 @@ class SyncController : public QObject
     Q_OBJECT
 
 public:
-    enum class State
-    {
-        Starting,
-        OfflineLocal,
-        Syncing,
-        InSync,
-        Reconnecting,
-        Standalone
-    };
-    Q_ENUM(State)
+    // The gateway's states; the controller enters all but Standalone, which is the gateway without one.
+    using State = GatewayStatus::State;
 
     struct Settings
     {
@@ -48,12 +42,7 @@ public:
         int persistRetryMaxMs = 5000;
     };
 
-    struct Rejection
-    {
-        QString key; // "routes/12"
-        QString reason;
-        qint64 revision = 0;
-    };
+    using Rejection = GatewayStatus::Rejection;
 
     // Counters since start, for /metrics.
     struct Figures
@@ -77,30 +66,28 @@ public:
     State state() const { return m_state; }
     QDateTime since() const { return m_since; }
     QString stateCause() const { return m_cause; }
-    static QString stateName(State state);
 
     SnapshotPtr live() const { return m_live; }
     qint64 liveRevision() const { return m_liveRevision; }
     bool serving() const { return m_live != nullptr; }
+    // ControlPlane while what is live came from a full sync (and the changes after it), else LocalCopy.
+    GatewayStatus::Origin liveOrigin() const;
     // Keys under the prefix that are not routes, upstreams or services (consumers/, ssls/, ...).
     int ignoredKeys() const { return int(m_ignored.size()); }
     QList<Rejection> rejections() const { return m_rejected.values(); }
     const Figures &figures() const { return m_figures; }
+    // The source's status, with the last contact this controller saw when the source has none.
     SourceStatus sourceStatus() const;
 
     // The persisted generation: the one loaded at start, then each one saved.
     const std::optional<PersistedConfig> &persisted() const { return m_persisted; }
     QString persistError() const { return m_persistError; }
 
-    // Members of /v1/status: control_plane, live, persisted, rejected.
-    QJsonObject controlPlaneJson() const;
-    QJsonObject liveJson() const;
-    QJsonObject persistedJson() const;
-    QJsonArray rejectedJson() const;
+    // The `persisted` member of /v1/status.
+    GatewayStatus::Persisted persistedStatus() const;
 
-    // POST /v1/resync and /v1/reload-local: {"accepted": bool, "message": "..."}.
-    QJsonObject requestResync();
-    QJsonObject reloadLocal();
+    // POST /v1/reload-local: serve the local copy, unless in sync with the control plane.
+    ResyncAnswer reloadLocal();
 
     // Blocks until every applied change is on disk (or failed); for shutdown and tests.
     bool waitPersisted(int timeoutMs);
@@ -108,11 +95,12 @@ public:
 signals:
     // A new configuration to serve.
     void publish(const SnapshotPtr &snapshot, qint64 revision, const QString &cause);
+    // What is live is now at `revision` without a change to what is served (a change to ignored keys,
+    // an object set back as it was).
+    void revisionAdvanced(qint64 revision);
     void stateChanged(SyncController::State state, const QString &cause);
-    // {"key", "reason", "revision"}
-    void objectRejected(const QJsonObject &rejection);
-    // {"ok", "revision", "sha256", "saved_at" | "error", "latency_ms", "retry_in_ms", "edited_kept_as"}
-    void persistFinished(const QJsonObject &result);
+    void objectRejected(const GatewayEvent::Rejected &rejection);
+    void persistFinished(const GatewayEvent::Persisted &result);
 
 private:
     struct Objects

@@ -332,6 +332,9 @@ private slots:
                                                     {QStringLiteral("since"), QJsonValue()}},
                                         &error));
         QCOMPARE(error, QStringLiteral("state.since: expected ISO 8601 time, got null"));
+        QVERIFY(!GatewayEvent::fromJson(
+            "status", withMember(fullStatus().toJson(), {QStringLiteral("ready")}, QJsonValue()), &error));
+        QCOMPARE(error, QStringLiteral("status.ready: expected boolean, got null"));
     }
 };
 

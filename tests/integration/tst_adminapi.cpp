@@ -1,4 +1,6 @@
 // The admin API of a real holdfastd: token, probes, status, configuration, diff, events, resync, metrics.
+#include "gatewayevent.h"
+#include "gatewaystatus.h"
 #include "testsupport.h"
 
 #include <QDir>
@@ -162,6 +164,16 @@ void tst_AdminApi::statusConfigAndDiff()
     QCOMPARE(live.value(QStringLiteral("counts")).toObject().value(QStringLiteral("routes")).toInt(), 1);
     const QString sha = live.value(QStringLiteral("sha256")).toString();
     QCOMPARE(sha.size(), 64);
+    // Standalone, the document has every member a synced gateway's has: the console reads both alike.
+    QString error;
+    const std::optional<GatewayStatus> typed = GatewayStatus::fromJson(status, &error);
+    QVERIFY2(typed, qPrintable(error));
+    QCOMPARE(typed->state, GatewayStatus::State::Standalone);
+    QCOMPARE(typed->live.from, GatewayStatus::Origin::File);
+    QCOMPARE(typed->controlPlane.type, QStringLiteral("file"));
+    QVERIFY(typed->controlPlane.connected);
+    QVERIFY(!typed->persisted.revision);
+    QCOMPARE(typed->toJson(), status);
 
     const QJsonObject config = admin("GET", "/v1/config/live").json();
     QCOMPARE(config.value(QStringLiteral("sha256")).toString(), sha);
@@ -213,6 +225,24 @@ void tst_AdminApi::eventsFollowChanges()
     QVERIFY(writeRoutes(R"({"routes":{"1":{"uri":5}}})"));
     QVERIFY2(waitFor("event: rejected"), stream.constData());
     QVERIFY(waitFor("routes/1: /uri: expected string, got number"));
+    // Every event on the stream is one the console's type reads.
+    QStringList parsed;
+    QByteArray name;
+    for (const QByteArray &line : stream.split('\n')) {
+        if (line.startsWith("event: "))
+            name = line.mid(7).trimmed();
+        if (!line.startsWith("data: ") || name.isEmpty())
+            continue;
+        QString error;
+        const auto event =
+            GatewayEvent::fromJson(name, QJsonDocument::fromJson(line.mid(6)).object(), &error);
+        QVERIFY2(event, qPrintable(QStringLiteral("%1: %2").arg(QString::fromLatin1(name), error)));
+        parsed << QString::fromLatin1(name);
+        name.clear();
+    }
+    QVERIFY2(parsed.contains(QStringLiteral("status")) && parsed.contains(QStringLiteral("applied")) &&
+                 parsed.contains(QStringLiteral("rejected")),
+             qPrintable(parsed.join(QLatin1Char(' '))));
     // Still serving the last good configuration.
     QCOMPARE(admin("GET", "/v1/status")
                  .json()

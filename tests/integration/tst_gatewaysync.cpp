@@ -1,6 +1,7 @@
 // The real holdfastd against a real etcd and a real upstream: start-up policy, sync, persistence, status.
 #include "etcdprocess.h"
 #include "gatewayprocess.h"
+#include "gatewaystatus.h"
 #include "testsupport.h"
 
 #include <QJsonArray>
@@ -129,6 +130,16 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
     QCOMPARE(controlPlane.value(QLatin1String("endpoints")).toArray().first().toString(), m_etcd->endpoint());
     QVERIFY(!controlPlane.value(QLatin1String("last_ok")).toString().isEmpty());
     QVERIFY(status.value(QLatin1String("rejected")).toArray().isEmpty()); // consumers/ ignored quietly
+    // The document is the type the console reads, with the members only a synced gateway fills.
+    QString error;
+    const std::optional<GatewayStatus> typed = GatewayStatus::fromJson(status, &error);
+    QVERIFY2(typed, qPrintable(error));
+    QCOMPARE(typed->state, GatewayStatus::State::InSync);
+    QCOMPARE(typed->live.from, GatewayStatus::Origin::ControlPlane);
+    QCOMPARE(typed->controlPlane.prefix, QStringLiteral("/apisix"));
+    QVERIFY(!typed->controlPlane.clusterId.isEmpty());
+    QCOMPARE(typed->controlPlane.ignoredKeys, 1);
+    QCOMPARE(typed->toJson(), status);
 
     // A delete removes the route.
     QVERIFY(m_etcd->del("/apisix/routes/1") > 0);

@@ -12,6 +12,8 @@ private slots:
     void errors_data();
     void errors();
     void relativePathsFollowDataDir();
+    void everyKeyChangesEquality_data();
+    void everyKeyChangesEquality();
 };
 
 void tst_BootstrapSettings::defaults()
@@ -108,3 +110,52 @@ void tst_BootstrapSettings::relativePathsFollowDataDir()
 
 QTEST_GUILESS_MAIN(tst_BootstrapSettings)
 #include "tst_bootstrapsettings.moc"
+
+// SIGHUP names the settings that wait for a restart by comparing structs: a key whose change the
+// comparison misses would be silently ignored.
+void tst_BootstrapSettings::everyKeyChangesEquality_data()
+{
+    QTest::addColumn<QByteArray>("json");
+    const char *const changes[] = {
+        R"({"listen": [{"address": "127.0.0.1", "port": 9080}]})",
+        R"({"listen": [{"address": "0.0.0.0", "port": 9081}]})",
+        R"({"workers": 2})",
+        R"({"router": "radixtree_uri"})",
+        R"({"data_dir": "/tmp/elsewhere"})",
+        R"({"admin": {"address": "127.0.0.2"}})",
+        R"({"admin": {"port": 9181}})",
+        R"({"admin": {"token_file": "other.token"}})",
+        R"({"control_plane": {"endpoints": ["http://127.0.0.1:2380"]}})",
+        R"({"control_plane": {"prefix": "/other"}})",
+        R"({"control_plane": {"username": "u"}})",
+        R"({"control_plane": {"password": "p"}})",
+        R"({"control_plane": {"tls": {"ca": "ca.pem"}}})",
+        R"({"control_plane": {"tls": {"cert": "cert.pem"}}})",
+        R"({"control_plane": {"tls": {"key": "key.pem"}}})",
+        R"({"control_plane": {"timeout_ms": 1000}})",
+        R"({"control_plane": {"liveness_ms": 1000}})",
+        R"({"control_plane": {"backoff_initial_ms": 100}})",
+        R"({"control_plane": {"backoff_max_ms": 1000}})",
+        R"({"startup": {"wait_for_control_plane_ms": 10}})",
+        R"({"startup": {"serve_local_first": true}})",
+        R"({"limits": {"max_header_bytes": 1024}})",
+        R"({"limits": {"max_body_bytes": 1024}})",
+        R"({"limits": {"client_header_timeout_ms": 1000}})",
+        R"({"limits": {"client_keepalive_timeout_ms": 1000}})",
+        R"({"access_log": "access.log"})",
+        R"({"access_log_format": "$remote_addr"})",
+    };
+    for (const char *json : changes)
+        QTest::newRow(json) << QByteArray(json);
+}
+
+void tst_BootstrapSettings::everyKeyChangesEquality()
+{
+    QFETCH(QByteArray, json);
+    QStringList errors;
+    const auto defaults = BootstrapSettings::fromJson("{}", &errors);
+    const auto changed = BootstrapSettings::fromJson(json, &errors);
+    QVERIFY2(defaults && changed, qPrintable(errors.join(QLatin1Char('\n'))));
+    QVERIFY(*defaults == *BootstrapSettings::fromJson("{}", &errors));
+    QVERIFY(*changed != *defaults);
+}

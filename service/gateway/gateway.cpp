@@ -4,9 +4,11 @@
 #include "etcdsource.h"
 #include "filesource.h"
 #include "httpserver.h"
+#include "jsonreader.h"
 #include "metricsregistry.h"
 #include "platformhost.h"
 #include "proxyserver.h"
+#include "syncmetrics.h"
 
 #include <QCoreApplication>
 #include <QDir>
@@ -19,9 +21,9 @@ Q_LOGGING_CATEGORY(lcGateway, "holdfast.gateway")
 
 namespace {
 
-QJsonValue optionalDate(const QDateTime &when)
+GatewayStatus::Counts countsOf(const ConfigSnapshot &snapshot)
 {
-    return when.isValid() ? QJsonValue(when.toUTC().toString(Qt::ISODateWithMs)) : QJsonValue();
+    return {snapshot.routes().size(), snapshot.upstreams().size(), snapshot.services().size()};
 }
 
 ProxySettings proxySettings(const BootstrapSettings &s)
@@ -39,6 +41,11 @@ ProxySettings proxySettings(const BootstrapSettings &s)
     p.accessLog = s.resolve(s.accessLog);
     p.accessLogFormat = s.accessLogFormat;
     return p;
+}
+
+QJsonObject answerJson(const ResyncAnswer &answer)
+{
+    return {{QStringLiteral("accepted"), answer.accepted}, {QStringLiteral("message"), answer.message}};
 }
 
 } // namespace
@@ -73,8 +80,8 @@ bool Gateway::start(QString *error)
     connect(m_host.get(), &PlatformHost::reloadRequested, this, [this] {
         m_host->notifyReloading();
         reloadSettings();
-        if (auto *file = qobject_cast<FileSource *>(m_source.get()))
-            file->reload();
+        if (!m_sync) // standalone: SIGHUP re-reads the file too
+            m_source->requestResync();
         m_host->notifyReady();
     });
 
@@ -98,6 +105,8 @@ bool Gateway::start(QString *error)
         }
         source->disconnect(this);
         m_source = std::move(source);
+        m_controlPlane.type = QStringLiteral("file");
+        m_controlPlane.endpoints = {m_standaloneFile};
     }
 
     AdminToken token;
@@ -130,16 +139,16 @@ bool Gateway::start(QString *error)
     if (m_source) {
         connect(m_source.get(), &ConfigSource::configurationReady, this,
                 [this](const SnapshotPtr &snapshot, qint64 revision) {
-                    m_rejected = {};
+                    m_fileRejections.clear();
                     apply(snapshot, revision, QStringLiteral("%1 changed").arg(m_source->describe()));
                 });
         connect(m_source.get(), &ConfigSource::configurationRejected, this,
                 [this](const QStringList &errors) {
-                    m_rejected = {};
+                    m_fileRejections.clear();
                     for (const QString &e : errors)
-                        m_rejected.append(QJsonObject{{QStringLiteral("key"), m_standaloneFile},
-                                                      {QStringLiteral("reason"), e}});
-                    m_admin->publishEvent("rejected", QJsonObject{{QStringLiteral("rejected"), m_rejected}});
+                        m_fileRejections.append(GatewayStatus::Rejection{m_standaloneFile, e, 0});
+                    for (const GatewayStatus::Rejection &r : std::as_const(m_fileRejections))
+                        publishEvent(GatewayEvent(r));
                 });
         apply(initial, initialRevision, m_source->describe());
         m_source->start(); // from now on, changes to the file
@@ -184,14 +193,21 @@ bool Gateway::startSync(QString *error)
         QJsonObject{{QStringLiteral("type"), cp.type},
                     {QStringLiteral("endpoints"), QJsonArray::fromStringList(cp.endpoints)},
                     {QStringLiteral("prefix"), cp.prefix}};
+    m_controlPlane.type = cp.type;
+    m_controlPlane.endpoints = cp.endpoints;
+    m_controlPlane.prefix = cp.prefix;
     m_sync = std::make_unique<SyncController>(m_source.get(), sync);
     connect(m_sync.get(), &SyncController::publish, this, &Gateway::apply);
+    connect(m_sync.get(), &SyncController::revisionAdvanced, this,
+            [this](qint64 revision) { m_liveRevision = revision; });
     connect(m_sync.get(), &SyncController::stateChanged, this, &Gateway::setState);
     connect(m_sync.get(), &SyncController::objectRejected, this,
-            [this](const QJsonObject &rejection) { m_admin->publishEvent("rejected", rejection); });
+            [this](const GatewayEvent::Rejected &rejection) { publishEvent(GatewayEvent(rejection)); });
     connect(m_sync.get(), &SyncController::persistFinished, this,
-            [this](const QJsonObject &result) { m_admin->publishEvent("persisted", result); });
+            [this](const GatewayEvent::Persisted &result) { publishEvent(GatewayEvent(result)); });
     m_sync->start();
+    if (m_state == State::Starting) // no transition yet: the controller says what it waits for
+        m_cause = m_sync->stateCause();
     if (!m_live)
         qCWarning(lcGateway).noquote() << "nothing to serve yet: every request gets 404 and /readyz 503 until"
                                        << "a full sync or the local copy";
@@ -205,10 +221,13 @@ void Gateway::apply(const SnapshotPtr &snapshot, qint64 revision, const QString 
     m_proxy->publish(snapshot);
     qCInfo(lcGateway).noquote() << "serving revision" << revision << "sha256"
                                 << QString::fromLatin1(snapshot->sha256().left(12)) << "from" << cause;
-    m_admin->publishEvent("applied",
-                          QJsonObject{{QStringLiteral("revision"), revision},
-                                      {QStringLiteral("sha256"), QString::fromLatin1(snapshot->sha256())},
-                                      {QStringLiteral("counts"), snapshot->counts()}});
+    publishEvent(GatewayEvent(
+        GatewayEvent::Applied{revision, QString::fromLatin1(snapshot->sha256()), countsOf(*snapshot)}));
+}
+
+void Gateway::publishEvent(const GatewayEvent &event)
+{
+    m_admin->publishEvent(event.name(), event.toJson());
 }
 
 void Gateway::setState(State state, const QString &cause)
@@ -216,14 +235,13 @@ void Gateway::setState(State state, const QString &cause)
     if (state == m_state && m_since.isValid() && state != State::Starting)
         return;
     if (!m_sync) // the controller logs its own transitions
-        qCInfo(lcGateway).noquote() << "state" << stateName(m_state) << "->" << stateName(state) << ":"
-                                    << cause;
+        qCInfo(lcGateway).noquote() << "state" << GatewayStatus::stateName(m_state) << "->"
+                                    << GatewayStatus::stateName(state) << ":" << cause;
     m_state = state;
     m_since = QDateTime::currentDateTimeUtc();
-    m_host->notifyStatus(QStringLiteral("%1: %2").arg(stateName(state), cause));
-    m_admin->publishEvent("state", QJsonObject{{QStringLiteral("state"), stateName(state)},
-                                               {QStringLiteral("cause"), cause},
-                                               {QStringLiteral("since"), optionalDate(m_since)}});
+    m_cause = cause;
+    m_host->notifyStatus(QStringLiteral("%1: %2").arg(GatewayStatus::stateName(state), cause));
+    publishEvent(GatewayEvent(GatewayEvent::StateChange{state, cause, m_since}));
 }
 
 void Gateway::stop()
@@ -236,42 +254,43 @@ void Gateway::stop()
     m_proxy->stop();
 }
 
+GatewayStatus Gateway::gatewayStatus() const
+{
+    GatewayStatus s;
+    s.state = m_state;
+    s.since = m_since;
+    s.cause = m_cause;
+    s.ready = ready();
+    s.version = QCoreApplication::applicationVersion();
+
+    s.controlPlane = m_controlPlane;
+    const SourceStatus source = m_sync ? m_sync->sourceStatus() : m_source->status();
+    s.controlPlane.connected = source.connected;
+    s.controlPlane.endpoint = source.endpoint;
+    s.controlPlane.lastOk = source.lastOk;
+    s.controlPlane.lastError = source.lastError;
+    s.controlPlane.retryInMs = source.retryInMs;
+    s.controlPlane.clusterId = source.clusterId;
+
+    if (m_live) {
+        s.live.revision = m_liveRevision;
+        s.live.sha256 = QString::fromLatin1(m_live->sha256());
+        s.live.counts = countsOf(*m_live);
+        s.live.from = m_sync ? m_sync->liveOrigin() : GatewayStatus::Origin::File;
+    }
+    if (m_sync) {
+        s.controlPlane.ignoredKeys = m_sync->ignoredKeys();
+        s.persisted = m_sync->persistedStatus();
+        s.rejected = m_sync->rejections();
+    } else {
+        s.rejected = m_fileRejections;
+    }
+    return s;
+}
+
 QJsonObject Gateway::status() const
 {
-    QJsonObject out{{QStringLiteral("state"), stateName(state())},
-                    {QStringLiteral("ready"), ready()},
-                    {QStringLiteral("version"), QCoreApplication::applicationVersion()}};
-    if (m_sync) {
-        out.insert(QStringLiteral("since"), optionalDate(m_sync->since()));
-        out.insert(QStringLiteral("cause"), m_sync->stateCause());
-        out.insert(QStringLiteral("control_plane"), m_sync->controlPlaneJson());
-        out.insert(QStringLiteral("live"), m_sync->liveJson());
-        out.insert(QStringLiteral("persisted"), m_sync->persistedJson());
-        out.insert(QStringLiteral("rejected"), m_sync->rejectedJson());
-        return out;
-    }
-    out.insert(QStringLiteral("since"), optionalDate(m_since));
-    out.insert(QStringLiteral("control_plane"),
-               QJsonObject{{QStringLiteral("type"), QStringLiteral("file")},
-                           {QStringLiteral("endpoints"), QJsonArray{m_standaloneFile}},
-                           {QStringLiteral("connected"), m_state == State::Standalone},
-                           {QStringLiteral("last_ok"), QJsonValue()},
-                           {QStringLiteral("last_error"), QJsonValue()},
-                           {QStringLiteral("retry_in_ms"), QJsonValue()}});
-    out.insert(QStringLiteral("live"),
-               QJsonObject{{QStringLiteral("revision"), m_live ? QJsonValue(m_liveRevision) : QJsonValue()},
-                           {QStringLiteral("sha256"),
-                            m_live ? QJsonValue(QString::fromLatin1(m_live->sha256())) : QJsonValue()},
-                           {QStringLiteral("counts"), m_live ? m_live->counts() : QJsonObject()}});
-    out.insert(QStringLiteral("persisted"), QJsonObject{{QStringLiteral("file"), QJsonValue()},
-                                                        {QStringLiteral("attempts"), QJsonArray()},
-                                                        {QStringLiteral("revision"), QJsonValue()},
-                                                        {QStringLiteral("sha256"), QJsonValue()},
-                                                        {QStringLiteral("saved_at"), QJsonValue()},
-                                                        {QStringLiteral("edited"), false},
-                                                        {QStringLiteral("error"), QJsonValue()}});
-    out.insert(QStringLiteral("rejected"), m_rejected);
-    return out;
+    return gatewayStatus().toJson();
 }
 
 bool Gateway::ready() const
@@ -285,7 +304,7 @@ QJsonObject Gateway::liveConfig() const
         return {{QStringLiteral("revision"), QJsonValue()},
                 {QStringLiteral("sha256"), QJsonValue()},
                 {QStringLiteral("config"), QJsonObject()}};
-    return {{QStringLiteral("revision"), liveRevision()},
+    return {{QStringLiteral("revision"), m_liveRevision},
             {QStringLiteral("sha256"), QString::fromLatin1(m_live->sha256())},
             {QStringLiteral("config"), m_live->json()}};
 }
@@ -306,7 +325,7 @@ std::optional<QJsonObject> Gateway::persistedConfig() const
                        {QStringLiteral("sha256"), QString::fromLatin1(p.snapshot->sha256())},
                        {QStringLiteral("recorded_sha256"), QString::fromLatin1(p.recordedSha256)},
                        {QStringLiteral("edited"), p.edited},
-                       {QStringLiteral("saved_at"), optionalDate(p.savedAt)},
+                       {QStringLiteral("saved_at"), JsonReader::dateValue(p.savedAt)},
                        {QStringLiteral("source"), p.source},
                        {QStringLiteral("config"), p.snapshot->json()}};
 }
@@ -349,68 +368,22 @@ QJsonObject Gateway::upstreams() const
 
 QByteArray Gateway::metrics()
 {
-    MetricsRegistry &m = *m_metrics;
-    m.setGauge("holdfast_config_live_revision", "Revision of the configuration being served.",
-               double(liveRevision()));
-    m.setGauge("holdfast_ready", "1 while a configuration is being served.", ready() ? 1 : 0);
-    for (State s : {State::Starting, State::OfflineLocal, State::Syncing, State::InSync, State::Reconnecting,
-                    State::Standalone})
-        m.setGauge("holdfast_sync_state", "1 for the gateway's sync state, 0 for the others.",
-                   state() == s ? 1 : 0, {{"state", stateName(s).toLatin1()}});
-    if (!m_sync)
-        return m.render(m_proxy->collectMetrics());
-
-    const SyncController::Figures &f = m_sync->figures();
-    const SourceStatus source = m_sync->sourceStatus();
-    const auto &persisted = m_sync->persisted();
-    m.setGauge("holdfast_config_persisted_revision", "Revision of the configuration on disk (-1: none).",
-               persisted ? double(persisted->revision) : -1);
-    m.setGauge("holdfast_control_plane_connected", "1 while connected to the control plane.",
-               source.connected ? 1 : 0);
-    m.setGauge("holdfast_control_plane_last_contact_seconds",
-               "Seconds since the control plane last answered (-1: never since start).",
-               source.lastOk.isValid()
-                   ? double(source.lastOk.msecsTo(QDateTime::currentDateTimeUtc())) / 1000.0
-                   : -1);
-    m.setCounter("holdfast_sync_full_syncs_total", "Full syncs applied.", double(f.fullSyncs));
-    m.setCounter("holdfast_sync_changes_applied_total", "Objects put or deleted from the control plane.",
-                 double(f.changesApplied));
-    m.setCounter("holdfast_sync_rejections_total", "Objects rejected by validation.", double(f.rejections));
-    m.setGauge("holdfast_sync_rejected_objects",
-               "Objects currently rejected (their last good version serves).",
-               double(m_sync->rejections().size()));
-    m.setGauge("holdfast_sync_ignored_keys",
-               "Keys under the prefix that are not routes, upstreams or services.",
-               double(m_sync->ignoredKeys()));
-    m.setCounter("holdfast_persist_saves_total", "Generations written to the local copy.",
-                 double(f.persistSaves));
-    m.setCounter("holdfast_persist_failures_total", "Failed attempts to write the local copy.",
-                 double(f.persistFailures));
-    m.setGauge("holdfast_persist_error", "1 while the last attempt to write the local copy failed.",
-               m_sync->persistError().isEmpty() ? 0 : 1);
-    m.setGauge("holdfast_persist_latency_seconds",
-               "From a change being applied to it being on disk, last save.",
-               f.lastPersistLatencyMs >= 0 ? double(f.lastPersistLatencyMs) / 1000.0 : 0);
-    m.setCounter("holdfast_persist_latency_seconds_total", "Sum of the apply-to-disk latency of every save.",
-                 f.persistLatencySumSeconds);
-    return m.render(m_proxy->collectMetrics());
+    SyncMetrics::collectGateway(m_metrics.get(), m_state, ready(), m_liveRevision);
+    if (m_sync)
+        SyncMetrics::collectSync(m_metrics.get(), *m_sync);
+    return m_metrics->render(m_proxy->collectMetrics());
 }
 
 QJsonObject Gateway::resync()
 {
-    if (m_sync)
-        return m_sync->requestResync();
-    const bool ok = static_cast<FileSource *>(m_source.get())->reload();
-    return {{QStringLiteral("accepted"), ok},
-            {QStringLiteral("message"),
-             ok ? QStringLiteral("re-read %1").arg(m_standaloneFile)
-                : QStringLiteral("%1 is not valid; see status.rejected").arg(m_standaloneFile)}};
+    qCInfo(lcGateway).noquote() << "resync requested by an operator";
+    return answerJson(m_source->requestResync());
 }
 
 QJsonObject Gateway::reloadLocal()
 {
     if (m_sync)
-        return m_sync->reloadLocal();
+        return answerJson(m_sync->reloadLocal());
     return resync(); // standalone: the local file is the configuration file
 }
 
@@ -454,43 +427,35 @@ void Gateway::reloadSettings()
             qCWarning(lcGateway).noquote() << "SIGHUP: access_log_format not applied:" << error;
     }
 
+    // What changes in place: the access log (when it was on at start) and the start-up policy (read at the
+    // next start-up of the sync). Everything else that differs waits for a restart, and is named.
+    BootstrapSettings applied = m_settings;
+    if (wasOn) {
+        applied.accessLog = s.accessLog;
+        applied.accessLogFormat = s.accessLogFormat;
+    }
+    applied.startup = s.startup;
     QStringList later;
-    const auto listenText = [](const QList<ListenAddress> &list) {
-        QStringList out;
-        for (const ListenAddress &l : list)
-            out << QStringLiteral("%1:%2").arg(l.address.toString()).arg(l.port);
-        return out;
-    };
-    if (listenText(s.listen) != listenText(m_settings.listen))
-        later << QStringLiteral("listen");
-    if (s.workers != m_settings.workers)
-        later << QStringLiteral("workers");
-    if (s.router != m_settings.router)
-        later << QStringLiteral("router");
-    if (s.admin.address != m_settings.admin.address || s.admin.port != m_settings.admin.port ||
-        s.admin.tokenFile != m_settings.admin.tokenFile)
-        later << QStringLiteral("admin");
-    const BootstrapSettings::ControlPlane &a = s.controlPlane;
-    const BootstrapSettings::ControlPlane &b = m_settings.controlPlane;
-    if (a.endpoints != b.endpoints || a.prefix != b.prefix || a.username != b.username ||
-        a.password != b.password || a.tlsCa != b.tlsCa || a.tlsCert != b.tlsCert || a.tlsKey != b.tlsKey ||
-        a.timeoutMs != b.timeoutMs || a.livenessMs != b.livenessMs ||
-        a.backoffInitialMs != b.backoffInitialMs || a.backoffMaxMs != b.backoffMaxMs)
-        later << QStringLiteral("control_plane");
-    if (s.limits.maxHeaderBytes != m_settings.limits.maxHeaderBytes ||
-        s.limits.maxBodyBytes != m_settings.limits.maxBodyBytes ||
-        s.limits.clientHeaderTimeoutMs != m_settings.limits.clientHeaderTimeoutMs ||
-        s.limits.clientKeepaliveTimeoutMs != m_settings.limits.clientKeepaliveTimeoutMs)
-        later << QStringLiteral("limits");
-    if (!wasOn && !s.accessLog.isEmpty())
-        later << QStringLiteral("access_log (off at start)");
+    const std::pair<const char *, bool> sections[] = {
+        {"listen", s.listen != applied.listen},
+        {"workers", s.workers != applied.workers},
+        {"router", s.router != applied.router},
+        {"admin", !(s.admin == applied.admin)},
+        {"control_plane", !(s.controlPlane == applied.controlPlane)},
+        {"limits", !(s.limits == applied.limits)},
+        {"access_log (off at start)", !wasOn && !s.accessLog.isEmpty()}};
+    for (const auto &[name, changed] : sections)
+        if (changed)
+            later << QLatin1String(name);
+    // A section added to the settings without a line above is still reported, not silently ignored.
+    BootstrapSettings rest = s;
+    rest.accessLog = applied.accessLog;
+    rest.accessLogFormat = applied.accessLogFormat;
+    if (later.isEmpty() && rest != applied)
+        later << QStringLiteral("other settings");
     if (!later.isEmpty())
         qCWarning(lcGateway).noquote() << "SIGHUP: changed settings take effect at the next restart:"
                                        << later.join(QStringLiteral(", "));
 
-    const QString keptAccessLog = wasOn ? s.accessLog : m_settings.accessLog;
-    const QString keptFormat = wasOn ? s.accessLogFormat : m_settings.accessLogFormat;
-    m_settings.accessLog = keptAccessLog;
-    m_settings.accessLogFormat = keptFormat;
-    m_settings.startup = s.startup;
+    m_settings = applied;
 }

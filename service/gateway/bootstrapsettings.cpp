@@ -265,3 +265,35 @@ std::optional<BootstrapSettings> BootstrapSettings::fromFile(const QString &path
         errors->append(QStringLiteral("%1: %2").arg(path, e));
     return settings;
 }
+
+bool BootstrapSettings::Admin::operator==(const Admin &o) const
+{
+    return address == o.address && port == o.port && tokenFile == o.tokenFile;
+}
+
+bool BootstrapSettings::ControlPlane::operator==(const ControlPlane &o) const
+{
+    return type == o.type && endpoints == o.endpoints && prefix == o.prefix && username == o.username &&
+           password == o.password && tlsCa == o.tlsCa && tlsCert == o.tlsCert && tlsKey == o.tlsKey &&
+           timeoutMs == o.timeoutMs && livenessMs == o.livenessMs && backoffInitialMs == o.backoffInitialMs &&
+           backoffMaxMs == o.backoffMaxMs;
+}
+
+bool BootstrapSettings::Startup::operator==(const Startup &o) const
+{
+    return waitForControlPlaneMs == o.waitForControlPlaneMs && serveLocalFirst == o.serveLocalFirst;
+}
+
+bool BootstrapSettings::Limits::operator==(const Limits &o) const
+{
+    return maxHeaderBytes == o.maxHeaderBytes && maxBodyBytes == o.maxBodyBytes &&
+           clientHeaderTimeoutMs == o.clientHeaderTimeoutMs &&
+           clientKeepaliveTimeoutMs == o.clientKeepaliveTimeoutMs;
+}
+
+bool BootstrapSettings::operator==(const BootstrapSettings &o) const
+{
+    return listen == o.listen && workers == o.workers && router == o.router && dataDir == o.dataDir &&
+           admin == o.admin && controlPlane == o.controlPlane && startup == o.startup && limits == o.limits &&
+           accessLog == o.accessLog && accessLogFormat == o.accessLogFormat;
+}

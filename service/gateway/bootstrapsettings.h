@@ -13,6 +13,8 @@ struct ListenAddress
 {
     QHostAddress address;
     quint16 port = 0;
+    bool operator==(const ListenAddress &o) const { return address == o.address && port == o.port; }
+    bool operator!=(const ListenAddress &o) const { return !(*this == o); }
 };
 
 struct BootstrapSettings
@@ -27,6 +29,7 @@ struct BootstrapSettings
         QHostAddress address{QHostAddress::LocalHost};
         quint16 port = 9180;
         QString tokenFile = QStringLiteral("admin.token");
+        bool operator==(const Admin &o) const;
     } admin;
 
     struct ControlPlane
@@ -44,12 +47,14 @@ struct BootstrapSettings
             8000; // silence on the watch before a probe; with timeoutMs, a hang shows within 13 s
         int backoffInitialMs = 200; // reconnect backoff, doubled up to the maximum, with jitter
         int backoffMaxMs = 10000;
+        bool operator==(const ControlPlane &o) const;
     } controlPlane;
 
     struct Startup
     {
         int waitForControlPlaneMs = 3000;
         bool serveLocalFirst = false;
+        bool operator==(const Startup &o) const;
     } startup;
 
     struct Limits
@@ -58,10 +63,16 @@ struct BootstrapSettings
         qint64 maxBodyBytes = 0; // 0: unlimited
         int clientHeaderTimeoutMs = 60000;
         int clientKeepaliveTimeoutMs = 75000;
+        bool operator==(const Limits &o) const;
     } limits;
 
     QString accessLog;       // path, "-" for stdout, empty: off
     QString accessLogFormat; // empty: the default format
+
+    // Member by member: a field added to a section must be added to its operator== (bootstrapsettings.cpp,
+    // next to the parser that reads it); tst_bootstrapsettings changes every key and checks it is seen.
+    bool operator==(const BootstrapSettings &o) const;
+    bool operator!=(const BootstrapSettings &o) const { return !(*this == o); }
 
     // Paths from the file are relative to data_dir; absolute ones are kept.
     QString resolve(const QString &path) const;

@@ -5,10 +5,11 @@
 #include "bootstrapsettings.h"
 #include "configsnapshot.h"
 #include "configstore.h"
+#include "gatewayevent.h"
+#include "gatewaystatus.h"
 #include "synccontroller.h"
 
 #include <QDateTime>
-#include <QJsonArray>
 #include <QObject>
 #include <QStringList>
 
@@ -26,7 +27,7 @@ class Gateway : public QObject, public AdminBackend
     Q_OBJECT
 
 public:
-    using State = SyncController::State;
+    using State = GatewayStatus::State;
 
     // `standaloneFile` empty: configuration from the control plane, with the local copy as fallback.
     Gateway(BootstrapSettings settings, QString standaloneFile, QObject *parent = nullptr);
@@ -39,8 +40,9 @@ public:
     // (a port in use, an unreadable data dir, an invalid standalone file).
     bool start(QString *error);
 
-    State state() const { return m_sync ? m_sync->state() : m_state; }
-    static QString stateName(State state) { return SyncController::stateName(state); }
+    State state() const { return m_state; }
+    // What /v1/status shows, in both modes.
+    GatewayStatus gatewayStatus() const;
 
     // AdminBackend
     QJsonObject status() const override;
@@ -55,10 +57,10 @@ public:
 private:
     void apply(const SnapshotPtr &snapshot, qint64 revision, const QString &cause);
     void setState(State state, const QString &cause);
+    void publishEvent(const GatewayEvent &event);
     // Without --standalone: the control plane through a SyncController, the local copy as fallback.
     bool startSync(QString *error);
     void stop();
-    qint64 liveRevision() const { return m_sync ? m_sync->liveRevision() : m_liveRevision; }
 
     void reloadSettings();
 
@@ -73,10 +75,13 @@ private:
     std::unique_ptr<SyncController> m_sync; // after m_source: it must go first
     std::unique_ptr<MetricsRegistry> m_metrics;
 
+    // The gateway's state, whichever mode: the controller's transitions (synced), or standalone.
     State m_state = State::Starting;
     QDateTime m_since;
+    QString m_cause;
     SnapshotPtr m_live;
     qint64 m_liveRevision = 0;
-    QJsonArray m_rejected; // standalone: [{key, reason}] of a file that could not be served
+    GatewayStatus::ControlPlane m_controlPlane;       // type, endpoints, prefix: what the source is
+    QList<GatewayStatus::Rejection> m_fileRejections; // standalone: why the file cannot be served
     bool m_stopping = false;
 };

@@ -1,5 +1,6 @@
 // The console's window offscreen: the first-start empty state, then a real gateway added through
 // --connect's path, shown in the table, its detail, diff and upstream tabs filled from the models.
+#include "autostart.h"
 #include "detailmodel.h"
 #include "diffmodel.h"
 #include "fleetmodel.h"
@@ -9,6 +10,8 @@
 
 #include <QApplication>
 #include <QDeadlineTimer>
+#include <QDir>
+#include <QFile>
 #include <QLabel>
 #include <QSettings>
 #include <QStackedWidget>
@@ -26,6 +29,7 @@ private slots:
     void initTestCase();
     void firstStartShowsEmptyState();
     void connectShowsGatewayDetailDiffAndUpstreams();
+    void autostartWritesAndRemovesTheXdgEntry();
 };
 
 void tst_MainWindow::initTestCase()
@@ -96,6 +100,27 @@ void tst_MainWindow::connectShowsGatewayDetailDiffAndUpstreams()
     MainWindow again;
     QCOMPARE(again.fleet()->rowCount(), 1);
     QCOMPARE(again.fleet()->connection(0)->address().adminUrl, a.adminUrl);
+}
+
+void tst_MainWindow::autostartWritesAndRemovesTheXdgEntry()
+{
+    const QString entry = QDir(QStandardPaths::writableLocation(QStandardPaths::GenericConfigLocation))
+                              .filePath(QStringLiteral("autostart/holdfast-console.desktop"));
+    QFile::remove(entry);
+    QVERIFY(!Autostart::isEnabled());
+    QString error;
+    QVERIFY2(Autostart::setEnabled(true, QStringLiteral("/opt/holdfast/bin/holdfast-console"), &error),
+             qPrintable(error));
+    QVERIFY(Autostart::isEnabled());
+    QFile file(entry);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray text = file.readAll();
+    QVERIFY(text.startsWith("[Desktop Entry]\n"));
+    QVERIFY(text.contains("\nExec=/opt/holdfast/bin/holdfast-console --minimized\n"));
+    file.close();
+    QVERIFY(Autostart::setEnabled(false, QString(), &error));
+    QVERIFY(!Autostart::isEnabled());
+    QVERIFY(!QFile::exists(entry));
 }
 
 QTEST_MAIN(tst_MainWindow)

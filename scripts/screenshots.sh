@@ -80,6 +80,11 @@ done
 edge1=$(start_gateway edge-1 "$etcd_a")
 edge2=$(start_gateway edge-2 "$etcd_a")
 edge3=$(start_gateway edge-3 "$etcd_b")
+# An invalid object in etcd: edge-1 and edge-2 reject it (and say so) and keep serving the rest.
+rejected_at=$(ETCDCTL_API=3 etcdctl --endpoints="$etcd_a" put -w json /apisix/routes/5 '{"uri":42,"upstream_id":"1"}' |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["header"]["revision"])')
+# The hand edit below must come after edge-2 wrote that revision, or its next save would replace it.
+wait_for 10 python3 -c "import json, sys; sys.exit(json.load(open('$work/edge-2/config.json'))['revision'] < $rejected_at)"
 # Some traffic through edge-2, so its upstream connections show.
 edge2_proxy=$(python3 -c "import json; print(json.load(open('$work/edge-2.json'))['listen'][0]['port'])")
 for _ in 1 2 3; do curl -s "127.0.0.1:$edge2_proxy/hello" >/dev/null || true; done

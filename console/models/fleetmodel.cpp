@@ -146,6 +146,16 @@ void FleetModel::rowChanged(GatewayConnection *connection)
 
 Severity::Level FleetModel::severity(int row) const
 {
+    const Severity::Level state = stateSeverity(row);
+    const GatewayConnection *c = connection(row);
+    if (state == Severity::Ok && c && c->status() &&
+        (!c->status()->persisted.error.isEmpty() || !c->status()->rejected.isEmpty()))
+        return Severity::Warning;
+    return state;
+}
+
+Severity::Level FleetModel::stateSeverity(int row) const
+{
     const GatewayConnection *c = connection(row);
     if (!c)
         return Severity::Ok;
@@ -158,7 +168,7 @@ Severity::Level FleetModel::severity(int row) const
     switch (s->state) {
     case S::InSync:
     case S::Standalone:
-        return s->persisted.error.isEmpty() && s->rejected.isEmpty() ? Severity::Ok : Severity::Warning;
+        return Severity::Ok;
     case S::Starting:
     case S::Syncing:
         return s->live.revision ? Severity::Warning : Severity::Busy;
@@ -258,6 +268,7 @@ QVariant FleetModel::data(const QModelIndex &index, int role) const
     const GatewayConnection &c = *m_rows[size_t(row)]->connection;
     const auto &s = c.status();
     const Severity::Level level = severity(row);
+    const Severity::Level stateLevel = stateSeverity(row);
 
     switch (role) {
     case SeverityRole:
@@ -272,10 +283,12 @@ QVariant FleetModel::data(const QModelIndex &index, int role) const
         return c.error().isError() ? c.error().toString() : QString();
     case Qt::DecorationRole:
         if (index.column() == State)
-            return Severity::icon(level);
+            return Severity::icon(stateLevel);
         return {};
     case Qt::ForegroundRole:
-        if (index.column() == State || (index.column() == Notes && level >= Severity::Warning))
+        if (index.column() == State)
+            return Severity::color(stateLevel);
+        if (index.column() == Notes && level >= Severity::Warning)
             return Severity::color(level);
         return {};
     case Qt::ToolTipRole:

@@ -53,7 +53,10 @@ public:
 
     GatewayConnection *connection(int row) const;
     QList<FleetStore::Entry> entries() const;
+    // The row's overall severity: its state, its reachability and its badges (a rejection, a persist
+    // error). stateSeverity() is the state and reachability alone, for the State column.
     Severity::Level severity(int row) const;
+    Severity::Level stateSeverity(int row) const;
     Severity::Level worstSeverity() const; // Ok for an empty fleet
     QString stateText(int row) const;
     QStringList badges(int row) const;

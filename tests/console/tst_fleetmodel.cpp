@@ -91,6 +91,9 @@ void tst_FleetModel::rowsShowTheRightState()
     QVERIFY(s.put("routes/9", R"({"uri":42})") > 0);
     QTRY_VERIFY_WITH_TIMEOUT(model.badges(good).contains(QStringLiteral("1 rejected")), 5000);
     QCOMPARE(model.severity(good), Severity::Warning);
+    QCOMPARE(model.stateSeverity(good), Severity::Ok); // still in sync: the state column stays green
+    QCOMPARE(model.index(good, FleetModel::Notes).data(Qt::ForegroundRole).value<QColor>(),
+             Severity::color(Severity::Warning));
 }
 
 void tst_FleetModel::alertsWhenAGatewayLeavesInSync()

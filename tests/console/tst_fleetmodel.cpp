@@ -107,16 +107,21 @@ void tst_FleetModel::alertsWhenAGatewayLeavesInSync()
     QTRY_COMPARE_WITH_TIMEOUT(model.stateText(row), QStringLiteral("in sync"), 5000);
     QCOMPARE(alerts.count(), 0);
 
+    QVERIFY(s.put("routes/9", R"({"uri":42})") > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(alerts.count(), 1, 5000);
+    QCOMPARE(alerts.at(0).at(1).toString(), QStringLiteral("edge-1 rejected routes/9"));
+    QVERIFY(!alerts.at(0).at(2).toString().isEmpty()); // the reason
+
     s.etcd().stop();
-    QTRY_VERIFY_WITH_TIMEOUT(alerts.count() >= 1, 15000);
-    QCOMPARE(alerts.at(0).at(1).toString(), QStringLiteral("edge-1 is reconnecting"));
-    QCOMPARE(alerts.at(0).at(3).value<Severity::Level>(), Severity::Warning);
+    QTRY_VERIFY_WITH_TIMEOUT(alerts.count() >= 2, 15000);
+    QCOMPARE(alerts.at(1).at(1).toString(), QStringLiteral("edge-1 is reconnecting"));
+    QCOMPARE(alerts.at(1).at(3).value<Severity::Level>(), Severity::Warning);
     QCOMPARE(model.stateText(row), QStringLiteral("reconnecting"));
     QCOMPARE(model.severity(row), Severity::Warning);
 
     s.gateway().stop();
     QTRY_COMPARE_WITH_TIMEOUT(model.stateText(row), QStringLiteral("unreachable"), 10000);
-    QTRY_VERIFY_WITH_TIMEOUT(alerts.count() >= 2, 2000);
+    QTRY_VERIFY_WITH_TIMEOUT(alerts.count() >= 3, 2000);
     QCOMPARE(alerts.last().at(1).toString(), QStringLiteral("edge-1 unreachable"));
 }
 

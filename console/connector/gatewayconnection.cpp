@@ -6,7 +6,8 @@
 #include <QNetworkReply>
 #include <QRandomGenerator>
 
-Q_LOGGING_CATEGORY(lcConnector, "holdfast.console.connector")
+// Warnings by default: holdfastctl reports errors itself; QT_LOGGING_RULES turns the rest on.
+Q_LOGGING_CATEGORY(lcConnector, "holdfast.console.connector", QtWarningMsg)
 
 namespace {
 

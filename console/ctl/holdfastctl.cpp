@@ -277,6 +277,9 @@ void HoldfastCtl::diff()
         if (!d)
             return fail({ConnectorError::Kind::UnexpectedDocument,
                          QStringLiteral("GET /v1/config/diff: %1").arg(error)});
+        if (d->persistedSha256.isEmpty() && !m_json)
+            m_err << "holdfastctl: the gateway has no persisted configuration (standalone, or nothing saved "
+                     "yet): everything live shows as added\n";
         if (m_json)
             printJson(reply.json);
         else if (d->equal())

@@ -629,6 +629,10 @@ void MainWindow::fetchDiff()
                    "Check it with holdfastd check before a restart serves it.")
                     .arg(status->persisted.file, diff->persistedSha256.left(12),
                          status->persisted.sha256.left(12)));
+        else if (diff->persistedSha256.isEmpty())
+            m_diffView->setNote(
+                tr("The gateway has no persisted configuration (standalone, or nothing saved yet): "
+                   "everything live shows as added."));
         else
             m_diffView->setNote(QString());
         // Unchanged digests and the same changes: keep the tree, its expansion and selection.

@@ -5,7 +5,8 @@ set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 libhttp-parser-dev node-llhttp ccache
           etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux
-          g++-mingw-w64-x86-64-posix)
+          g++-mingw-w64-x86-64-posix
+          qt6-qpa-plugins librsvg2-bin imagemagick xvfb xdotool x11-utils)
 if [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk valgrind)
 fi

@@ -18,6 +18,9 @@ public:
     // {"revision", "sha256", "config"} of what is live, and of the persisted generation when there is one.
     virtual QJsonObject liveConfig() const = 0;
     virtual std::optional<QJsonObject> persistedConfig() const = 0;
+    // GET /v1/upstreams: {"upstreams": [{key, type, checks: {active, passive}, nodes: [{node, weight,
+    // healthy, connections: {open, idle}}]}]}; healthy is null for an upstream without checks.
+    virtual QJsonObject upstreams() const = 0;
     // Prometheus text exposition.
     virtual QByteArray metrics() = 0;
     // POST /v1/resync and /v1/reload-local: {"accepted": bool, "message": "..."}.

@@ -120,6 +120,8 @@ void AdminHandler::handleRequest(HttpExchange *exchange)
                             {QStringLiteral("equal"), changes.isEmpty()},
                             {QStringLiteral("changes"), JsonDiff::toJson(changes)}});
     }
+    if (path == "/v1/upstreams" && get)
+        return respondJson(exchange, 200, m_backend->upstreams());
     if (path == "/v1/events" && get)
         return openEventStream(exchange);
     if (path == "/v1/resync" && post)
@@ -130,8 +132,8 @@ void AdminHandler::handleRequest(HttpExchange *exchange)
     }
 
     static const QByteArrayView known[] = {
-        "/metrics",        "/v1/status", "/v1/config/live", "/v1/config/persisted",
-        "/v1/config/diff", "/v1/events", "/v1/resync",      "/v1/reload-local"};
+        "/metrics",   "/v1/status", "/v1/config/live",  "/v1/config/persisted", "/v1/config/diff",
+        "/v1/events", "/v1/resync", "/v1/reload-local", "/v1/upstreams"};
     for (QByteArrayView p : known) {
         if (path == p)
             return exchange->respondError(405, "405 method not allowed");

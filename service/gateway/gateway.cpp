@@ -311,9 +311,15 @@ QJsonObject Gateway::liveConfig() const
 
 std::optional<QJsonObject> Gateway::persistedConfig() const
 {
-    if (!m_sync || !m_sync->persisted())
+    if (!m_sync)
         return std::nullopt;
-    const PersistedConfig &p = *m_sync->persisted();
+    // Read from the data dir at each call rather than from memory: a hand edit made while the gateway
+    // runs then shows in /v1/config/diff at once, which is when an operator wants to see it.
+    ConfigStore store(m_settings.dataDir);
+    const ConfigStore::LoadResult loaded = store.load();
+    if (!loaded.config)
+        return std::nullopt;
+    const PersistedConfig &p = *loaded.config;
     return QJsonObject{{QStringLiteral("file"), p.file},
                        {QStringLiteral("revision"), p.revision},
                        {QStringLiteral("sha256"), QString::fromLatin1(p.snapshot->sha256())},
@@ -322,6 +328,42 @@ std::optional<QJsonObject> Gateway::persistedConfig() const
                        {QStringLiteral("saved_at"), JsonReader::dateValue(p.savedAt)},
                        {QStringLiteral("source"), p.source},
                        {QStringLiteral("config"), p.snapshot->json()}};
+}
+
+QJsonObject Gateway::upstreams() const
+{
+    QJsonArray out;
+    const ProxySnapshotPtr current = m_proxy->currentSnapshot();
+    if (!current)
+        return {{QStringLiteral("upstreams"), out}};
+    const QHash<QByteArray, UpstreamPool::NodeConnections> connections = m_proxy->upstreamConnectionsByNode();
+    const QHash<QString, UpstreamPtr> byKey = ProxySnapshot::upstreamsByKey(*current->config());
+    QStringList keys = byKey.keys();
+    keys.sort();
+    static const char *const typeNames[] = {"roundrobin", "chash", "least_conn"};
+    for (const QString &key : keys) {
+        const Upstream &upstream = *byKey.value(key);
+        const std::shared_ptr<UpstreamHealth> health =
+            current->health() ? current->health()->value(key) : std::shared_ptr<UpstreamHealth>();
+        QJsonArray nodes;
+        for (int i = 0; i < upstream.nodes.size(); ++i) {
+            const QByteArray name = UpstreamHealth::nodeName(upstream.nodes.at(i));
+            const UpstreamPool::NodeConnections c = connections.value(name);
+            nodes.append(QJsonObject{
+                {QStringLiteral("node"), QString::fromLatin1(name)},
+                {QStringLiteral("weight"), upstream.nodes.at(i).weight},
+                {QStringLiteral("healthy"), health ? QJsonValue(health->isHealthy(i)) : QJsonValue()},
+                {QStringLiteral("connections"),
+                 QJsonObject{{QStringLiteral("open"), c.open}, {QStringLiteral("idle"), c.idle}}}});
+        }
+        out.append(QJsonObject{
+            {QStringLiteral("key"), key},
+            {QStringLiteral("type"), QLatin1String(typeNames[int(upstream.type)])},
+            {QStringLiteral("checks"), QJsonObject{{QStringLiteral("active"), upstream.active.enabled},
+                                                   {QStringLiteral("passive"), upstream.passive.enabled}}},
+            {QStringLiteral("nodes"), nodes}});
+    }
+    return {{QStringLiteral("upstreams"), out}};
 }
 
 QByteArray Gateway::metrics()

@@ -49,6 +49,7 @@ public:
     bool ready() const override;
     QJsonObject liveConfig() const override;
     std::optional<QJsonObject> persistedConfig() const override;
+    QJsonObject upstreams() const override;
     QByteArray metrics() override;
     QJsonObject resync() override;
     QJsonObject reloadLocal() override;

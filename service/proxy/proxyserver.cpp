@@ -208,6 +208,21 @@ quint64 ProxyServer::upstreamConnectionsOpened() const
     return total;
 }
 
+QHash<QByteArray, UpstreamPool::NodeConnections> ProxyServer::upstreamConnectionsByNode() const
+{
+    QHash<QByteArray, UpstreamPool::NodeConnections> total;
+    for (ProxyWorker *worker : m_workers) {
+        QHash<QByteArray, UpstreamPool::NodeConnections> mine;
+        QMetaObject::invokeMethod(
+            worker, [&] { mine = worker->upstreamConnectionsByNode(); }, Qt::BlockingQueuedConnection);
+        for (auto it = mine.cbegin(); it != mine.cend(); ++it) {
+            total[it.key()].open += it->open;
+            total[it.key()].idle += it->idle;
+        }
+    }
+    return total;
+}
+
 quint64 ProxyServer::servingGeneration() const
 {
     quint64 lowest = m_workers.isEmpty() ? 0 : ~quint64(0);

@@ -8,6 +8,7 @@
 #include "metricsregistry.h"
 #include "proxysettings.h"
 #include "proxysnapshot.h"
+#include "upstreampool.h"
 
 #include <QList>
 #include <QObject>
@@ -61,6 +62,8 @@ public:
 
     // Diagnostics and tests: summed over the workers (blocking calls into each worker thread).
     quint64 upstreamConnectionsOpened() const;
+    // Upstream connections per node, summed over the workers (blocking calls into each worker thread).
+    QHash<QByteArray, UpstreamPool::NodeConnections> upstreamConnectionsByNode() const;
     // The lowest generation any worker serves new requests from; equal to the last publish() once
     // every worker has taken it.
     quint64 servingGeneration() const;

@@ -102,6 +102,12 @@ quint64 ProxyWorker::upstreamConnectionsOpened() const
     return m_handler ? m_handler->pool().connectionsOpened() : 0;
 }
 
+QHash<QByteArray, UpstreamPool::NodeConnections> ProxyWorker::upstreamConnectionsByNode() const
+{
+    return m_handler ? m_handler->pool().connectionsByNode()
+                     : QHash<QByteArray, UpstreamPool::NodeConnections>();
+}
+
 quint64 ProxyWorker::servingGeneration() const
 {
     return m_handler ? m_handler->generation() : 0;

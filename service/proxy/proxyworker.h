@@ -5,6 +5,7 @@
 #include "httplimits.h"
 #include "proxymetrics.h"
 #include "proxysnapshot.h"
+#include "upstreampool.h"
 
 #include <QList>
 #include <QObject>
@@ -40,6 +41,7 @@ public:
     ProxyMetrics::Snapshot metricsSnapshot() const;
     // For tests and diagnostics.
     quint64 upstreamConnectionsOpened() const;
+    QHash<QByteArray, UpstreamPool::NodeConnections> upstreamConnectionsByNode() const;
     quint64 servingGeneration() const;
     int connectionCount() const;
 

@@ -107,6 +107,16 @@ void UpstreamPool::closeAll()
     m_idle.clear();
 }
 
+QHash<QByteArray, UpstreamPool::NodeConnections> UpstreamPool::connectionsByNode() const
+{
+    QHash<QByteArray, NodeConnections> out;
+    for (const UpstreamConnection *connection : m_all)
+        ++out[connection->nodeKey()].open;
+    for (auto it = m_idle.cbegin(); it != m_idle.cend(); ++it)
+        out[it.key()].idle += int(it->size());
+    return out;
+}
+
 int UpstreamPool::idleCount() const
 {
     int n = 0;

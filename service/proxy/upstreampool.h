@@ -32,6 +32,13 @@ public:
     void closeAll();
     int idleCount() const;
     int totalCount() const { return int(m_all.size()); }
+    // Open and idle connections per node ("host:port"), for GET /v1/upstreams.
+    struct NodeConnections
+    {
+        int open = 0;
+        int idle = 0;
+    };
+    QHash<QByteArray, NodeConnections> connectionsByNode() const;
     // Connections opened since start, for tests and metrics: keep-alive shows as few.
     quint64 connectionsOpened() const { return m_opened; }
 

@@ -1,11 +1,10 @@
 #include "proxycall.h"
 
 #include "hashkey.h"
+#include "httpformat.h"
 #include "upstreamhealth.h"
 
 #include <QLoggingCategory>
-
-#include <cstdio>
 
 Q_LOGGING_CATEGORY(lcProxy, "holdfast.proxy", QtInfoMsg)
 
@@ -68,14 +67,6 @@ void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
     out.append(": ", 2);
     out.append(value.data(), value.size());
     out.append("\r\n", 2);
-}
-
-// Appends `value` in decimal without the temporary QByteArray::number() allocates.
-void appendNumber(QByteArray &out, qint64 value)
-{
-    char buf[24];
-    const int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value));
-    out.append(buf, n);
 }
 
 int statusFor(UpstreamConnection::Failure failure)
@@ -222,7 +213,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         }
         if (node.port != 80) {
             out.append(':');
-            appendNumber(out, node.port);
+            HttpFormat::appendNumber(out, node.port);
         }
         break;
     case Upstream::PassHost::Rewrite:
@@ -270,7 +261,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     out.append("\r\nX-Real-IP: ");
     out.append(request.peerAddressText);
     out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
-    appendNumber(out, request.localPort);
+    HttpFormat::appendNumber(out, request.localPort);
     out.append("\r\n");
     if (!request.authority.isEmpty())
         appendField(out, "X-Forwarded-Host", request.authority);
@@ -278,7 +269,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         out.append("Transfer-Encoding: chunked\r\n");
     } else if (request.contentLength >= 0) {
         out.append("Content-Length: ");
-        appendNumber(out, request.contentLength);
+        HttpFormat::appendNumber(out, request.contentLength);
         out.append("\r\n");
     }
     out.append("\r\n");
@@ -311,9 +302,7 @@ void ProxyCall::writeUpstreamBody(QByteArrayView data)
 {
     if (m_request->chunked) {
         char line[20];
-        const int n =
-            std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
-        m_connection->write(QByteArrayView(line, n));
+        m_connection->write(HttpFormat::chunkSizeLine(line, data.size()));
         m_connection->write(data);
         m_connection->write("\r\n");
     } else {
@@ -373,7 +362,7 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
     m_status = head.status;
     if (!m_upstreamStatuses.isEmpty())
         m_upstreamStatuses.append(", ");
-    appendNumber(m_upstreamStatuses, head.status);
+    HttpFormat::appendNumber(m_upstreamStatuses, head.status);
     if (m_entry->health)
         m_entry->health->report(m_node, UpstreamHealth::Outcome::httpStatus(head.status));
 
@@ -464,7 +453,7 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
     }
     if (!m_upstreamStatuses.isEmpty())
         m_upstreamStatuses.append(", ");
-    appendNumber(m_upstreamStatuses, status);
+    HttpFormat::appendNumber(m_upstreamStatuses, status);
 
     const double retryTimeout = m_entry->upstream->retryTimeout;
     const bool inTime =

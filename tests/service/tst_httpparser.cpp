@@ -68,7 +68,7 @@ void TestHttpParser::refused_data()
     QTest::newRow("content-length overflow")
         << "POST / HTTP/1.1\r\n" + host + "Content-Length: 99999999999999999999999\r\n\r\nabc" << 400;
     QTest::newRow("transfer-encoding gzip")
-        << "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip\r\n\r\nabc" << 400;
+        << "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: gzip\r\n\r\nabc" << 501;
     QTest::newRow("transfer-encoding chunked not last")
         << "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked, gzip\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
         << 400;
@@ -81,7 +81,7 @@ void TestHttpParser::refused_data()
         << 400;
     QTest::newRow("transfer-encoding misspelt")
         << "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: xchunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
-        << 400;
+        << 501;
     QTest::newRow("bad chunk size") << "POST / HTTP/1.1\r\n" + host +
                                            "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n"
                                     << 400;

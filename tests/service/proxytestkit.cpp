@@ -120,6 +120,9 @@ Client::~Client() = default;
 
 bool Client::connectTo(quint16 port)
 {
+    // Bounded like the gateway's own sockets: the memory suites measure this process, and a client
+    // that pulls everything the kernel holds (tcp_rmem allows 32 MB here) would be what they measure.
+    m_socket.setReadBufferSize(256 * 1024);
     m_socket.connectToHost(QHostAddress::LocalHost, port);
     return m_socket.waitForConnected(5000);
 }

@@ -23,7 +23,7 @@ public:
     enum class Status
     {
         NeedMore,        // everything given was consumed; the message is not complete
-        HeadComplete,    // head() is valid; the body (if any) follows on the next parse()
+        HeadComplete,    // head() is valid; the body and the completion follow on the next parse()
         Paused,          // pause() was called from the body sink
         MessageComplete, // the request (with its body) is complete; parse() again for the next one
         Failed           // errorStatus() and errorReason() say why; the connection must close
@@ -53,6 +53,8 @@ public:
     HttpRequestHead &head() { return m_head; }
     const HttpRequestHead &head() const { return m_head; }
     bool inBody() const { return m_inBody; }
+    // The head is parsed and no body follows: the next parse() completes the message without bytes.
+    bool completesWithoutInput() const { return m_inBody && !m_head.hasBody(); }
     qint64 bodyBytes() const { return m_bodyBytes; }
     int errorStatus() const { return m_errorStatus; }
     const char *errorReason() const { return m_errorReason; }

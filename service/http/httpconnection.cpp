@@ -105,10 +105,7 @@ void HttpConnection::execute()
         headParsed();
         break;
     case HttpRequestParser::Status::MessageComplete:
-        if (!m_req.headParsed)
-            headParsed();
-        if (m_state != State::Closed)
-            messageParsed();
+        messageParsed();
         break;
     case HttpRequestParser::Status::Failed:
         qCDebug(lcHttp) << "refusing request from" << m_parser.head().peerAddressText
@@ -120,7 +117,6 @@ void HttpConnection::execute()
 
 void HttpConnection::headParsed()
 {
-    m_req.headParsed = true;
     m_bodyBuffer.resize(0);
     const HttpRequestHead &h = m_parser.head();
     const qint64 bufferLimit = m_handler->bufferedBodyLimit();
@@ -195,7 +191,7 @@ void HttpConnection::pump()
             sendContinue();
         if (blocked())
             break;
-        if (m_inPos == m_inLen && !fill())
+        if (m_inPos == m_inLen && !m_parser.completesWithoutInput() && !fill())
             break;
         execute();
     }
@@ -304,7 +300,7 @@ void HttpConnection::finish(const HttpHeaders *trailers)
         return; // the pump loop in progress takes the next request
     // Finish the parser's view of this request (its last byte may still be unread), then leave any
     // pipelined request for the event loop: the handler calling finish() must unwind first.
-    if (!m_req.requestDone && m_inPos < m_inLen)
+    if (!m_req.requestDone && (m_inPos < m_inLen || m_parser.completesWithoutInput()))
         execute();
     if (m_state == State::Closed)
         return;

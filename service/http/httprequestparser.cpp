@@ -69,12 +69,14 @@ qsizetype HttpRequestParser::parse(const char *data, qsizetype size)
     qsizetype used = feed;
     if (err != HPE_OK && err != HPE_USER && llhttp_get_error_pos(&m_parser))
         used = qsizetype(llhttp_get_error_pos(&m_parser) - data);
+    // Folding is looked for in every byte of a head llhttp consumed, whatever else it refused there:
+    // the verdict must not depend on where TCP cut the bytes.
+    if (headPhase && !scanForFolding(data, used))
+        return used;
     if (m_status == Status::Failed)
         return used;
 
     if (headPhase) {
-        if (!scanForFolding(data, used))
-            return used;
         const bool tooLarge = m_headBytes + used > m_limits.maxHeaderBytes;
         m_headBytes = (m_headDone || m_messageDone) ? 0 : m_headBytes + int(used);
         if (tooLarge) {
@@ -122,18 +124,20 @@ bool HttpRequestParser::scanForFolding(const char *data, qsizetype size)
 {
     if (size <= 0)
         return true;
-    if (m_prevHeadByte == '\n' && (data[0] == ' ' || data[0] == '\t')) {
-        setError(400, "obsolete line folding");
+    const auto folded = [this] {
+        m_status = Status::Failed; // overrides what llhttp or a check said about the same bytes
+        m_errorStatus = 400;
+        m_errorReason = "obsolete line folding";
         return false;
-    }
+    };
+    if (m_prevHeadByte == '\n' && (data[0] == ' ' || data[0] == '\t'))
+        return folded();
     const char *p = data;
     const char *end = data + size;
     while ((p = static_cast<const char *>(std::memchr(p, '\n', size_t(end - p)))) != nullptr) {
         ++p;
-        if (p < end && (*p == ' ' || *p == '\t')) {
-            setError(400, "obsolete line folding");
-            return false;
-        }
+        if (p < end && (*p == ' ' || *p == '\t'))
+            return folded();
     }
     // The head of the next message starts afresh.
     m_prevHeadByte = (m_messageDone || m_headDone) ? '\0' : end[-1];
@@ -233,9 +237,9 @@ int HttpRequestParser::onHeadersComplete(llhttp_t *p)
     c->m_headDone = true;
     // Protocol upgrades are not taken over here: the request is served as a plain one.
     p->upgrade = 0;
-    // With a body the caller decides first (dispatch, 100 Continue, buffering); without one the message
-    // completes at once.
-    return c->m_head.hasBody() ? HPE_PAUSED : 0;
+    // The caller acts on the head (dispatch, 100 Continue, buffering) before the body is read or the
+    // message completes; a bodyless message completes on the next parse(), with or without bytes.
+    return HPE_PAUSED;
 }
 
 int HttpRequestParser::onBody(llhttp_t *p, const char *at, size_t length)

@@ -65,7 +65,6 @@ private:
     struct RequestState
     {
         Observer *observer = nullptr;
-        bool headParsed = false;
         bool dispatchPending = false;
         bool bufferBody = false; // the handler wants the body whole (bufferedBodyLimit() > 0)
         bool requestDone = false;

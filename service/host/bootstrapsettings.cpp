@@ -243,6 +243,7 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
                       3600000);
             r.integer(QStringLiteral("client_keepalive_timeout_ms"), &s.limits.clientKeepaliveTimeoutMs, 100,
                       3600000);
+            r.boolean(QStringLiteral("underscores_in_headers"), &s.limits.underscoresInHeaders);
         });
     } // the Reader's destructor reports unknown keys
     if (s.dataDir.isEmpty())

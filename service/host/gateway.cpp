@@ -36,6 +36,7 @@ ProxySettings proxySettings(const BootstrapSettings &s)
     p.limits.maxBodyBytes = s.limits.maxBodyBytes;
     p.limits.headerTimeoutMs = s.limits.clientHeaderTimeoutMs;
     p.limits.keepaliveTimeoutMs = s.limits.clientKeepaliveTimeoutMs;
+    p.limits.keepUnderscoreHeaders = s.limits.underscoresInHeaders;
     p.accessLog = s.resolve(s.accessLog);
     p.accessLogFormat = s.accessLogFormat;
     return p;
@@ -438,7 +439,8 @@ void Gateway::reloadSettings()
     if (s.limits.maxHeaderBytes != m_settings.limits.maxHeaderBytes ||
         s.limits.maxBodyBytes != m_settings.limits.maxBodyBytes ||
         s.limits.clientHeaderTimeoutMs != m_settings.limits.clientHeaderTimeoutMs ||
-        s.limits.clientKeepaliveTimeoutMs != m_settings.limits.clientKeepaliveTimeoutMs)
+        s.limits.clientKeepaliveTimeoutMs != m_settings.limits.clientKeepaliveTimeoutMs ||
+        s.limits.underscoresInHeaders != m_settings.limits.underscoresInHeaders)
         later << QStringLiteral("limits");
     if (!wasOn && !s.accessLog.isEmpty())
         later << QStringLiteral("access_log (off at start)");

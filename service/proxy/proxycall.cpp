@@ -1,5 +1,6 @@
 #include "proxycall.h"
 
+#include "connectionlist.h"
 #include "hashkey.h"
 #include "httpformat.h"
 #include "upstreamhealth.h"
@@ -53,12 +54,6 @@ Field classify(QByteArrayView name)
     default:
         return Field::Other;
     }
-}
-
-// Fields the Connection header names are hop-by-hop too ("Connection: close, X-Foo").
-bool namedByConnection(QByteArrayView connection, QByteArrayView name)
-{
-    return !connection.isEmpty() && HttpHeaders::listContains(connection, name);
 }
 
 void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
@@ -223,14 +218,15 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     out.append("\r\n");
 
     const HttpHeaders &headers = request.headers;
-    const QByteArrayView connection = headers.value("connection");
+    // Fields the Connection header names are hop-by-hop too ("Connection: close, X-Foo").
+    const ConnectionList connection(headers.value("connection"));
     QByteArrayView forwardedFor;
     int forwardedForCount = 0;
     for (int i = 0; i < headers.size(); ++i) {
         const QByteArrayView name = headers.name(i);
         switch (classify(name)) {
         case Field::Other:
-            if (namedByConnection(connection, name))
+            if (connection.contains(name))
                 break;
             appendField(out, name, headers.value(i));
             break;
@@ -367,11 +363,11 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
         m_entry->health->report(m_node, UpstreamHealth::Outcome::httpStatus(head.status));
 
     m_responseHeaders.clear();
-    const QByteArrayView connection = head.headers.value("connection");
+    const ConnectionList connection(head.headers.value("connection"));
     for (int i = 0; i < head.headers.size(); ++i) {
         const QByteArrayView name = head.headers.name(i);
         const Field field = classify(name);
-        if (field == Field::Hop || field == Field::ContentLength || namedByConnection(connection, name))
+        if (field == Field::Hop || field == Field::ContentLength || connection.contains(name))
             continue;
         m_responseHeaders.append(name, head.headers.value(i));
     }

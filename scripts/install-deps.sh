@@ -3,7 +3,7 @@
 # Usage: scripts/install-deps.sh [--bench]   (run as root, or with sudo available)
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 libhttp-parser-dev node-llhttp ccache
+packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 node-llhttp ccache
           etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux
           g++-mingw-w64-x86-64-posix
           qt6-qpa-plugins librsvg2-bin imagemagick xvfb xdotool x11-utils)

@@ -3,8 +3,6 @@
 #include <QLocale>
 #include <QLoggingCategory>
 #include <QMutexLocker>
-#include <QObject>
-#include <QThread>
 
 #include <algorithm>
 #include <cmath>
@@ -258,17 +256,9 @@ void MetricsRegistry::removeAppender(int id)
     m_appenders.removeIf([id](const QPair<int, Appender> &a) { return a.first == id; });
 }
 
-ProxyMetrics::Snapshot MetricsRegistry::merge(const QList<ProxyMetrics::Snapshot> &workers)
-{
-    ProxyMetrics::Snapshot total;
-    for (const ProxyMetrics::Snapshot &worker : workers)
-        total.merge(worker);
-    return total;
-}
-
 QByteArray MetricsRegistry::render(const QList<ProxyMetrics::Snapshot> &workers) const
 {
-    const ProxyMetrics::Snapshot all = merge(workers);
+    const ProxyMetrics::Snapshot all = ProxyMetrics::merge(workers);
     const QList<QString> routes = sortedKeys(all.routes);
     const QList<QString> upstreams = sortedKeys(all.upstreams);
     QByteArray out;
@@ -350,27 +340,4 @@ QByteArray MetricsRegistry::render(const QList<ProxyMetrics::Snapshot> &workers)
             out += '\n';
     }
     return out;
-}
-
-QList<ProxyMetrics::Snapshot> MetricsRegistry::collect(const QList<Source> &sources)
-{
-    QList<ProxyMetrics::Snapshot> snapshots;
-    snapshots.reserve(sources.size());
-    for (const Source &source : sources) {
-        if (!source.snapshot)
-            continue;
-        QThread *owner = source.context ? source.context->thread() : nullptr;
-        // A blocking call into the caller's own thread, or into a thread with no running event loop,
-        // would never return; a stopped worker writes nothing, so reading directly is safe there.
-        if (!owner || owner == QThread::currentThread() || !owner->isRunning()) {
-            snapshots.append(source.snapshot());
-            continue;
-        }
-        ProxyMetrics::Snapshot snapshot;
-        if (!QMetaObject::invokeMethod(source.context, source.snapshot, Qt::BlockingQueuedConnection,
-                                       &snapshot))
-            qCWarning(lcMetrics) << "could not take the metrics snapshot of a worker";
-        snapshots.append(snapshot);
-    }
-    return snapshots;
 }

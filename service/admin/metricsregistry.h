@@ -21,13 +21,6 @@ public:
     using Labels = QList<QPair<QByteArray, QByteArray>>; // name, value (UTF-8, escaped when rendered)
     using Appender = std::function<QByteArray()>;
 
-    // One worker: an object living in the worker thread, and how to take that worker's snapshot there.
-    struct Source
-    {
-        QObject *context = nullptr;
-        std::function<ProxyMetrics::Snapshot()> snapshot;
-    };
-
     static constexpr const char *ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
     // Replace the value of one labelled series. False (and a warning) for a malformed metric or label
@@ -44,12 +37,6 @@ public:
 
     QByteArray render(const QList<ProxyMetrics::Snapshot> &workers) const;
 
-    // Takes every worker's snapshot in the worker's own thread: directly when the caller already is
-    // that thread (or it no longer runs), else by a blocking queued call. The caller must not be a
-    // thread a worker waits on.
-    static QList<ProxyMetrics::Snapshot> collect(const QList<Source> &sources);
-
-    static ProxyMetrics::Snapshot merge(const QList<ProxyMetrics::Snapshot> &workers);
     static QByteArray escapeLabelValue(QByteArrayView value);
     static bool isValidMetricName(QByteArrayView name);
     static bool isValidLabelName(QByteArrayView name);

@@ -243,6 +243,7 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
                       3600000);
             r.integer(QStringLiteral("client_keepalive_timeout_ms"), &s.limits.clientKeepaliveTimeoutMs, 100,
                       3600000);
+            r.boolean(QStringLiteral("underscores_in_headers"), &s.limits.underscoresInHeaders);
         });
     } // the Reader's destructor reports unknown keys
     if (s.dataDir.isEmpty())
@@ -288,7 +289,8 @@ bool BootstrapSettings::Limits::operator==(const Limits &o) const
 {
     return maxHeaderBytes == o.maxHeaderBytes && maxBodyBytes == o.maxBodyBytes &&
            clientHeaderTimeoutMs == o.clientHeaderTimeoutMs &&
-           clientKeepaliveTimeoutMs == o.clientKeepaliveTimeoutMs;
+           clientKeepaliveTimeoutMs == o.clientKeepaliveTimeoutMs &&
+           underscoresInHeaders == o.underscoresInHeaders;
 }
 
 bool BootstrapSettings::operator==(const BootstrapSettings &o) const

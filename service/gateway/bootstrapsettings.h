@@ -63,6 +63,7 @@ struct BootstrapSettings
         qint64 maxBodyBytes = 0; // 0: unlimited
         int clientHeaderTimeoutMs = 60000;
         int clientKeepaliveTimeoutMs = 75000;
+        bool underscoresInHeaders = false; // keep request fields whose name holds '_' (nginx's default: drop)
         bool operator==(const Limits &o) const;
     } limits;
 

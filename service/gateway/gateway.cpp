@@ -38,6 +38,7 @@ ProxySettings proxySettings(const BootstrapSettings &s)
     p.limits.maxBodyBytes = s.limits.maxBodyBytes;
     p.limits.headerTimeoutMs = s.limits.clientHeaderTimeoutMs;
     p.limits.keepaliveTimeoutMs = s.limits.clientKeepaliveTimeoutMs;
+    p.limits.keepUnderscoreHeaders = s.limits.underscoresInHeaders;
     p.accessLog = s.resolve(s.accessLog);
     p.accessLogFormat = s.accessLogFormat;
     return p;

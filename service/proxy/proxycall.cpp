@@ -1,11 +1,11 @@
 #include "proxycall.h"
 
+#include "connectionlist.h"
 #include "hashkey.h"
+#include "httpformat.h"
 #include "upstreamhealth.h"
 
 #include <QLoggingCategory>
-
-#include <cstdio>
 
 Q_LOGGING_CATEGORY(lcProxy, "holdfast.proxy", QtInfoMsg)
 
@@ -56,26 +56,12 @@ Field classify(QByteArrayView name)
     }
 }
 
-// Fields the Connection header names are hop-by-hop too ("Connection: close, X-Foo").
-bool namedByConnection(QByteArrayView connection, QByteArrayView name)
-{
-    return !connection.isEmpty() && HttpHeaders::listContains(connection, name);
-}
-
 void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
 {
     out.append(name.data(), name.size());
     out.append(": ", 2);
     out.append(value.data(), value.size());
     out.append("\r\n", 2);
-}
-
-// Appends `value` in decimal without the temporary QByteArray::number() allocates.
-void appendNumber(QByteArray &out, qint64 value)
-{
-    char buf[24];
-    const int n = std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(value));
-    out.append(buf, n);
 }
 
 int statusFor(UpstreamConnection::Failure failure)
@@ -222,7 +208,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         }
         if (node.port != 80) {
             out.append(':');
-            appendNumber(out, node.port);
+            HttpFormat::appendNumber(out, node.port);
         }
         break;
     case Upstream::PassHost::Rewrite:
@@ -232,14 +218,15 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     out.append("\r\n");
 
     const HttpHeaders &headers = request.headers;
-    const QByteArrayView connection = headers.value("connection");
+    // Fields the Connection header names are hop-by-hop too ("Connection: close, X-Foo").
+    const ConnectionList connection(headers.value("connection"));
     QByteArrayView forwardedFor;
     int forwardedForCount = 0;
     for (int i = 0; i < headers.size(); ++i) {
         const QByteArrayView name = headers.name(i);
         switch (classify(name)) {
         case Field::Other:
-            if (namedByConnection(connection, name))
+            if (connection.contains(name))
                 break;
             appendField(out, name, headers.value(i));
             break;
@@ -270,7 +257,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     out.append("\r\nX-Real-IP: ");
     out.append(request.peerAddressText);
     out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
-    appendNumber(out, request.localPort);
+    HttpFormat::appendNumber(out, request.localPort);
     out.append("\r\n");
     if (!request.authority.isEmpty())
         appendField(out, "X-Forwarded-Host", request.authority);
@@ -278,7 +265,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         out.append("Transfer-Encoding: chunked\r\n");
     } else if (request.contentLength >= 0) {
         out.append("Content-Length: ");
-        appendNumber(out, request.contentLength);
+        HttpFormat::appendNumber(out, request.contentLength);
         out.append("\r\n");
     }
     out.append("\r\n");
@@ -311,9 +298,7 @@ void ProxyCall::writeUpstreamBody(QByteArrayView data)
 {
     if (m_request->chunked) {
         char line[20];
-        const int n =
-            std::snprintf(line, sizeof line, "%llx\r\n", static_cast<unsigned long long>(data.size()));
-        m_connection->write(QByteArrayView(line, n));
+        m_connection->write(HttpFormat::chunkSizeLine(line, data.size()));
         m_connection->write(data);
         m_connection->write("\r\n");
     } else {
@@ -373,16 +358,16 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
     m_status = head.status;
     if (!m_upstreamStatuses.isEmpty())
         m_upstreamStatuses.append(", ");
-    appendNumber(m_upstreamStatuses, head.status);
+    HttpFormat::appendNumber(m_upstreamStatuses, head.status);
     if (m_entry->health)
         m_entry->health->report(m_node, UpstreamHealth::Outcome::httpStatus(head.status));
 
     m_responseHeaders.clear();
-    const QByteArrayView connection = head.headers.value("connection");
+    const ConnectionList connection(head.headers.value("connection"));
     for (int i = 0; i < head.headers.size(); ++i) {
         const QByteArrayView name = head.headers.name(i);
         const Field field = classify(name);
-        if (field == Field::Hop || field == Field::ContentLength || namedByConnection(connection, name))
+        if (field == Field::Hop || field == Field::ContentLength || connection.contains(name))
             continue;
         m_responseHeaders.append(name, head.headers.value(i));
     }
@@ -464,7 +449,7 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
     }
     if (!m_upstreamStatuses.isEmpty())
         m_upstreamStatuses.append(", ");
-    appendNumber(m_upstreamStatuses, status);
+    HttpFormat::appendNumber(m_upstreamStatuses, status);
 
     const double retryTimeout = m_entry->upstream->retryTimeout;
     const bool inTime =

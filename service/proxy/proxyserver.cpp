@@ -183,9 +183,9 @@ void ProxyServer::stopWorkers()
     m_stopping = false;
 }
 
-QList<MetricsRegistry::Source> ProxyServer::metricsSources() const
+QList<ProxyMetrics::Source> ProxyServer::metricsSources() const
 {
-    QList<MetricsRegistry::Source> sources;
+    QList<ProxyMetrics::Source> sources;
     for (ProxyWorker *worker : m_workers)
         sources.append({worker, [worker] { return worker->metricsSnapshot(); }});
     return sources;
@@ -193,7 +193,7 @@ QList<MetricsRegistry::Source> ProxyServer::metricsSources() const
 
 QList<ProxyMetrics::Snapshot> ProxyServer::collectMetrics() const
 {
-    return MetricsRegistry::collect(metricsSources());
+    return ProxyMetrics::collect(metricsSources());
 }
 
 quint64 ProxyServer::upstreamConnectionsOpened() const

@@ -5,7 +5,7 @@
 #include "activehealthchecker.h"
 #include "configsnapshot.h"
 #include "healthregistry.h"
-#include "metricsregistry.h"
+#include "proxymetrics.h"
 #include "proxysettings.h"
 #include "proxysnapshot.h"
 #include "upstreampool.h"
@@ -52,8 +52,8 @@ public:
     const ProxySettings &settings() const { return m_settings; }
     ProxySnapshotPtr currentSnapshot() const { return m_current; }
 
-    // Per-worker metrics, taken in each worker's thread (see MetricsRegistry::collect).
-    QList<MetricsRegistry::Source> metricsSources() const;
+    // Per-worker metrics, taken in each worker's thread (see ProxyMetrics::collect).
+    QList<ProxyMetrics::Source> metricsSources() const;
     QList<ProxyMetrics::Snapshot> collectMetrics() const;
 
     HealthRegistry &healthRegistry() { return m_health; }

@@ -1,6 +1,6 @@
 #include "proxyworker.h"
 
-#include "httpconnection.h"
+#include "httpclock.h"
 #include "httpserver.h"
 #include "proxyhandler.h"
 
@@ -89,7 +89,7 @@ void ProxyWorker::checkDrained()
 void ProxyWorker::tick()
 {
     if (m_handler)
-        m_handler->checkTimeouts(HttpConnection::nowMs());
+        m_handler->checkTimeouts(HttpClock::nowMs());
 }
 
 ProxyMetrics::Snapshot ProxyWorker::metricsSnapshot() const

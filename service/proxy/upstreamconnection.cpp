@@ -1,7 +1,6 @@
 #include "upstreamconnection.h"
 
-#include "directsend.h"
-#include "httpconnection.h"
+#include "httpclock.h"
 
 #include <QLoggingCategory>
 #include <QTcpSocket>
@@ -16,24 +15,24 @@ constexpr qsizetype ReadChunk = 16 * 1024;
 constexpr qint64 ReadBuffer = 64 * 1024;
 constexpr qint64 OutputHighWater = 256 * 1024;
 constexpr qint64 OutputLowWater = 64 * 1024;
-constexpr qsizetype HoldLimit = 16 * 1024; // held output beyond this goes out at once
-
-inline UpstreamConnection *self(http_parser *p)
+inline UpstreamConnection *self(llhttp_t *p)
 {
     return static_cast<UpstreamConnection *>(p->data);
 }
 
 } // namespace
 
-const http_parser_settings &UpstreamConnection::parserSettings()
+const llhttp_settings_t &UpstreamConnection::parserSettings()
 {
-    static const http_parser_settings settings = [] {
-        http_parser_settings s;
-        http_parser_settings_init(&s);
+    static const llhttp_settings_t settings = [] {
+        llhttp_settings_t s;
+        llhttp_settings_init(&s);
         s.on_message_begin = &UpstreamConnection::onMessageBegin;
         s.on_status = &UpstreamConnection::onStatus;
         s.on_header_field = &UpstreamConnection::onHeaderField;
+        s.on_header_field_complete = &UpstreamConnection::onHeaderFieldComplete;
         s.on_header_value = &UpstreamConnection::onHeaderValue;
+        s.on_header_value_complete = &UpstreamConnection::onHeaderValueComplete;
         s.on_headers_complete = &UpstreamConnection::onHeadersComplete;
         s.on_body = &UpstreamConnection::onBody;
         s.on_message_complete = &UpstreamConnection::onMessageComplete;
@@ -47,11 +46,12 @@ UpstreamConnection::UpstreamConnection(QByteArray nodeKey, QByteArray host, quin
     , m_nodeKey(std::move(nodeKey))
     , m_host(std::move(host))
     , m_port(port)
+    , m_socket(new QTcpSocket(this))
+    , m_output(m_socket)
 {
-    http_parser_init(&m_parser, HTTP_RESPONSE);
+    llhttp_init(&m_parser, HTTP_RESPONSE, &parserSettings());
     m_parser.data = this;
     m_in.resize(ReadChunk);
-    m_socket = new QTcpSocket(this);
     m_socket->setReadBufferSize(ReadBuffer);
     connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
     connect(m_socket, &QTcpSocket::readyRead, this, &UpstreamConnection::onReadyRead);
@@ -65,7 +65,7 @@ UpstreamConnection::~UpstreamConnection() = default;
 void UpstreamConnection::connectToNode()
 {
     m_connecting = true;
-    m_connectDeadline = HttpConnection::nowMs() + m_timeouts.connectMs;
+    m_connectDeadline = HttpClock::nowMs() + m_timeouts.connectMs;
     m_socket->connectToHost(QString::fromLatin1(m_host), m_port);
 }
 
@@ -78,14 +78,14 @@ void UpstreamConnection::onConnected()
 {
     m_connecting = false;
     m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
-    m_sendProgress = HttpConnection::nowMs();
+    m_output.noteProgress();
     if (m_observer)
         m_observer->upstreamConnected();
 }
 
 void UpstreamConnection::beginRequest(bool headRequest)
 {
-    http_parser_init(&m_parser, HTTP_RESPONSE);
+    llhttp_init(&m_parser, HTTP_RESPONSE, &parserSettings());
     m_parser.data = this;
     m_headRequest = headRequest;
     m_busy = true;
@@ -102,42 +102,20 @@ void UpstreamConnection::write(QByteArrayView data)
 {
     if (m_failed)
         return;
-    if (m_holding) {
-        if (m_held.size() + data.size() <= HoldLimit) {
-            m_held.append(data.data(), data.size());
-            return;
-        }
-        releaseOutput();
-        if (m_failed)
-            return;
-    }
-    send(data);
-}
-
-void UpstreamConnection::send(QByteArrayView data)
-{
-    if (m_socket->bytesToWrite() == 0) {
-        m_sendProgress = HttpConnection::nowMs();
-        if (!m_connecting && m_socket->state() == QAbstractSocket::ConnectedState) {
-            const qint64 sent = sendDirect(m_socket->socketDescriptor(), data.data(), data.size());
-            if (sent >= data.size())
-                return;
-            data = data.sliced(sent);
-        }
-    }
-    m_socket->write(data.data(), data.size());
+    m_output.write(data);
     if (m_socket->bytesToWrite() > OutputHighWater)
         m_congested = true;
 }
 
 void UpstreamConnection::releaseOutput()
 {
-    m_holding = false;
-    if (m_held.isEmpty())
+    if (m_failed) {
+        m_output.discard();
         return;
-    if (!m_failed)
-        send(m_held);
-    m_held.resize(0);
+    }
+    m_output.release();
+    if (m_socket->bytesToWrite() > OutputHighWater)
+        m_congested = true;
 }
 
 void UpstreamConnection::requestSent()
@@ -147,17 +125,17 @@ void UpstreamConnection::requestSent()
         return;
     m_socket->flush(); // the request is whole: send it now, not on the next turn of the event loop
     if (m_readDeadline == 0)
-        m_readDeadline = HttpConnection::nowMs() + m_timeouts.readMs;
+        m_readDeadline = HttpClock::nowMs() + m_timeouts.readMs;
 }
 
 qint64 UpstreamConnection::pendingOutput() const
 {
-    return m_socket->bytesToWrite() + m_held.size();
+    return m_output.pending();
 }
 
 void UpstreamConnection::onBytesWritten()
 {
-    m_sendProgress = HttpConnection::nowMs();
+    m_output.noteProgress();
     if (m_congested && m_socket->bytesToWrite() <= OutputLowWater) {
         m_congested = false;
         if (m_observer)
@@ -168,8 +146,6 @@ void UpstreamConnection::onBytesWritten()
 void UpstreamConnection::pauseReading()
 {
     m_readPaused = true;
-    if (m_processing)
-        http_parser_pause(&m_parser, 1);
 }
 
 void UpstreamConnection::resumeReading()
@@ -178,7 +154,7 @@ void UpstreamConnection::resumeReading()
         return;
     m_readPaused = false;
     if (m_readDeadline)
-        m_readDeadline = HttpConnection::nowMs() + m_timeouts.readMs;
+        m_readDeadline = HttpClock::nowMs() + m_timeouts.readMs;
     process();
     if (m_eof && m_busy && !m_complete && !m_failed)
         handleEof();
@@ -200,8 +176,7 @@ void UpstreamConnection::markIdle(qint64 nowMs)
 
 void UpstreamConnection::close()
 {
-    m_holding = false;
-    m_held.resize(0);
+    m_output.discard();
     m_failed = true;
     m_busy = false;
     m_observer = nullptr;
@@ -222,20 +197,25 @@ void UpstreamConnection::onReadyRead()
     process();
 }
 
-// Parses what is buffered; false when the connection failed.
+// Parses what is buffered (all of it, or up to a pause); false when the connection failed. A null
+// `data` tells the parser the upstream closed.
 bool UpstreamConnection::execute(const char *data, qsizetype length)
 {
-    const size_t n = http_parser_execute(&m_parser, &parserSettings(), data, size_t(length));
-    m_inPos += qsizetype(n);
+    const llhttp_errno_t err =
+        data ? llhttp_execute(&m_parser, data, size_t(length)) : llhttp_finish(&m_parser);
+    if (data) {
+        const char *stop = llhttp_get_error_pos(&m_parser);
+        m_inPos += (err == HPE_PAUSED && stop) ? qsizetype(stop - data) : length;
+    }
     if (m_failed)
         return false;
-    const http_errno err = HTTP_PARSER_ERRNO(&m_parser);
     if (err == HPE_PAUSED) {
-        http_parser_pause(&m_parser, 0);
+        llhttp_resume(&m_parser);
         return true;
     }
     if (err != HPE_OK) {
-        qCDebug(lcUpstream) << "bad response from" << m_nodeKey << http_errno_name(err);
+        qCDebug(lcUpstream) << "bad response from" << m_nodeKey << llhttp_errno_name(err)
+                            << llhttp_get_error_reason(&m_parser);
         fail(UpstreamConnection::Failure::BadResponse);
         return false;
     }
@@ -257,7 +237,7 @@ void UpstreamConnection::process()
             m_inPos = 0;
             m_inLen = n;
             if (m_readDeadline || m_headDelivered)
-                m_readDeadline = HttpConnection::nowMs() + m_timeouts.readMs;
+                m_readDeadline = HttpClock::nowMs() + m_timeouts.readMs;
         }
         if (!execute(m_in.constData() + m_inPos, m_inLen - m_inPos))
             break;
@@ -336,8 +316,7 @@ void UpstreamConnection::fail(Failure failure)
         return;
     m_failed = true;
     m_connecting = false;
-    m_holding = false;
-    m_held.resize(0);
+    m_output.discard();
     const bool wasBusy = m_busy;
     m_busy = false;
     m_socket->abort();
@@ -359,7 +338,7 @@ void UpstreamConnection::checkTimeouts(qint64 now)
     }
     if (!m_busy)
         return;
-    if (m_socket->bytesToWrite() > 0 && now - m_sendProgress > m_timeouts.sendMs) {
+    if (m_socket->bytesToWrite() > 0 && now - m_output.lastProgress() > m_timeouts.sendMs) {
         fail(Failure::SendTimeout);
         return;
     }
@@ -369,56 +348,58 @@ void UpstreamConnection::checkTimeouts(qint64 now)
 
 // --- parser callbacks ---------------------------------------------------------------------------
 
-int UpstreamConnection::onMessageBegin(http_parser *p)
+int UpstreamConnection::onMessageBegin(llhttp_t *p)
 {
     UpstreamConnection *c = self(p);
     c->m_head.headers.clear();
     c->m_head.reason.resize(0);
     c->m_trailers.clear();
-    c->m_lastWasValue = false;
+    c->m_inField = false;
     c->m_inBody = false;
     c->m_interim = false;
     return 0;
 }
 
-int UpstreamConnection::onStatus(http_parser *p, const char *at, size_t length)
+int UpstreamConnection::onStatus(llhttp_t *p, const char *at, size_t length)
 {
     self(p)->m_head.reason.append(at, qsizetype(length));
     return 0;
 }
 
-int UpstreamConnection::onHeaderField(http_parser *p, const char *at, size_t length)
+int UpstreamConnection::onHeaderField(llhttp_t *p, const char *at, size_t length)
 {
     UpstreamConnection *c = self(p);
-    HttpHeaders &headers = c->m_inBody ? c->m_trailers : c->m_head.headers;
-    if (c->m_lastWasValue || headers.isEmpty()) {
-        if (c->m_lastWasValue)
-            headers.finishField();
+    HttpHeaders &headers = c->currentHeaders();
+    if (!c->m_inField) {
         headers.beginField();
-        c->m_lastWasValue = false;
+        c->m_inField = true;
     }
     headers.appendNameFragment(QByteArrayView(at, qsizetype(length)));
     return 0;
 }
 
-int UpstreamConnection::onHeaderValue(http_parser *p, const char *at, size_t length)
+int UpstreamConnection::onHeaderFieldComplete(llhttp_t *p)
 {
-    UpstreamConnection *c = self(p);
-    HttpHeaders &headers = c->m_inBody ? c->m_trailers : c->m_head.headers;
-    if (headers.isEmpty())
-        return -1;
-    headers.appendValueFragment(QByteArrayView(at, qsizetype(length)));
-    c->m_lastWasValue = true;
+    self(p)->m_inField = false;
     return 0;
 }
 
-int UpstreamConnection::onHeadersComplete(http_parser *p)
+int UpstreamConnection::onHeaderValue(llhttp_t *p, const char *at, size_t length)
+{
+    self(p)->currentHeaders().appendValueFragment(QByteArrayView(at, qsizetype(length)));
+    return 0;
+}
+
+int UpstreamConnection::onHeaderValueComplete(llhttp_t *p)
+{
+    self(p)->currentHeaders().finishField();
+    return 0;
+}
+
+int UpstreamConnection::onHeadersComplete(llhttp_t *p)
 {
     UpstreamConnection *c = self(p);
     HttpResponseHead &h = c->m_head;
-    if (c->m_lastWasValue)
-        h.headers.finishField();
-    c->m_lastWasValue = false;
     h.status = int(p->status_code);
     h.versionMinor = p->http_minor;
     if (h.status / 100 == 1 && h.status != 101) {
@@ -427,42 +408,39 @@ int UpstreamConnection::onHeadersComplete(http_parser *p)
     }
     h.hasBody = !(c->m_headRequest || h.status / 100 == 1 || h.status == 204 || h.status == 304);
     h.chunked = (p->flags & F_CHUNKED) != 0;
-    h.contentLength = (p->flags & F_CONTENTLENGTH) ? qint64(p->content_length) : -1;
-    h.keepAlive = http_should_keep_alive(p) != 0;
+    h.contentLength = (p->flags & F_CONTENT_LENGTH) ? qint64(p->content_length) : -1;
+    h.keepAlive = llhttp_should_keep_alive(p) != 0;
     c->m_inBody = true;
     c->m_headDelivered = true;
     if (c->m_readDeadline == 0)
-        c->m_readDeadline = HttpConnection::nowMs() + c->m_timeouts.readMs;
+        c->m_readDeadline = HttpClock::nowMs() + c->m_timeouts.readMs;
     if (c->m_observer)
         c->m_observer->upstreamResponseHead(h);
     if (c->m_failed)
         return -1;
-    return h.hasBody ? 0 : 1;
+    if (!h.hasBody)
+        return 1;
+    return (c->m_readPaused && !c->m_eof) ? HPE_PAUSED : 0;
 }
 
-int UpstreamConnection::onBody(http_parser *p, const char *at, size_t length)
+int UpstreamConnection::onBody(llhttp_t *p, const char *at, size_t length)
 {
     UpstreamConnection *c = self(p);
     if (c->m_observer)
         c->m_observer->upstreamResponseBody(QByteArrayView(at, qsizetype(length)));
     if (c->m_failed)
         return -1;
-    if (c->m_readPaused && !c->m_eof)
-        http_parser_pause(p, 1);
-    return 0;
+    return (c->m_readPaused && !c->m_eof) ? HPE_PAUSED : 0;
 }
 
-int UpstreamConnection::onMessageComplete(http_parser *p)
+int UpstreamConnection::onMessageComplete(llhttp_t *p)
 {
     UpstreamConnection *c = self(p);
     if (c->m_interim) {
         c->m_interim = false;
         return 0;
     }
-    if (c->m_lastWasValue)
-        c->m_trailers.finishField();
     c->m_complete = true;
-    c->m_keepAlive = http_should_keep_alive(p) != 0;
-    http_parser_pause(p, 1);
-    return 0;
+    c->m_keepAlive = llhttp_should_keep_alive(p) != 0;
+    return HPE_PAUSED;
 }

@@ -2,17 +2,18 @@
 #pragma once
 
 #include "httpresponsehead.h"
+#include "socketoutput.h"
 
 #include <QAbstractSocket>
 #include <QByteArray>
 #include <QObject>
 
-#include <http_parser.h>
+#include <llhttp.h>
 
 class QTcpSocket;
 
 // Lives in the worker thread that uses it, as its client connections do. Responses are parsed with
-// http_parser (HTTP_RESPONSE): HEAD, 1xx, 204 and 304 carry no body, a body without length ends when
+// llhttp (HTTP_RESPONSE, strict): HEAD, 1xx, 204 and 304 carry no body, a body without length ends when
 // the upstream closes. Reading pauses while the client side is congested, so the upstream is pushed
 // back through TCP rather than buffered.
 class UpstreamConnection : public QObject
@@ -71,7 +72,7 @@ public:
     void write(QByteArrayView data);
     // While held, writes collect (up to a small bound) and leave in one send on releaseOutput() or
     // requestSent().
-    void holdOutput() { m_holding = true; }
+    void holdOutput() { m_output.hold(); }
     void releaseOutput();
     // The request (with its body) is completely written: the read timeout starts now.
     void requestSent();
@@ -102,14 +103,17 @@ signals:
     void idleConnectionLost(UpstreamConnection *connection);
 
 private:
-    static int onMessageBegin(http_parser *p);
-    static int onStatus(http_parser *p, const char *at, size_t length);
-    static int onHeaderField(http_parser *p, const char *at, size_t length);
-    static int onHeaderValue(http_parser *p, const char *at, size_t length);
-    static int onHeadersComplete(http_parser *p);
-    static int onBody(http_parser *p, const char *at, size_t length);
-    static int onMessageComplete(http_parser *p);
-    static const http_parser_settings &parserSettings();
+    static int onMessageBegin(llhttp_t *p);
+    static int onStatus(llhttp_t *p, const char *at, size_t length);
+    static int onHeaderField(llhttp_t *p, const char *at, size_t length);
+    static int onHeaderFieldComplete(llhttp_t *p);
+    static int onHeaderValue(llhttp_t *p, const char *at, size_t length);
+    static int onHeaderValueComplete(llhttp_t *p);
+    static int onHeadersComplete(llhttp_t *p);
+    static int onBody(llhttp_t *p, const char *at, size_t length);
+    static int onMessageComplete(llhttp_t *p);
+    static const llhttp_settings_t &parserSettings();
+    HttpHeaders &currentHeaders() { return m_inBody ? m_trailers : m_head.headers; }
 
     void onConnected();
     void onReadyRead();
@@ -121,30 +125,28 @@ private:
     void deliverComplete();
     void handleEof();
     void fail(Failure failure);
-    void send(QByteArrayView data);
 
     QByteArray m_nodeKey;
     QByteArray m_host;
     quint16 m_port;
-    QTcpSocket *m_socket = nullptr;
+    QTcpSocket *m_socket;
+    SocketOutput m_output;
     Observer *m_observer = nullptr;
     Timeouts m_timeouts;
 
-    http_parser m_parser;
+    llhttp_t m_parser;
     HttpResponseHead m_head;
     HttpHeaders m_trailers;
-    QByteArray m_in;   // m_in[m_inPos, m_inLen) is read but not parsed yet
-    QByteArray m_held; // output collected while held
+    QByteArray m_in; // m_in[m_inPos, m_inLen) is read but not parsed yet
     qsizetype m_inPos = 0;
     qsizetype m_inLen = 0;
-    bool m_lastWasValue = false;
+    bool m_inField = false;
     bool m_inBody = false;
     bool m_interim = false;
     bool m_headRequest = false;
 
     qint64 m_connectDeadline = 0;
     qint64 m_readDeadline = 0;
-    qint64 m_sendProgress = 0;
     qint64 m_idleSince = 0;
     int m_requests = 0;
     bool m_connecting = false;
@@ -157,5 +159,4 @@ private:
     bool m_failed = false;
     bool m_processing = false;
     bool m_eof = false;
-    bool m_holding = false;
 };

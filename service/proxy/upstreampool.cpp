@@ -1,6 +1,6 @@
 #include "upstreampool.h"
 
-#include "httpconnection.h"
+#include "httpclock.h"
 
 UpstreamPool::UpstreamPool(QObject *parent)
     : QObject(parent)
@@ -50,7 +50,7 @@ void UpstreamPool::release(UpstreamConnection *connection, const KeepalivePool &
         m_all.erase(oldest);
         oldest->close();
     }
-    const qint64 now = HttpConnection::nowMs();
+    const qint64 now = HttpClock::nowMs();
     connection->markIdle(now);
     idle.push_back({connection, now + qint64(settings.idleTimeout * 1000)});
 }

@@ -12,9 +12,13 @@ holdfast_add_test(tst_proxy
     LABELS integration service TIMEOUT 240)
 add_dependencies(tst_proxy holdfast_test_upstream)
 
-holdfast_add_test(tst_httpparser
-    SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_httpparser.cpp ${CMAKE_CURRENT_LIST_DIR}/httptesthandler.h
+holdfast_add_test(tst_httpconnection
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_httpconnection.cpp ${CMAKE_CURRENT_LIST_DIR}/httptesthandler.h
     LIBS holdfast_proxy_testkit holdfast_proxy
+    LABELS unit service TIMEOUT 60)
+
+# The request parser on its own: bytes in, a head or a precise error out, no sockets.
+holdfast_add_test(tst_httpparser SOURCES ${CMAKE_CURRENT_LIST_DIR}/tst_httpparser.cpp LIBS holdfast_http
     LABELS unit service TIMEOUT 60)
 
 include(${CMAKE_CURRENT_LIST_DIR}/../fuzz/fuzz.cmake)

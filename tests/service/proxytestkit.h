@@ -10,7 +10,6 @@
 #include <QPair>
 #include <QTcpSocket>
 
-#include <http_parser.h>
 #include <memory>
 
 namespace ProxyTestKit {

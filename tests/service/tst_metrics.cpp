@@ -40,7 +40,7 @@ struct Worker
         thread.quit();
         thread.wait();
     }
-    MetricsRegistry::Source source()
+    ProxyMetrics::Source source()
     {
         return {context.get(), [this] { return metrics.snapshot(); }};
     }
@@ -237,7 +237,7 @@ void TestMetrics::mergeTwoWorkers()
     b.upstreamRetried(QStringLiteral("u1"));
     b.upstreamConnectFailed(QStringLiteral("u1"));
 
-    const ProxyMetrics::Snapshot all = MetricsRegistry::merge({a.snapshot(), b.snapshot()});
+    const ProxyMetrics::Snapshot all = ProxyMetrics::merge({a.snapshot(), b.snapshot()});
     QCOMPARE(all.activeConnections, 3);
     QCOMPARE(all.routes.size(), 2);
     const ProxyMetrics::RouteStats r1 = all.routes.value(QStringLiteral("r1"));
@@ -283,7 +283,7 @@ void TestMetrics::collectAcrossThreads()
     }
 
     QThread *ranIn[2] = {nullptr, nullptr};
-    QList<MetricsRegistry::Source> sources{one.source(), two.source()};
+    QList<ProxyMetrics::Source> sources{one.source(), two.source()};
     sources[0].snapshot = [&] {
         ranIn[0] = QThread::currentThread();
         return one.metrics.snapshot();
@@ -293,7 +293,7 @@ void TestMetrics::collectAcrossThreads()
         return two.metrics.snapshot();
     };
     // Queued calls run in order, so the blocking collection sees every request posted above.
-    const QList<ProxyMetrics::Snapshot> snapshots = MetricsRegistry::collect(sources);
+    const QList<ProxyMetrics::Snapshot> snapshots = ProxyMetrics::collect(sources);
     QCOMPARE(snapshots.size(), 2);
     QCOMPARE(ranIn[0], &one.thread);
     QCOMPARE(ranIn[1], &two.thread);
@@ -320,16 +320,15 @@ void TestMetrics::collectAcrossThreads()
     QMetaObject::invokeMethod(
         &adminContext,
         [&] {
-            fromAdmin = MetricsRegistry::collect({one.source(), two.source()});
+            fromAdmin = ProxyMetrics::collect({one.source(), two.source()});
         },
         Qt::BlockingQueuedConnection);
     admin.quit();
     admin.wait();
     QCOMPARE(fromAdmin.size(), 2);
-    QCOMPARE(MetricsRegistry::merge(fromAdmin)
-                 .routes.value(QStringLiteral("r"))
-                 .requests(QStringLiteral("u"), 500),
-             2u);
+    QCOMPARE(
+        ProxyMetrics::merge(fromAdmin).routes.value(QStringLiteral("r")).requests(QStringLiteral("u"), 500),
+        2u);
 }
 
 void TestMetrics::collectInSameOrStoppedThread()
@@ -349,7 +348,7 @@ void TestMetrics::collectInSameOrStoppedThread()
     QVERIFY(stopped->thread.wait(5000));
 
     const QList<ProxyMetrics::Snapshot> snapshots =
-        MetricsRegistry::collect({{&here, [&] { return local.snapshot(); }}, stopped->source()});
+        ProxyMetrics::collect({{&here, [&] { return local.snapshot(); }}, stopped->source()});
     QCOMPARE(snapshots.size(), 2);
     QCOMPARE(snapshots[0].routes.value(QStringLiteral("r")).requests(QStringLiteral("u"), 200), 1u);
     QCOMPARE(snapshots[1].routes.value(QStringLiteral("r")).requests(QStringLiteral("u"), 201), 1u);

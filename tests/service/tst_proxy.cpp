@@ -805,7 +805,7 @@ void TestProxy::metricsCollected()
             upstreamJson({m_a.node()}) + "}}");
     for (int i = 0; i < 5; ++i)
         QCOMPARE(get(m_port, "/m").status, 200);
-    const ProxyMetrics::Snapshot merged = MetricsRegistry::merge(m_proxy->collectMetrics());
+    const ProxyMetrics::Snapshot merged = ProxyMetrics::merge(m_proxy->collectMetrics());
     QCOMPARE(merged.routes.value(QStringLiteral("7")).requests(QStringLiteral("upstreams/1"), 200),
              quint64(5));
 }

@@ -29,7 +29,7 @@
 
 #include <cstdio>
 #include <deque>
-#include <http_parser.h>
+#include <llhttp.h>
 #include <sys/socket.h>
 
 namespace {
@@ -47,6 +47,36 @@ QByteArray pattern(qint64 offset, qint64 length)
     for (qint64 i = 0; i < length; ++i)
         out[i] = char((offset + i) % 251);
     return out;
+}
+
+QByteArray reasonPhrase(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 413:
+        return "Payload Too Large";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Status";
+    }
 }
 
 QByteArray patternSha256(qint64 length)
@@ -77,49 +107,52 @@ public:
         , m_hash(QCryptographicHash::Sha256)
     {
         socket->setParent(this);
-        http_parser_init(&m_parser, HTTP_REQUEST);
-        m_parser.data = this;
-        http_parser_settings_init(&m_settings);
-        m_settings.on_message_begin = [](http_parser *p) {
+        llhttp_settings_init(&m_settings);
+        m_settings.on_message_begin = [](llhttp_t *p) {
             auto *c = static_cast<Connection *>(p->data);
             c->m_current = Request();
             c->m_hash.reset();
-            c->m_lastWasValue = false;
+            c->m_inField = false;
             return 0;
         };
-        m_settings.on_url = [](http_parser *p, const char *at, size_t n) {
+        m_settings.on_url = [](llhttp_t *p, const char *at, size_t n) {
             static_cast<Connection *>(p->data)->m_current.url.append(at, qsizetype(n));
             return 0;
         };
-        m_settings.on_header_field = [](http_parser *p, const char *at, size_t n) {
+        m_settings.on_header_field = [](llhttp_t *p, const char *at, size_t n) {
             auto *c = static_cast<Connection *>(p->data);
-            if (c->m_lastWasValue || c->m_current.headers.isEmpty())
+            if (!c->m_inField)
                 c->m_current.headers.append(QPair<QByteArray, QByteArray>());
-            c->m_lastWasValue = false;
+            c->m_inField = true;
             c->m_current.headers.last().first.append(at, qsizetype(n));
             return 0;
         };
-        m_settings.on_header_value = [](http_parser *p, const char *at, size_t n) {
+        m_settings.on_header_field_complete = [](llhttp_t *p) {
+            static_cast<Connection *>(p->data)->m_inField = false;
+            return 0;
+        };
+        m_settings.on_header_value = [](llhttp_t *p, const char *at, size_t n) {
             auto *c = static_cast<Connection *>(p->data);
-            c->m_lastWasValue = true;
             c->m_current.headers.last().second.append(at, qsizetype(n));
             return 0;
         };
-        m_settings.on_body = [](http_parser *p, const char *at, size_t n) {
+        m_settings.on_body = [](llhttp_t *p, const char *at, size_t n) {
             auto *c = static_cast<Connection *>(p->data);
             c->m_hash.addData(QByteArrayView(at, qsizetype(n)));
             c->m_current.bodyLength += qint64(n);
             return 0;
         };
-        m_settings.on_message_complete = [](http_parser *p) {
+        m_settings.on_message_complete = [](llhttp_t *p) {
             auto *c = static_cast<Connection *>(p->data);
-            c->m_current.method = http_method_str(http_method(p->method));
+            c->m_current.method = llhttp_method_name(llhttp_method_t(p->method));
             c->m_current.versionMinor = p->http_minor;
-            c->m_current.keepAlive = http_should_keep_alive(p) != 0;
+            c->m_current.keepAlive = llhttp_should_keep_alive(p) != 0;
             c->m_current.bodySha256 = c->m_hash.result().toHex();
             c->m_queue.push_back(c->m_current);
             return 0;
         };
+        llhttp_init(&m_parser, HTTP_REQUEST, &m_settings);
+        m_parser.data = this;
         connect(socket, &QTcpSocket::readyRead, this, &Connection::onReadyRead);
         connect(socket, &QTcpSocket::bytesWritten, this, &Connection::onBytesWritten);
         connect(socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
@@ -129,8 +162,7 @@ private:
     void onReadyRead()
     {
         const QByteArray data = m_socket->readAll();
-        const size_t n = http_parser_execute(&m_parser, &m_settings, data.constData(), size_t(data.size()));
-        if (HTTP_PARSER_ERRNO(&m_parser) != HPE_OK || n != size_t(data.size())) {
+        if (llhttp_execute(&m_parser, data.constData(), size_t(data.size())) != HPE_OK) {
             m_socket->write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             m_socket->disconnectFromHost();
             return;
@@ -147,10 +179,9 @@ private:
     void answerEarlyAndReset(int status)
     {
         const QByteArray body = "{\"early\":" + QByteArray::number(status) + "}";
-        m_socket->write(
-            "HTTP/1.1 " + QByteArray::number(status) + ' ' + http_status_str(http_status(status)) +
-            "\r\nContent-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) +
-            "\r\nConnection: close\r\n\r\n" + body);
+        m_socket->write("HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) +
+                        "\r\nContent-Type: application/json\r\nContent-Length: " +
+                        QByteArray::number(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
         m_socket->flush();
         const struct linger reset = {1, 0};
         ::setsockopt(int(m_socket->socketDescriptor()), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
@@ -182,8 +213,8 @@ private:
 
     void sendHead(const Request &request, int status, const QList<QPair<QByteArray, QByteArray>> &headers)
     {
-        QByteArray head = "HTTP/1.1 " + QByteArray::number(status) + ' ' +
-                          http_status_str(http_status(status)) + "\r\nX-Upstream-Name: " + g_name + "\r\n";
+        QByteArray head = "HTTP/1.1 " + QByteArray::number(status) + ' ' + reasonPhrase(status) +
+                          "\r\nX-Upstream-Name: " + g_name + "\r\n";
         for (const auto &h : headers)
             head += h.first + ": " + h.second + "\r\n";
         if (!request.keepAlive)
@@ -341,12 +372,12 @@ private:
     QTcpSocket *m_socket;
     int m_serial;
     int m_requestsHere = 0;
-    http_parser m_parser;
-    http_parser_settings m_settings;
+    llhttp_t m_parser;
+    llhttp_settings_t m_settings;
     QCryptographicHash m_hash;
     Request m_current;
     std::deque<Request> m_queue;
-    bool m_lastWasValue = false;
+    bool m_inField = false;
     bool m_busy = false;
 
     Request m_streamRequest;

@@ -6,10 +6,13 @@
 #include <QString>
 
 #include <array>
+#include <functional>
+
+class QObject;
 
 // Not thread-safe by design: each worker thread owns one instance and is the only writer, so the
 // request path takes no lock. Other threads read through snapshot(), called in the owner's thread
-// (see MetricsRegistry::collect).
+// (see collect()).
 class ProxyMetrics
 {
 public:
@@ -75,6 +78,19 @@ public:
     void upstreamRetried(const QString &upstream) { ++m_snapshot.upstreams[upstream].retries; }
 
     Snapshot snapshot() const { return m_snapshot; }
+
+    // One worker: an object living in the worker thread, and how to take that worker's snapshot there.
+    struct Source
+    {
+        QObject *context = nullptr;
+        std::function<Snapshot()> snapshot;
+    };
+
+    // Takes every worker's snapshot in the worker's own thread: directly when the caller already is
+    // that thread (or it no longer runs), else by a blocking queued call. The caller must not be a
+    // thread a worker waits on.
+    static QList<Snapshot> collect(const QList<Source> &sources);
+    static Snapshot merge(const QList<Snapshot> &workers);
 
 private:
     Snapshot m_snapshot;

@@ -1,5 +1,11 @@
 #include "proxymetrics.h"
 
+#include <QLoggingCategory>
+#include <QObject>
+#include <QThread>
+
+Q_LOGGING_CATEGORY(lcProxyMetrics, "holdfast.proxy.metrics")
+
 #include <algorithm>
 
 void ProxyMetrics::Histogram::observe(qint64 micros)
@@ -85,4 +91,35 @@ void ProxyMetrics::recordRequest(const QString &routeId, const QString &upstream
 
     if (upstreamMicros >= 0 && !upstream.isEmpty())
         m_snapshot.upstreams[upstream].duration.observe(upstreamMicros);
+}
+
+ProxyMetrics::Snapshot ProxyMetrics::merge(const QList<ProxyMetrics::Snapshot> &workers)
+{
+    ProxyMetrics::Snapshot total;
+    for (const ProxyMetrics::Snapshot &worker : workers)
+        total.merge(worker);
+    return total;
+}
+
+QList<ProxyMetrics::Snapshot> ProxyMetrics::collect(const QList<Source> &sources)
+{
+    QList<ProxyMetrics::Snapshot> snapshots;
+    snapshots.reserve(sources.size());
+    for (const Source &source : sources) {
+        if (!source.snapshot)
+            continue;
+        QThread *owner = source.context ? source.context->thread() : nullptr;
+        // A blocking call into the caller's own thread, or into a thread with no running event loop,
+        // would never return; a stopped worker writes nothing, so reading directly is safe there.
+        if (!owner || owner == QThread::currentThread() || !owner->isRunning()) {
+            snapshots.append(source.snapshot());
+            continue;
+        }
+        ProxyMetrics::Snapshot snapshot;
+        if (!QMetaObject::invokeMethod(source.context, source.snapshot, Qt::BlockingQueuedConnection,
+                                       &snapshot))
+            qCWarning(lcProxyMetrics) << "could not take the metrics snapshot of a worker";
+        snapshots.append(snapshot);
+    }
+    return snapshots;
 }

@@ -17,4 +17,6 @@ struct HttpLimits
     qint64 socketReadBuffer = 64 * 1024;
     qint64 outputHighWater = 256 * 1024;
     qint64 outputLowWater = 64 * 1024;
+    // Header fields whose name holds '_' are dropped unless this is set (nginx's underscores_in_headers).
+    bool keepUnderscoreHeaders = false;
 };

@@ -1,5 +1,6 @@
 #include "httpserver.h"
 
+#include "httpclock.h"
 #include "httpconnection.h"
 
 #include <QTcpServer>
@@ -136,7 +137,7 @@ void HttpServer::closeAll()
 
 void HttpServer::tick()
 {
-    const qint64 now = HttpConnection::nowMs();
+    const qint64 now = HttpClock::nowMs();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections) {
         if (m_connections.count(connection))

@@ -36,6 +36,7 @@ public:
 
     void append(QByteArrayView name, QByteArrayView value);
     void removeAll(QByteArrayView name);
+    void removeLast() { m_fields.pop_back(); }
 
     // Streaming construction, as a parser delivers fields in fragments: a new field begins with
     // beginField(), then any number of name and value fragments, then finishField() trims the value.

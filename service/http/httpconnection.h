@@ -1,0 +1,119 @@
+// The server side of one client TCP connection: reads requests, hands them to a handler, writes responses.
+#pragma once
+
+#include "httpexchange.h"
+#include "httplimits.h"
+#include "httprequestparser.h"
+#include "httpresponsewriter.h"
+#include "socketoutput.h"
+
+#include <QByteArray>
+#include <QObject>
+
+class HttpServer;
+class IRequestHandler;
+class QTcpSocket;
+
+// Bytes go through an HttpRequestParser (which refuses anything that could smuggle a second request past
+// a downstream parser: 400 and the connection closed); the body streams to the handler's observer
+// straight from the read buffer. Pipelined requests wait in the read buffer until the response before
+// them is complete, so they are answered in order.
+class HttpConnection : public QObject, public HttpExchange, private HttpRequestParser::BodySink
+{
+    Q_OBJECT
+
+public:
+    HttpConnection(qintptr socketDescriptor, IRequestHandler *handler, const HttpLimits &limits,
+                   HttpServer *server);
+    ~HttpConnection() override;
+
+    // HttpExchange
+    const HttpRequestHead &request() const override { return m_parser.head(); }
+    const QByteArray &bufferedBody() const override { return m_bodyBuffer; }
+    void setObserver(Observer *observer) override { m_req.observer = observer; }
+    void pauseRequestBody() override;
+    void resumeRequestBody() override;
+    bool requestComplete() const override { return m_req.requestDone; }
+    void writeHead(int status, QByteArrayView reason, const HttpHeaders &headers,
+                   qint64 contentLength) override;
+    void writeBody(QByteArrayView data) override;
+    void finish(const HttpHeaders *trailers = nullptr) override;
+    void abort() override;
+    bool headWritten() const override { return m_req.headSent; }
+    void closeAfterResponse() override { m_closeAfter = true; }
+    qint64 pendingOutput() const override { return m_output.pending(); }
+    bool outputCongested() const override { return m_req.congested; }
+    void holdOutput() override;
+    void releaseOutput() override;
+
+    // Called by the server's timer with HttpClock::nowMs().
+    void checkTimeouts(qint64 nowMs);
+    // Drain: close now when idle, else once the response in progress is complete.
+    void shutdown();
+    bool isOpen() const { return m_state != State::Closed; }
+
+private:
+    enum class State
+    {
+        Idle,
+        ReadingHead,
+        Dispatched,
+        Closed
+    };
+
+    // Everything that lives for one request and its response; startNextRequest() resets it at once.
+    struct RequestState
+    {
+        Observer *observer = nullptr;
+        bool dispatchPending = false;
+        bool bufferBody = false; // the handler wants the body whole (bufferedBodyLimit() > 0)
+        bool requestDone = false;
+        bool responseDone = false;
+        bool bodyPaused = false;
+        bool continueSent = false;
+        bool headSent = false;
+        bool congested = false;
+    };
+
+    // HttpRequestParser::BodySink
+    void parsedBody(QByteArrayView data) override;
+
+    void onBytesWritten();
+    void onDisconnected();
+    void pump();
+    bool blocked() const;
+    bool fill();
+    void execute();
+    void headParsed();
+    void messageParsed();
+    void dispatch();
+    void startNextRequest();
+    void sendContinue();
+    void failRequest(int status);
+    void close(bool graceful);
+    void finalize();
+
+    QTcpSocket *m_socket;
+    SocketOutput m_output;
+    HttpResponseWriter m_writer;
+    IRequestHandler *m_handler;
+    HttpLimits m_limits;
+    HttpServer *m_server;
+    HttpRequestParser m_parser;
+    RequestState m_req;
+
+    QByteArray m_bodyBuffer;
+    QByteArray m_in; // reused read buffer: m_in[m_inPos, m_inLen) is not parsed yet
+    qsizetype m_inPos = 0;
+    qsizetype m_inLen = 0;
+
+    State m_state = State::Idle;
+    int m_requests = 0;
+    qint64 m_deadline = 0; // of the current read phase; 0: none
+    qint64 m_closeStarted = 0;
+    bool m_closeAfter = false;
+    bool m_draining = false;
+    bool m_pumping = false;
+    bool m_peerGone = false;
+    bool m_finalized = false;
+};

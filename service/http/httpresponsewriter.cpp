@@ -1,0 +1,78 @@
+#include "httpresponsewriter.h"
+
+#include "httpformat.h"
+#include "httpheaders.h"
+#include "socketoutput.h"
+
+void HttpResponseWriter::writeHead(int status, QByteArrayView reason, const HttpHeaders &headers,
+                                   qint64 contentLength, const Request &request, bool *close)
+{
+    QByteArray &out = m_buffer;
+    out.resize(0);
+    out.append("HTTP/1.1 ");
+    HttpFormat::appendNumber(out, status);
+    out.append(' ');
+    out.append(reason.data(), reason.size());
+    out.append("\r\n");
+    headers.serialize(out);
+    const bool bodyAllowed = status >= 200 && status != 204 && status != 304;
+    if (!bodyAllowed) {
+        m_framing = Framing::None;
+    } else if (contentLength >= 0) {
+        out.append("Content-Length: ");
+        HttpFormat::appendNumber(out, contentLength);
+        out.append("\r\n");
+        m_framing = Framing::Length;
+    } else if (!request.http10) {
+        out.append("Transfer-Encoding: chunked\r\n");
+        m_framing = Framing::Chunked;
+    } else {
+        m_framing = Framing::CloseDelimited;
+        if (!request.head)
+            *close = true;
+    }
+    if (request.head)
+        m_framing = Framing::None;
+    if (*close)
+        out.append("Connection: close\r\n");
+    else if (request.http10)
+        out.append("Connection: keep-alive\r\n");
+    out.append("\r\n");
+    m_output->write(out);
+}
+
+void HttpResponseWriter::writeBody(QByteArrayView data)
+{
+    if (data.isEmpty())
+        return;
+    switch (m_framing) {
+    case Framing::None:
+        return;
+    case Framing::Chunked: {
+        char line[20];
+        m_output->write(HttpFormat::chunkSizeLine(line, data.size()));
+        m_output->write(data);
+        m_output->write("\r\n");
+        break;
+    }
+    case Framing::Length:
+    case Framing::CloseDelimited:
+        m_output->write(data);
+        break;
+    }
+}
+
+void HttpResponseWriter::finish(const HttpHeaders *trailers)
+{
+    if (m_framing != Framing::Chunked)
+        return;
+    if (trailers && !trailers->isEmpty()) {
+        m_buffer.resize(0);
+        m_buffer.append("0\r\n");
+        trailers->serialize(m_buffer);
+        m_buffer.append("\r\n");
+        m_output->write(m_buffer);
+    } else {
+        m_output->write("0\r\n\r\n");
+    }
+}

@@ -1,0 +1,57 @@
+#include "socketoutput.h"
+
+#include "directsend.h"
+#include "httpclock.h"
+
+#include <QTcpSocket>
+
+void SocketOutput::write(QByteArrayView data)
+{
+    if (m_holding) {
+        if (m_held.size() + data.size() <= HoldLimit) {
+            m_held.append(data.data(), data.size());
+            return;
+        }
+        release();
+    }
+    send(data);
+}
+
+void SocketOutput::release()
+{
+    m_holding = false;
+    if (m_held.isEmpty())
+        return;
+    send(m_held);
+    m_held.resize(0);
+}
+
+void SocketOutput::discard()
+{
+    m_holding = false;
+    m_held.resize(0);
+}
+
+qint64 SocketOutput::pending() const
+{
+    return m_socket->bytesToWrite() + m_held.size();
+}
+
+void SocketOutput::noteProgress()
+{
+    m_progressMs = HttpClock::nowMs();
+}
+
+void SocketOutput::send(QByteArrayView data)
+{
+    if (m_socket->bytesToWrite() == 0) {
+        noteProgress();
+        if (m_socket->state() == QAbstractSocket::ConnectedState) {
+            const qint64 sent = sendDirect(m_socket->socketDescriptor(), data.data(), data.size());
+            if (sent >= data.size())
+                return;
+            data = data.sliced(sent);
+        }
+    }
+    m_socket->write(data.data(), data.size());
+}

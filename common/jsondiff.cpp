@@ -6,15 +6,8 @@
 
 const char *JsonChange::kindName(Kind kind)
 {
-    switch (kind) {
-    case Kind::Added:
-        return "added";
-    case Kind::Removed:
-        return "removed";
-    case Kind::Changed:
-        break;
-    }
-    return "changed";
+    static const char *const names[] = {"added", "removed", "changed"}; // in the order of Kind
+    return names[int(kind)];
 }
 
 namespace {

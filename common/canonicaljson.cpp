@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace {
 
@@ -167,23 +168,10 @@ QByteArray sha256Hex(const QByteArray &bytes)
 
 const char *typeName(const QJsonValue &value)
 {
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return "null";
-    case QJsonValue::Bool:
-        return "boolean";
-    case QJsonValue::Double:
-        return "number";
-    case QJsonValue::String:
-        return "string";
-    case QJsonValue::Array:
-        return "array";
-    case QJsonValue::Object:
-        return "object";
-    case QJsonValue::Undefined:
-        break;
-    }
-    return "nothing";
+    // Indexed by QJsonValue::Type, Null (0) to Object (5); Undefined (0x80) is "nothing".
+    static const char *const names[] = {"null", "boolean", "number", "string", "array", "object"};
+    const int type = int(value.type());
+    return type >= 0 && type < int(std::size(names)) ? names[type] : "nothing";
 }
 
 } // namespace CanonicalJson

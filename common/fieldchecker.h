@@ -4,6 +4,7 @@
 
 #include "canonicaljson.h"
 #include "configobjects.h"
+#include "jsondiff.h"
 #include "validationerror.h"
 
 #include <QByteArrayView>
@@ -77,29 +78,16 @@ private:
         qsizetype index;
     };
 
-    static void appendEscaped(QString &out, const QString &token)
-    {
-        for (const QChar c : token) {
-            if (c == QLatin1Char('~'))
-                out += QLatin1String("~0");
-            else if (c == QLatin1Char('/'))
-                out += QLatin1String("~1");
-            else
-                out += c;
-        }
-    }
-
     QString pointer() const
     {
         QString out;
         for (const Segment &segment : m_path) {
-            out += QLatin1Char('/');
-            if (segment.name)
-                out += QLatin1String(segment.name);
-            else if (segment.member)
-                appendEscaped(out, *segment.member);
+            if (segment.member)
+                JsonDiff::appendPointerToken(out, *segment.member);
+            else if (segment.name)
+                out += QLatin1Char('/') + QLatin1String(segment.name);
             else
-                out += QString::number(segment.index);
+                out += QLatin1Char('/') + QString::number(segment.index);
         }
         return out;
     }

@@ -6,35 +6,11 @@
 
 const char *JsonChange::kindName(Kind kind)
 {
-    switch (kind) {
-    case Kind::Added:
-        return "added";
-    case Kind::Removed:
-        return "removed";
-    case Kind::Changed:
-        break;
-    }
-    return "changed";
+    static const char *const names[] = {"added", "removed", "changed"}; // in the order of Kind
+    return names[int(kind)];
 }
 
 namespace {
-
-void appendToken(QString &pointer, QStringView token)
-{
-    pointer += QLatin1Char('/');
-    if (!token.contains(QLatin1Char('~')) && !token.contains(QLatin1Char('/'))) {
-        pointer += token;
-        return;
-    }
-    for (const QChar c : token) {
-        if (c == QLatin1Char('~'))
-            pointer += QLatin1String("~0");
-        else if (c == QLatin1Char('/'))
-            pointer += QLatin1String("~1");
-        else
-            pointer += c;
-    }
-}
 
 // One walk over both trees. The pointer is one growing buffer, truncated on the way back up, so a
 // visited member costs no allocation unless it is reported.
@@ -103,13 +79,13 @@ private:
                 order = aKey.compare(bKey);
 
             if (order < 0) {
-                appendToken(m_pointer, aKey);
+                JsonDiff::appendPointerToken(m_pointer, aKey);
                 report(JsonChange::Kind::Removed, a.value(), QJsonValue(QJsonValue::Undefined));
             } else if (order > 0) {
-                appendToken(m_pointer, bKey);
+                JsonDiff::appendPointerToken(m_pointer, bKey);
                 report(JsonChange::Kind::Added, QJsonValue(QJsonValue::Undefined), b.value());
             } else {
-                appendToken(m_pointer, aKey);
+                JsonDiff::appendPointerToken(m_pointer, aKey);
                 value(a.value(), b.value());
             }
             m_pointer.truncate(mark);
@@ -186,8 +162,25 @@ QJsonArray toJson(const QList<JsonChange> &changes)
 QString escapePointerToken(const QString &token)
 {
     QString pointer;
-    appendToken(pointer, token);
+    JsonDiff::appendPointerToken(pointer, token);
     return pointer.mid(1);
 }
 
 } // namespace JsonDiff
+
+void JsonDiff::appendPointerToken(QString &pointer, QStringView token)
+{
+    pointer += QLatin1Char('/');
+    if (!token.contains(QLatin1Char('~')) && !token.contains(QLatin1Char('/'))) {
+        pointer += token;
+        return;
+    }
+    for (const QChar c : token) {
+        if (c == QLatin1Char('~'))
+            pointer += QLatin1String("~0");
+        else if (c == QLatin1Char('/'))
+            pointer += QLatin1String("~1");
+        else
+            pointer += c;
+    }
+}

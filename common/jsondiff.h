@@ -25,6 +25,9 @@ struct JsonChange
 
 namespace JsonDiff {
 
+// Appends "/<token>" to an RFC 6901 pointer, escaping "~" and "/".
+void appendPointerToken(QString &pointer, QStringView token);
+
 // Changes that turn `from` into `to`, in a stable order (object keys sorted, array indices ascending).
 // Objects are compared member by member, arrays element by element (extra elements are added or removed
 // at their indices); anything else that differs, including a change of type, is "changed" at its

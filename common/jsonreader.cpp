@@ -1,5 +1,7 @@
 #include "jsonreader.h"
 
+#include "canonicaljson.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -20,27 +22,6 @@ void JsonReader::fail(const QString &key, const QString &message)
         *m_error = QStringLiteral("%1: %2").arg(where(key), message);
 }
 
-QString JsonReader::typeName(const QJsonValue &value)
-{
-    switch (value.type()) {
-    case QJsonValue::Null:
-        return QStringLiteral("null");
-    case QJsonValue::Bool:
-        return QStringLiteral("boolean");
-    case QJsonValue::Double:
-        return QStringLiteral("number");
-    case QJsonValue::String:
-        return QStringLiteral("string");
-    case QJsonValue::Array:
-        return QStringLiteral("array");
-    case QJsonValue::Object:
-        return QStringLiteral("object");
-    case QJsonValue::Undefined:
-        break;
-    }
-    return QStringLiteral("nothing");
-}
-
 QJsonValue JsonReader::take(const char *key, const char *expected, bool (*accept)(const QJsonValue &))
 {
     if (!ok())
@@ -53,7 +34,8 @@ QJsonValue JsonReader::take(const char *key, const char *expected, bool (*accept
     }
     const QJsonValue value = it.value();
     if (!accept(value)) {
-        fail(name, QStringLiteral("expected %1, got %2").arg(QLatin1String(expected), typeName(value)));
+        fail(name, QStringLiteral("expected %1, got %2")
+                       .arg(QLatin1String(expected), QLatin1String(CanonicalJson::typeName(value))));
         return {};
     }
     return value;
@@ -158,7 +140,8 @@ JsonReader JsonReader::element(const char *arrayKey, const QJsonArray &array, in
     const QString name = QStringLiteral("%1[%2]").arg(QLatin1String(arrayKey)).arg(index);
     const QJsonValue value = array.at(index);
     if (!value.isObject())
-        fail(name, QStringLiteral("expected object, got %1").arg(typeName(value)));
+        fail(name,
+             QStringLiteral("expected object, got %1").arg(QLatin1String(CanonicalJson::typeName(value))));
     return JsonReader(value.toObject(), where(name), m_error);
 }
 

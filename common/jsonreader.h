@@ -43,7 +43,6 @@ public:
     // "2026-12-01T19:13:05.123Z", or null for an invalid time.
     static QJsonValue dateValue(const QDateTime &when);
     static QJsonValue stringValue(const QString &text); // "" as null
-    static QString typeName(const QJsonValue &value);
 
 private:
     QJsonValue take(const char *key, const char *expected, bool (*accept)(const QJsonValue &));

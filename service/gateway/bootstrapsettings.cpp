@@ -44,24 +44,19 @@ public:
         return m_object.value(key);
     }
 
-    void string(const QString &key, QString *out)
-    {
-        const QJsonValue v = take(key);
-        if (v.isUndefined())
-            return;
-        if (!v.isString())
-            return wrongType(key, "string", v);
-        *out = v.toString();
-    }
+    void string(const QString &key, QString *out) { scalar(key, out, "string", QJsonValue::String); }
+    void boolean(const QString &key, bool *out) { scalar(key, out, "boolean", QJsonValue::Bool); }
 
-    void boolean(const QString &key, bool *out)
+    // A member of one JSON type, taken as is.
+    template<typename T>
+    void scalar(const QString &key, T *out, const char *expected, QJsonValue::Type type)
     {
         const QJsonValue v = take(key);
         if (v.isUndefined())
             return;
-        if (!v.isBool())
-            return wrongType(key, "boolean", v);
-        *out = v.toBool();
+        if (v.type() != type)
+            return wrongType(key, expected, v);
+        *out = v.toVariant().value<T>();
     }
 
     template<typename Int>

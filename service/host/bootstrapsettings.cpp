@@ -206,6 +206,20 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
         top.string(QStringLiteral("data_dir"), &s.dataDir);
         top.string(QStringLiteral("access_log"), &s.accessLog);
         top.string(QStringLiteral("access_log_format"), &s.accessLogFormat);
+        QStringList realIpFrom;
+        top.stringList(QStringLiteral("real_ip_from"), &realIpFrom);
+        for (qsizetype i = 0; i < realIpFrom.size(); ++i) {
+            QString text = realIpFrom.at(i).trimmed();
+            if (!text.contains(QLatin1Char('/')))
+                text += text.contains(QLatin1Char(':')) ? QStringLiteral("/128") : QStringLiteral("/32");
+            const QPair<QHostAddress, int> subnet = QHostAddress::parseSubnet(text);
+            if (subnet.second < 0)
+                errors->append(QStringLiteral("/real_ip_from/%1: expected an address or CIDR, got \"%2\"")
+                                   .arg(i)
+                                   .arg(realIpFrom.at(i)));
+            else
+                s.realIpFrom.append(subnet);
+        }
         top.object(QStringLiteral("admin"), [&](Reader &r) {
             r.address(QStringLiteral("address"), &s.admin.address);
             r.integer(QStringLiteral("port"), &s.admin.port, 0, 65535);

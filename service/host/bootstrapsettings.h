@@ -4,6 +4,7 @@
 #include <QByteArray>
 #include <QHostAddress>
 #include <QList>
+#include <QPair>
 #include <QString>
 #include <QStringList>
 
@@ -59,6 +60,9 @@ struct BootstrapSettings
         int clientHeaderTimeoutMs = 60000;
         int clientKeepaliveTimeoutMs = 75000;
     } limits;
+
+    // "real_ip_from": proxies (CIDR or address) whose X-Forwarded-For names the client; empty: none.
+    QList<QPair<QHostAddress, int>> realIpFrom;
 
     QString accessLog;       // path, "-" for stdout, empty: off
     QString accessLogFormat; // empty: the default format

@@ -36,6 +36,7 @@ ProxySettings proxySettings(const BootstrapSettings &s)
     p.limits.maxBodyBytes = s.limits.maxBodyBytes;
     p.limits.headerTimeoutMs = s.limits.clientHeaderTimeoutMs;
     p.limits.keepaliveTimeoutMs = s.limits.clientKeepaliveTimeoutMs;
+    p.policy.realIpFrom = s.realIpFrom;
     p.accessLog = s.resolve(s.accessLog);
     p.accessLogFormat = s.accessLogFormat;
     return p;

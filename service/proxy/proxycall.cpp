@@ -97,7 +97,7 @@ ProxyCall::ProxyCall(ProxyHandler *handler)
 {}
 
 void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generation, const RouteTarget *target,
-                      ProxyHandler::UpstreamEntry *entry, qint64 startMicros)
+                      ProxyHandler::UpstreamEntry *entry, qint64 startMicros, const Routed &routed)
 {
     m_exchange = exchange;
     m_request = &exchange->request();
@@ -124,6 +124,19 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     m_replay.resize(0);
     m_upstreamAddrs.resize(0);
     m_upstreamStatuses.resize(0);
+    m_forwardTarget.resize(0);
+    if (!routed.forwardPath.isEmpty()) {
+        m_forwardTarget.append(routed.forwardPath.data(), routed.forwardPath.size());
+        const qsizetype query = exchange->request().target.indexOf('?');
+        if (query >= 0)
+            m_forwardTarget.append(QByteArrayView(exchange->request().target).sliced(query));
+    }
+    // Shared with the request's own text unless a trusted proxy named another client.
+    const HttpRequestHead &head = exchange->request();
+    if (routed.clientAddress.data() == head.peerAddressText.constData())
+        m_clientAddress = head.peerAddressText;
+    else
+        m_clientAddress = routed.clientAddress.toByteArray();
 
     const Upstream &upstream = *entry->upstream;
     m_maxTries = upstream.retries < 0 ? int(upstream.nodes.size()) : upstream.retries + 1;
@@ -134,11 +147,11 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     m_hashKey = {};
     if (upstream.type == Upstream::Type::ConsistentHash) {
         HashKeyRequest keyRequest;
-        keyRequest.remoteAddr = request.peerAddressText;
+        keyRequest.remoteAddr = m_clientAddress;
         keyRequest.host = request.host;
         keyRequest.serverName = request.host;
         keyRequest.requestUri = request.target;
-        keyRequest.path = request.path;
+        keyRequest.path = routed.path;
         keyRequest.method = request.method;
         const HttpHeaders *headers = &request.headers;
         keyRequest.headerLookup = [headers](QByteArrayView name) { return headers->value(name); };
@@ -195,7 +208,7 @@ void ProxyCall::upstreamConnected()
     sendRequest();
 }
 
-void ProxyCall::buildRequestHead(QByteArray &out) const
+void ProxyCall::buildRequestHead(QByteArray &out)
 {
     const HttpRequestHead &request = *m_request;
     const Upstream &upstream = *m_entry->upstream;
@@ -203,7 +216,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     out.resize(0);
     out.append(request.method.data(), request.method.size());
     out.append(' ');
-    out.append(request.target);
+    out.append(m_forwardTarget.isEmpty() ? request.target : m_forwardTarget);
     out.append(" HTTP/1.1\r\nHost: ");
     switch (upstream.passHost) {
     case Upstream::PassHost::Pass:
@@ -233,8 +246,10 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
 
     const HttpHeaders &headers = request.headers;
     const QByteArrayView connection = headers.value("connection");
-    QByteArrayView forwardedFor;
-    int forwardedForCount = 0;
+    // Every X-Forwarded-For field of the client joins one list, the peer appended (nginx's
+    // $proxy_add_x_forwarded_for): an upstream reading only the first or the last field sees the same.
+    QByteArray &forwardedFor = m_forwardedFor;
+    forwardedFor.resize(0);
     for (int i = 0; i < headers.size(); ++i) {
         const QByteArrayView name = headers.name(i);
         switch (classify(name)) {
@@ -244,13 +259,9 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
             appendField(out, name, headers.value(i));
             break;
         case Field::XForwardedFor:
-            if (forwardedForCount++ == 0) {
-                forwardedFor = headers.value(i);
-            } else {
-                // Several fields make one list.
-                out.append("X-Forwarded-For: ");
-                out.append(headers.value(i).data(), headers.value(i).size());
-                out.append("\r\n");
+            if (!headers.value(i).isEmpty()) {
+                forwardedFor.append(headers.value(i).data(), headers.value(i).size());
+                forwardedFor.append(", ", 2);
             }
             break;
         case Field::Hop:
@@ -262,13 +273,10 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         }
     }
     out.append("X-Forwarded-For: ");
-    if (!forwardedFor.isEmpty()) {
-        out.append(forwardedFor.data(), forwardedFor.size());
-        out.append(", ");
-    }
+    out.append(forwardedFor);
     out.append(request.peerAddressText);
     out.append("\r\nX-Real-IP: ");
-    out.append(request.peerAddressText);
+    out.append(m_clientAddress);
     out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
     appendNumber(out, request.localPort);
     out.append("\r\n");
@@ -534,7 +542,8 @@ void ProxyCall::complete(int status)
                                      m_requestBytes, m_responseBytes);
     AccessLog::Buffer *log = handler->accessLog();
     if (log && log->isEnabled()) {
-        AccessLog::Entry entry = ProxyHandler::logEntry(*m_request, routeId, status, now - m_startMicros);
+        AccessLog::Entry entry =
+            ProxyHandler::logEntry(*m_request, m_clientAddress, routeId, status, now - m_startMicros);
         entry.bodyBytesSent = m_responseBytes;
         entry.requestLength = m_requestBytes;
         entry.upstreamAddr = m_upstreamAddrs;

@@ -18,8 +18,16 @@ public:
 
     explicit ProxyCall(ProxyHandler *handler);
 
+    // What ProxyHandler worked out before choosing the route; only read during start().
+    struct Routed
+    {
+        QByteArrayView path;          // normalized: what the route matched
+        QByteArrayView forwardPath;   // its encoded form for the request line; empty: the target as sent
+        QByteArrayView clientAddress; // the peer, or the address a trusted proxy forwarded for it
+    };
+
     void start(HttpExchange *exchange, ProxyHandler::Generation *generation, const RouteTarget *target,
-               ProxyHandler::UpstreamEntry *entry, qint64 startMicros);
+               ProxyHandler::UpstreamEntry *entry, qint64 startMicros, const Routed &routed);
 
     // HttpExchange::Observer
     void requestBody(QByteArrayView data) override;
@@ -44,7 +52,7 @@ private:
     void releaseNode();
     void failClient(int status);
     void complete(int status);
-    void buildRequestHead(QByteArray &out) const;
+    void buildRequestHead(QByteArray &out);
 
     ProxyHandler *m_handler;
     HttpExchange *m_exchange = nullptr;
@@ -56,8 +64,11 @@ private:
 
     QByteArrayView m_hashKey;
     QByteArray m_hashScratch;
-    QByteArray m_head;   // reused for the upstream request head
-    QByteArray m_replay; // the body sent so far, while it may still be replayed
+    QByteArray m_head;          // reused for the upstream request head
+    QByteArray m_forwardTarget; // normalized path and the query as sent; empty: the target as sent
+    QByteArray m_forwardedFor;  // reused: the client's X-Forwarded-For fields joined
+    QByteArray m_clientAddress; // the peer's text, or a trusted proxy's X-Forwarded-For entry
+    QByteArray m_replay;        // the body sent so far, while it may still be replayed
     HttpHeaders m_responseHeaders;
     QByteArray m_upstreamAddrs; // for the access log: "a:1, b:2"
     QByteArray m_upstreamStatuses;

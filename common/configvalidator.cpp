@@ -227,6 +227,20 @@ bool optString(Checker &c, const QJsonObject &o, const char *name, QString *out)
     return checkString(c, v, out);
 }
 
+bool optBool(Checker &c, const QJsonObject &o, const char *name, bool *out)
+{
+    const QJsonValue v = member(o, name);
+    if (v.isUndefined())
+        return false;
+    Scope scope(c, name);
+    if (!v.isBool()) {
+        c.wrongType(QStringLiteral("boolean"), v);
+        return false;
+    }
+    *out = v.toBool();
+    return true;
+}
+
 bool optInteger(Checker &c, const QJsonObject &o, const char *name, qint64 min, qint64 max, int *out)
 {
     const QJsonValue v = member(o, name);
@@ -762,6 +776,7 @@ std::shared_ptr<Upstream> parseUpstreamObject(Checker &c, const QJsonObject &o)
     }
     optInteger(c, o, "retries", 0, NoMax, &u->retries);
     optNumber(c, o, "retry_timeout", 0, false, &u->retryTimeout);
+    optBool(c, o, "retry_non_idempotent", &u->retryNonIdempotent);
 
     int passHost = 0;
     if (optEnum(c, o, "pass_host", passHostNames, &passHost))

@@ -78,6 +78,25 @@ void appendNumber(QByteArray &out, qint64 value)
     out.append(buf, n);
 }
 
+// RFC 9110's idempotent methods: sending one twice means no more than sending it once.
+bool isIdempotent(QByteArrayView method)
+{
+    switch (method.size()) {
+    case 3:
+        return method == "GET" || method == "PUT";
+    case 4:
+        return method == "HEAD";
+    case 5:
+        return method == "TRACE";
+    case 6:
+        return method == "DELETE";
+    case 7:
+        return method == "OPTIONS";
+    default:
+        return false;
+    }
+}
+
 int statusFor(UpstreamConnection::Failure failure)
 {
     return UpstreamConnection::isTimeout(failure) ? 504 : 502;
@@ -477,7 +496,10 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
     const double retryTimeout = m_entry->upstream->retryTimeout;
     const bool inTime =
         retryTimeout <= 0 || (ProxyHandler::nowMicros() - m_startMicros) < qint64(retryTimeout * 1e6);
-    if (m_replayable && inTime && (stale || m_tries < m_maxTries)) {
+    // A request the node may have acted on is sent again only when that is harmless (README: retries).
+    const bool mayRepeat =
+        !m_requestSent || isIdempotent(m_request->method) || m_entry->upstream->retryNonIdempotent;
+    if (m_replayable && inTime && mayRepeat && (stale || m_tries < m_maxTries)) {
         if (stale) {
             // A pooled connection the upstream had closed meanwhile: not the node's fault, not a try.
             --m_tries;

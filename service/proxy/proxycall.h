@@ -10,7 +10,9 @@
 // Streams the request body to the upstream and the response body back, each side pausing the other
 // when its output backs up. Retries go to the next node on a connect failure or timeout while nothing
 // of the response has reached the client, replaying the part of the body sent so far when it was small
-// enough to keep (ReplayLimit); past that a request is not retried. Recycled by ProxyHandler.
+// enough to keep (ReplayLimit); past that a request is not retried. A non-idempotent request (POST,
+// PATCH, ...) is retried only when nothing of it was sent, unless its upstream sets
+// retry_non_idempotent. Recycled by ProxyHandler.
 class ProxyCall : public HttpExchange::Observer, public UpstreamConnection::Observer
 {
 public:

@@ -26,6 +26,8 @@ private slots:
     void normalizedPathForwarded();
     void forwardedForFieldsMerged();
     void trustedProxyNamesTheClient();
+    void nonIdempotentNotRepeatedAfterSending();
+    void nonIdempotentRetriedAfterConnectFailure();
 
 private:
     struct Answer
@@ -295,6 +297,74 @@ void tst_ProxyHardening::trustedProxyNamesTheClient()
         return text.contains("\n9.9.9.9 - - [");
     };
     QTRY_VERIFY_WITH_TIMEOUT(logNamesClient(), 10000);
+}
+
+namespace {
+
+// An upstream of the given nodes ("127.0.0.1:port"), one retry, short timeouts, `extra` members added.
+QByteArray twoNodeConfig(const QList<quint16> &ports, const QByteArray &extra = {})
+{
+    QByteArray nodes;
+    for (const quint16 port : ports)
+        nodes += (nodes.isEmpty() ? "" : ",") + ("\"127.0.0.1:" + QByteArray::number(port) + "\":1");
+    return R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"nodes":{)" + nodes +
+           R"(},"retries":1,"timeout":{"connect":1,"send":1,"read":1})" + extra + "}}}";
+}
+
+} // namespace
+
+// A POST times out at the first node: it was sent, so it must not reach the second (nginx's
+// non_idempotent rule). A GET in the same place is retried; so is a POST when the upstream opts in.
+void tst_ProxyHardening::nonIdempotentNotRepeatedAfterSending()
+{
+    const quint16 b = startUpstream("b");
+    QVERIFY(b > 0);
+    // Request heads both nodes read, not counting the two /stats requests of this reading itself.
+    int readings = 0;
+    const auto received = [&] {
+        return upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() +
+               upstreamStats(b).value(QStringLiteral("received")).toInt() - 2 * ++readings;
+    };
+    const auto send = [&](const QByteArray &method) {
+        return exchange(method + " /delay/2500 HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
+                                 "Connection: close\r\n\r\nbody",
+                        8000);
+    };
+    QVERIFY(startGateway(twoNodeConfig({m_upstreamPort, b}), {}, "/status/200"));
+
+    int before = received();
+    QCOMPARE(send("POST").status, 504);
+    QCOMPARE(received() - before, 1);
+    before = received();
+    QCOMPARE(send("PATCH").status, 504);
+    QCOMPARE(received() - before, 1);
+
+    before = received();
+    QCOMPARE(send("PUT").status, 504);
+    QCOMPARE(received() - before, 2);
+    before = received();
+    QCOMPARE(send("GET").status, 504);
+    QCOMPARE(received() - before, 2);
+
+    m_gateway.stop();
+    const QByteArray optIn = R"(,"retry_non_idempotent":true)";
+    QVERIFY(startGateway(twoNodeConfig({m_upstreamPort, b}, optIn), {}, "/status/200"));
+    before = received();
+    QCOMPARE(send("POST").status, 504);
+    QCOMPARE(received() - before, 2);
+}
+
+// Nothing of a POST reaches a node that refuses the connection: the next node gets it.
+void tst_ProxyHardening::nonIdempotentRetriedAfterConnectFailure()
+{
+    const quint16 dead = TestSupport::freePort();
+    QVERIFY(startGateway(twoNodeConfig({dead, m_upstreamPort}), {}, "/status/200"));
+    for (int i = 0; i < 4; ++i) {
+        const Answer answer =
+            exchange("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody");
+        QCOMPARE(answer.status, 200);
+        QCOMPARE(answer.json().value(QStringLiteral("body_length")).toInt(), 4);
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_ProxyHardening)

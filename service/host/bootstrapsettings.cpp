@@ -250,6 +250,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.boolean(QStringLiteral("serve_local_first"), &s.startup.serveLocalFirst);
         });
         top.object(QStringLiteral("limits"), [&](Reader &r) {
+            r.integer(QStringLiteral("request_buffer_bytes"), &s.limits.requestBufferBytes, 0,
+                      64 * 1024 * 1024);
             r.integer(QStringLiteral("max_header_bytes"), &s.limits.maxHeaderBytes, 1024, 1024 * 1024);
             r.integer(QStringLiteral("max_body_bytes"), &s.limits.maxBodyBytes, 0,
                       std::numeric_limits<qint64>::max() / 2);

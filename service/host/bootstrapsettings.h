@@ -59,6 +59,7 @@ struct BootstrapSettings
         qint64 maxBodyBytes = 0; // 0: unlimited
         int clientHeaderTimeoutMs = 60000;
         int clientKeepaliveTimeoutMs = 75000;
+        qint64 requestBufferBytes = 64 * 1024; // bodies read whole before an upstream is taken; 0: off
     } limits;
 
     // "real_ip_from": proxies (CIDR or address) whose X-Forwarded-For names the client; empty: none.

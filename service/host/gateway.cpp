@@ -37,6 +37,7 @@ ProxySettings proxySettings(const BootstrapSettings &s)
     p.limits.headerTimeoutMs = s.limits.clientHeaderTimeoutMs;
     p.limits.keepaliveTimeoutMs = s.limits.clientKeepaliveTimeoutMs;
     p.policy.realIpFrom = s.realIpFrom;
+    p.policy.requestBufferBytes = s.limits.requestBufferBytes;
     p.accessLog = s.resolve(s.accessLog);
     p.accessLogFormat = s.accessLogFormat;
     return p;

@@ -139,6 +139,7 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     m_clientDone = false;
     m_upstreamDone = false;
     m_replayable = true;
+    m_buffering = false;
     m_responseStarted = false;
     m_replay.resize(0);
     m_upstreamAddrs.resize(0);
@@ -178,8 +179,22 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     }
 
     exchange->setObserver(this);
+    const qint64 bufferLimit = m_handler->policy().requestBufferBytes;
+    if (bufferLimit > 0 && request.hasBody() && (request.chunked || request.contentLength <= bufferLimit)) {
+        // A slow sender must not hold an upstream connection: its body comes first, whole.
+        m_buffering = true;
+        exchange->resumeRequestBody(); // may deliver body and completion before it returns
+        return;
+    }
     // Nothing of the body is read until an upstream connection can take it.
     exchange->pauseRequestBody();
+    tryNext();
+}
+
+void ProxyCall::stopBuffering()
+{
+    m_buffering = false;
+    m_exchange->pauseRequestBody();
     tryNext();
 }
 
@@ -361,6 +376,15 @@ void ProxyCall::endUpstreamBody()
 void ProxyCall::requestBody(QByteArrayView data)
 {
     m_requestBytes += data.size();
+    if (m_buffering) {
+        // Kept whole: nothing of it has gone anywhere yet.
+        m_replay.append(data.data(), data.size());
+        if (m_replay.size() > ReplayLimit)
+            m_replayable = false;
+        if (m_replay.size() > m_handler->policy().requestBufferBytes)
+            stopBuffering(); // a chunked body past the limit streams from here on
+        return;
+    }
     if (m_replayable) {
         if (m_replay.size() + data.size() <= ReplayLimit)
             m_replay.append(data.data(), data.size());
@@ -382,6 +406,11 @@ void ProxyCall::requestBody(QByteArrayView data)
 void ProxyCall::requestComplete()
 {
     m_clientDone = true;
+    if (m_buffering) {
+        m_buffering = false;
+        tryNext();
+        return;
+    }
     if (m_connection && m_requestSent)
         endUpstreamBody();
 }

@@ -12,7 +12,8 @@
 // of the response has reached the client, replaying the part of the body sent so far when it was small
 // enough to keep (ReplayLimit); past that a request is not retried. A non-idempotent request (POST,
 // PATCH, ...) is retried only when nothing of it was sent, unless its upstream sets
-// retry_non_idempotent. Recycled by ProxyHandler.
+// retry_non_idempotent. A body up to ProxyPolicy::requestBufferBytes is read whole before a node is
+// picked. Recycled by ProxyHandler.
 class ProxyCall : public HttpExchange::Observer, public UpstreamConnection::Observer
 {
 public:
@@ -48,6 +49,7 @@ public:
 
 private:
     void tryNext();
+    void stopBuffering();
     void sendRequest();
     void writeUpstreamBody(QByteArrayView data);
     void endUpstreamBody();
@@ -93,5 +95,6 @@ private:
     bool m_clientDone = false;   // the client's request body is complete
     bool m_upstreamDone = false; // the whole request went out on the current connection
     bool m_replayable = true;
+    bool m_buffering = false; // reading a small body whole before taking an upstream connection
     bool m_responseStarted = false;
 };

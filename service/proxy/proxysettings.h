@@ -15,6 +15,10 @@ struct ProxyPolicy
     // Peers (address, prefix length) whose X-Forwarded-For is believed for the client's address, as
     // nginx's set_real_ip_from with real_ip_recursive; empty (the default): the peer is the client.
     QList<QPair<QHostAddress, int>> realIpFrom;
+    // Request bodies up to this size are read whole before an upstream connection is taken, so a slow
+    // sender holds no upstream connection (nginx's proxy_request_buffering); larger ones, and chunked
+    // ones once they pass it, stream. 0: always stream.
+    qint64 requestBufferBytes = 64 * 1024;
 };
 
 struct ProxySettings

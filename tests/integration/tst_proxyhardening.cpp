@@ -28,6 +28,8 @@ private slots:
     void trustedProxyNamesTheClient();
     void nonIdempotentNotRepeatedAfterSending();
     void nonIdempotentRetriedAfterConnectFailure();
+    void slowSmallBodyHoldsNoUpstream();
+    void largeBodyStreams();
 
 private:
     struct Answer
@@ -365,6 +367,97 @@ void tst_ProxyHardening::nonIdempotentRetriedAfterConnectFailure()
         QCOMPARE(answer.status, 200);
         QCOMPARE(answer.json().value(QStringLiteral("body_length")).toInt(), 4);
     }
+}
+
+namespace {
+
+// A client connection that sends in parts.
+struct Dribbler
+{
+    QTcpSocket socket;
+
+    bool open(quint16 port)
+    {
+        socket.connectToHost(QHostAddress::LocalHost, port);
+        return socket.waitForConnected(5000);
+    }
+    void send(const QByteArray &bytes)
+    {
+        socket.write(bytes);
+        while (socket.bytesToWrite() > 0 && socket.waitForBytesWritten(5000)) {
+        }
+    }
+    QByteArray answer()
+    {
+        QByteArray raw;
+        while (socket.waitForReadyRead(5000))
+            raw += socket.readAll();
+        return raw;
+    }
+};
+
+} // namespace
+
+// Small bodies (Content-Length or chunked) are read whole before an upstream connection is taken: the
+// upstream sees nothing of a request whose sender stalls halfway. With request_buffer_bytes 0 it does.
+void tst_ProxyHardening::slowSmallBodyHoldsNoUpstream()
+{
+    int readings = 0; // each reading of /stats counts its own request
+    const auto received = [&] {
+        return upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() - ++readings;
+    };
+    QVERIFY(startGateway(routeConfig(AllPaths, m_upstreamPort), {}, "/status/200"));
+    for (const QByteArray &framing : {QByteArray("Content-Length: 10\r\n\r\nhello"),
+                                      QByteArray("Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")}) {
+        const int before = received();
+        Dribbler client;
+        QVERIFY(client.open(m_port));
+        client.send("POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + framing);
+        // A whole request through the same worker, then a moment more: the stalled one had every chance
+        // to take an upstream connection.
+        QCOMPARE(get("/status/200").status, 200);
+        QTest::qWait(300);
+        QCOMPARE(received() - before, 1); // the GET alone
+        client.send(framing.contains("chunked") ? QByteArray("5\r\nworld\r\n0\r\n\r\n")
+                                                : QByteArray("world"));
+        const QByteArray answer = client.answer();
+        QVERIFY2(answer.startsWith("HTTP/1.1 200 "), answer.constData());
+        QVERIFY2(answer.contains("\"body_length\":10"), answer.constData());
+        QCOMPARE(received() - before, 2);
+    }
+
+    m_gateway.stop();
+    const QByteArray streaming = R"("limits":{"request_buffer_bytes":0})";
+    QVERIFY(startGateway(routeConfig(AllPaths, m_upstreamPort), streaming, "/status/200"));
+    const int before = received();
+    Dribbler client;
+    QVERIFY(client.open(m_port));
+    client.send("POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello");
+    QTRY_COMPARE_WITH_TIMEOUT(received() - before, 1, 5000); // streamed: the head is there already
+    client.send("world");
+    QVERIFY(client.answer().startsWith("HTTP/1.1 200 "));
+}
+
+// A body above request_buffer_bytes streams as before: the upstream has the head while the body is
+// still coming, and the whole body arrives intact.
+void tst_ProxyHardening::largeBodyStreams()
+{
+    int readings = 0;
+    const auto received = [&] {
+        return upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() - ++readings;
+    };
+    const QByteArray smallBuffer = R"("limits":{"request_buffer_bytes":1024})";
+    QVERIFY(startGateway(routeConfig(AllPaths, m_upstreamPort), smallBuffer, "/status/200"));
+    const int before = received();
+    Dribbler client;
+    QVERIFY(client.open(m_port));
+    const QByteArray body(4096, 'x');
+    client.send("PUT /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 4096\r\n\r\n" +
+                body.left(100));
+    QTRY_COMPARE_WITH_TIMEOUT(received() - before, 1, 5000);
+    client.send(body.mid(100));
+    const QByteArray answer = client.answer();
+    QVERIFY2(answer.contains("\"body_length\":4096"), answer.constData());
 }
 
 QTEST_GUILESS_MAIN(tst_ProxyHardening)

@@ -238,6 +238,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.integer(QStringLiteral("liveness_ms"), &c.livenessMs, 500, 600000);
             r.integer(QStringLiteral("backoff_initial_ms"), &c.backoffInitialMs, 10, 600000);
             r.integer(QStringLiteral("backoff_max_ms"), &c.backoffMaxMs, 10, 3600000);
+            r.integer(QStringLiteral("max_response_bytes"), &c.maxResponseBytes, 4096,
+                      qint64(1024) * 1024 * 1024);
             r.object(QStringLiteral("tls"), [&](Reader &t) {
                 t.string(QStringLiteral("ca"), &c.tlsCa);
                 t.string(QStringLiteral("cert"), &c.tlsCert);

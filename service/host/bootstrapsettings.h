@@ -45,6 +45,7 @@ struct BootstrapSettings
             8000; // silence on the watch before a probe; with timeoutMs, a hang shows within 13 s
         int backoffInitialMs = 200; // reconnect backoff, doubled up to the maximum, with jitter
         int backoffMaxMs = 10000;
+        qint64 maxResponseBytes = 64 * 1024 * 1024; // one range page or watch message at most
     } controlPlane;
 
     struct Startup

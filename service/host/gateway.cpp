@@ -1,6 +1,7 @@
 #include "gateway.h"
 
 #include "adminhandler.h"
+#include "etcdclient.h"
 #include "etcdsource.h"
 #include "filesource.h"
 #include "httpserver.h"
@@ -176,6 +177,13 @@ bool Gateway::startSync(QString *error)
     etcd.livenessMs = cp.livenessMs;
     etcd.backoffInitialMs = cp.backoffInitialMs;
     etcd.backoffMaxMs = cp.backoffMaxMs;
+    etcd.maxResponseBytes = cp.maxResponseBytes;
+    // A TLS file that cannot be read would otherwise mean talking to etcd with other trust than meant.
+    const QString tlsError = EtcdClient::checkTls(etcd);
+    if (!tlsError.isEmpty()) {
+        *error = QStringLiteral("control_plane.tls: %1").arg(tlsError);
+        return false;
+    }
     m_source = std::make_unique<EtcdSource>(etcd);
 
     SyncController::Settings sync;

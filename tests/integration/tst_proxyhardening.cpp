@@ -30,6 +30,7 @@ private slots:
     void nonIdempotentRetriedAfterConnectFailure();
     void slowSmallBodyHoldsNoUpstream();
     void largeBodyStreams();
+    void tokenMethodsProxied();
 
 private:
     struct Answer
@@ -458,6 +459,21 @@ void tst_ProxyHardening::largeBodyStreams()
     client.send(body.mid(100));
     const QByteArray answer = client.answer();
     QVERIFY2(answer.contains("\"body_length\":4096"), answer.constData());
+}
+
+// Methods beyond the usual ones (APISIX's list: PURGE for caches, WebDAV's) reach the upstream as sent.
+void tst_ProxyHardening::tokenMethodsProxied()
+{
+    QVERIFY(startGateway(routeConfig(AllPaths, m_upstreamPort), {}, "/status/200"));
+    for (const QByteArray &method :
+         {QByteArray("PURGE"), QByteArray("PROPFIND"), QByteArray("MKCOL"), QByteArray("LOCK"),
+          QByteArray("UNLOCK"), QByteArray("SEARCH"), QByteArray("REPORT"), QByteArray("MKCALENDAR")}) {
+        const Answer answer =
+            exchange(method + " /cache/item?x=1 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+        QVERIFY2(answer.status == 200, (method + " -> " + answer.head).constData());
+        QCOMPARE(answer.json().value(QStringLiteral("method")).toString().toUtf8(), method);
+        QCOMPARE(answer.json().value(QStringLiteral("target")).toString(), QStringLiteral("/cache/item?x=1"));
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_ProxyHardening)

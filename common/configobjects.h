@@ -110,6 +110,8 @@ struct Upstream
     UpstreamTimeout timeout;
     int retries = -1;        // -1: APISIX's default, one try per node
     double retryTimeout = 0; // seconds; 0: no limit
+    // "retry_non_idempotent": a POST, PATCH, ... may go to the next node even after it was sent.
+    bool retryNonIdempotent = false;
     QByteArray scheme = "http";
     PassHost passHost = PassHost::Pass;
     QByteArray upstreamHost; // with pass_host=rewrite

@@ -76,6 +76,20 @@ bool optString(FieldChecker &c, const QJsonObject &o, const char *name, QString 
     return checkString(c, v, out);
 }
 
+bool optBool(FieldChecker &c, const QJsonObject &o, const char *name, bool *out)
+{
+    const QJsonValue v = member(o, name);
+    if (v.isUndefined())
+        return false;
+    Scope scope(c, name);
+    if (!v.isBool()) {
+        c.wrongType(QStringLiteral("boolean"), v);
+        return false;
+    }
+    *out = v.toBool();
+    return true;
+}
+
 bool optInteger(FieldChecker &c, const QJsonObject &o, const char *name, qint64 min, qint64 max, int *out)
 {
     const QJsonValue v = member(o, name);

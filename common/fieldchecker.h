@@ -159,6 +159,7 @@ bool checkEnum(FieldChecker &c, const QJsonValue &v, const EnumName (&names)[N],
 
 // Field readers: false when the member is absent or invalid (then the error is recorded).
 bool optString(FieldChecker &c, const QJsonObject &o, const char *name, QString *out);
+bool optBool(FieldChecker &c, const QJsonObject &o, const char *name, bool *out);
 bool optInteger(FieldChecker &c, const QJsonObject &o, const char *name, qint64 min, qint64 max, int *out);
 bool optNumber(FieldChecker &c, const QJsonObject &o, const char *name, double min, bool exclusive,
                double *out);

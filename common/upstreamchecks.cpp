@@ -412,6 +412,7 @@ std::shared_ptr<Upstream> parseUpstreamObject(FieldChecker &c, const QJsonObject
     }
     optInteger(c, o, "retries", 0, NoMax, &u->retries);
     optNumber(c, o, "retry_timeout", 0, false, &u->retryTimeout);
+    optBool(c, o, "retry_non_idempotent", &u->retryNonIdempotent);
 
     int passHost = 0;
     if (optEnum(c, o, "pass_host", passHostNames, &passHost))

@@ -201,6 +201,20 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
         top.string(QStringLiteral("data_dir"), &s.dataDir);
         top.string(QStringLiteral("access_log"), &s.accessLog);
         top.string(QStringLiteral("access_log_format"), &s.accessLogFormat);
+        QStringList realIpFrom;
+        top.stringList(QStringLiteral("real_ip_from"), &realIpFrom);
+        for (qsizetype i = 0; i < realIpFrom.size(); ++i) {
+            QString text = realIpFrom.at(i).trimmed();
+            if (!text.contains(QLatin1Char('/')))
+                text += text.contains(QLatin1Char(':')) ? QStringLiteral("/128") : QStringLiteral("/32");
+            const QPair<QHostAddress, int> subnet = QHostAddress::parseSubnet(text);
+            if (subnet.second < 0)
+                errors->append(QStringLiteral("/real_ip_from/%1: expected an address or CIDR, got \"%2\"")
+                                   .arg(i)
+                                   .arg(realIpFrom.at(i)));
+            else
+                s.realIpFrom.append(subnet);
+        }
         top.object(QStringLiteral("admin"), [&](Reader &r) {
             r.address(QStringLiteral("address"), &s.admin.address);
             r.integer(QStringLiteral("port"), &s.admin.port, 0, 65535);
@@ -219,6 +233,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.integer(QStringLiteral("liveness_ms"), &c.livenessMs, 500, 600000);
             r.integer(QStringLiteral("backoff_initial_ms"), &c.backoffInitialMs, 10, 600000);
             r.integer(QStringLiteral("backoff_max_ms"), &c.backoffMaxMs, 10, 3600000);
+            r.integer(QStringLiteral("max_response_bytes"), &c.maxResponseBytes, 4096,
+                      qint64(1024) * 1024 * 1024);
             r.object(QStringLiteral("tls"), [&](Reader &t) {
                 t.string(QStringLiteral("ca"), &c.tlsCa);
                 t.string(QStringLiteral("cert"), &c.tlsCert);
@@ -231,6 +247,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.boolean(QStringLiteral("serve_local_first"), &s.startup.serveLocalFirst);
         });
         top.object(QStringLiteral("limits"), [&](Reader &r) {
+            r.integer(QStringLiteral("request_buffer_bytes"), &s.limits.requestBufferBytes, 0,
+                      64 * 1024 * 1024);
             r.integer(QStringLiteral("max_header_bytes"), &s.limits.maxHeaderBytes, 1024, 1024 * 1024);
             r.integer(QStringLiteral("max_body_bytes"), &s.limits.maxBodyBytes, 0,
                       std::numeric_limits<qint64>::max() / 2);
@@ -272,7 +290,7 @@ bool BootstrapSettings::ControlPlane::operator==(const ControlPlane &o) const
     return type == o.type && endpoints == o.endpoints && prefix == o.prefix && username == o.username &&
            password == o.password && tlsCa == o.tlsCa && tlsCert == o.tlsCert && tlsKey == o.tlsKey &&
            timeoutMs == o.timeoutMs && livenessMs == o.livenessMs && backoffInitialMs == o.backoffInitialMs &&
-           backoffMaxMs == o.backoffMaxMs;
+           backoffMaxMs == o.backoffMaxMs && maxResponseBytes == o.maxResponseBytes;
 }
 
 bool BootstrapSettings::Startup::operator==(const Startup &o) const
@@ -285,12 +303,12 @@ bool BootstrapSettings::Limits::operator==(const Limits &o) const
     return maxHeaderBytes == o.maxHeaderBytes && maxBodyBytes == o.maxBodyBytes &&
            clientHeaderTimeoutMs == o.clientHeaderTimeoutMs &&
            clientKeepaliveTimeoutMs == o.clientKeepaliveTimeoutMs &&
-           underscoresInHeaders == o.underscoresInHeaders;
+           underscoresInHeaders == o.underscoresInHeaders && requestBufferBytes == o.requestBufferBytes;
 }
 
 bool BootstrapSettings::operator==(const BootstrapSettings &o) const
 {
     return listen == o.listen && workers == o.workers && router == o.router && dataDir == o.dataDir &&
            admin == o.admin && controlPlane == o.controlPlane && startup == o.startup && limits == o.limits &&
-           accessLog == o.accessLog && accessLogFormat == o.accessLogFormat;
+           realIpFrom == o.realIpFrom && accessLog == o.accessLog && accessLogFormat == o.accessLogFormat;
 }

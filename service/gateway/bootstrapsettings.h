@@ -4,6 +4,7 @@
 #include <QByteArray>
 #include <QHostAddress>
 #include <QList>
+#include <QPair>
 #include <QString>
 #include <QStringList>
 
@@ -47,6 +48,7 @@ struct BootstrapSettings
             8000; // silence on the watch before a probe; with timeoutMs, a hang shows within 13 s
         int backoffInitialMs = 200; // reconnect backoff, doubled up to the maximum, with jitter
         int backoffMaxMs = 10000;
+        qint64 maxResponseBytes = 64 * 1024 * 1024; // one range page or watch message at most
         bool operator==(const ControlPlane &o) const;
     } controlPlane;
 
@@ -63,9 +65,13 @@ struct BootstrapSettings
         qint64 maxBodyBytes = 0; // 0: unlimited
         int clientHeaderTimeoutMs = 60000;
         int clientKeepaliveTimeoutMs = 75000;
+        qint64 requestBufferBytes = 64 * 1024; // bodies read whole before an upstream is taken; 0: off
         bool underscoresInHeaders = false; // keep request fields whose name holds '_' (nginx's default: drop)
         bool operator==(const Limits &o) const;
     } limits;
+
+    // "real_ip_from": proxies (CIDR or address) whose X-Forwarded-For names the client; empty: none.
+    QList<QPair<QHostAddress, int>> realIpFrom;
 
     QString accessLog;       // path, "-" for stdout, empty: off
     QString accessLogFormat; // empty: the default format

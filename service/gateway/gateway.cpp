@@ -1,6 +1,7 @@
 #include "gateway.h"
 
 #include "adminhandler.h"
+#include "etcdclient.h"
 #include "etcdsource.h"
 #include "filesource.h"
 #include "httpserver.h"
@@ -39,6 +40,8 @@ ProxySettings proxySettings(const BootstrapSettings &s)
     p.limits.headerTimeoutMs = s.limits.clientHeaderTimeoutMs;
     p.limits.keepaliveTimeoutMs = s.limits.clientKeepaliveTimeoutMs;
     p.limits.keepUnderscoreHeaders = s.limits.underscoresInHeaders;
+    p.policy.realIpFrom = s.realIpFrom;
+    p.policy.requestBufferBytes = s.limits.requestBufferBytes;
     p.accessLog = s.resolve(s.accessLog);
     p.accessLogFormat = s.accessLogFormat;
     return p;
@@ -184,6 +187,13 @@ bool Gateway::startSync(QString *error)
     etcd.livenessMs = cp.livenessMs;
     etcd.backoffInitialMs = cp.backoffInitialMs;
     etcd.backoffMaxMs = cp.backoffMaxMs;
+    etcd.maxResponseBytes = cp.maxResponseBytes;
+    // A TLS file that cannot be read would otherwise mean talking to etcd with other trust than meant.
+    const QString tlsError = EtcdClient::checkTls(etcd);
+    if (!tlsError.isEmpty()) {
+        *error = QStringLiteral("control_plane.tls: %1").arg(tlsError);
+        return false;
+    }
     m_source = std::make_unique<EtcdSource>(etcd);
 
     SyncController::Settings sync;

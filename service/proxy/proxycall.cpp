@@ -64,6 +64,25 @@ void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
     out.append("\r\n", 2);
 }
 
+// RFC 9110's idempotent methods: sending one twice means no more than sending it once.
+bool isIdempotent(QByteArrayView method)
+{
+    switch (method.size()) {
+    case 3:
+        return method == "GET" || method == "PUT";
+    case 4:
+        return method == "HEAD";
+    case 5:
+        return method == "TRACE";
+    case 6:
+        return method == "DELETE";
+    case 7:
+        return method == "OPTIONS";
+    default:
+        return false;
+    }
+}
+
 int statusFor(UpstreamConnection::Failure failure)
 {
     return UpstreamConnection::isTimeout(failure) ? 504 : 502;
@@ -83,7 +102,7 @@ ProxyCall::ProxyCall(ProxyHandler *handler)
 {}
 
 void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generation, const RouteTarget *target,
-                      ProxyHandler::UpstreamEntry *entry, qint64 startMicros)
+                      ProxyHandler::UpstreamEntry *entry, qint64 startMicros, const Routed &routed)
 {
     m_exchange = exchange;
     m_request = &exchange->request();
@@ -106,10 +125,24 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     m_clientDone = false;
     m_upstreamDone = false;
     m_replayable = true;
+    m_buffering = false;
     m_responseStarted = false;
     m_replay.resize(0);
     m_upstreamAddrs.resize(0);
     m_upstreamStatuses.resize(0);
+    m_forwardTarget.resize(0);
+    if (!routed.forwardPath.isEmpty()) {
+        m_forwardTarget.append(routed.forwardPath.data(), routed.forwardPath.size());
+        const qsizetype query = exchange->request().target.indexOf('?');
+        if (query >= 0)
+            m_forwardTarget.append(QByteArrayView(exchange->request().target).sliced(query));
+    }
+    // Shared with the request's own text unless a trusted proxy named another client.
+    const HttpRequestHead &head = exchange->request();
+    if (routed.clientAddress.data() == head.peerAddressText.constData())
+        m_clientAddress = head.peerAddressText;
+    else
+        m_clientAddress = routed.clientAddress.toByteArray();
 
     const Upstream &upstream = *entry->upstream;
     m_maxTries = upstream.retries < 0 ? int(upstream.nodes.size()) : upstream.retries + 1;
@@ -120,11 +153,11 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     m_hashKey = {};
     if (upstream.type == Upstream::Type::ConsistentHash) {
         HashKeyRequest keyRequest;
-        keyRequest.remoteAddr = request.peerAddressText;
+        keyRequest.remoteAddr = m_clientAddress;
         keyRequest.host = request.host;
         keyRequest.serverName = request.host;
         keyRequest.requestUri = request.target;
-        keyRequest.path = request.path;
+        keyRequest.path = routed.path;
         keyRequest.method = request.method;
         const HttpHeaders *headers = &request.headers;
         keyRequest.headerLookup = [headers](QByteArrayView name) { return headers->value(name); };
@@ -132,8 +165,22 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     }
 
     exchange->setObserver(this);
+    const qint64 bufferLimit = m_handler->policy().requestBufferBytes;
+    if (bufferLimit > 0 && request.hasBody() && (request.chunked || request.contentLength <= bufferLimit)) {
+        // A slow sender must not hold an upstream connection: its body comes first, whole.
+        m_buffering = true;
+        exchange->resumeRequestBody(); // may deliver body and completion before it returns
+        return;
+    }
     // Nothing of the body is read until an upstream connection can take it.
     exchange->pauseRequestBody();
+    tryNext();
+}
+
+void ProxyCall::stopBuffering()
+{
+    m_buffering = false;
+    m_exchange->pauseRequestBody();
     tryNext();
 }
 
@@ -181,7 +228,7 @@ void ProxyCall::upstreamConnected()
     sendRequest();
 }
 
-void ProxyCall::buildRequestHead(QByteArray &out) const
+void ProxyCall::buildRequestHead(QByteArray &out)
 {
     const HttpRequestHead &request = *m_request;
     const Upstream &upstream = *m_entry->upstream;
@@ -189,7 +236,7 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     out.resize(0);
     out.append(request.method.data(), request.method.size());
     out.append(' ');
-    out.append(request.target);
+    out.append(m_forwardTarget.isEmpty() ? request.target : m_forwardTarget);
     out.append(" HTTP/1.1\r\nHost: ");
     switch (upstream.passHost) {
     case Upstream::PassHost::Pass:
@@ -220,8 +267,10 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
     const HttpHeaders &headers = request.headers;
     // Fields the Connection header names are hop-by-hop too ("Connection: close, X-Foo").
     const ConnectionList connection(headers.value("connection"));
-    QByteArrayView forwardedFor;
-    int forwardedForCount = 0;
+    // Every X-Forwarded-For field of the client joins one list, the peer appended (nginx's
+    // $proxy_add_x_forwarded_for): an upstream reading only the first or the last field sees the same.
+    QByteArray &forwardedFor = m_forwardedFor;
+    forwardedFor.resize(0);
     for (int i = 0; i < headers.size(); ++i) {
         const QByteArrayView name = headers.name(i);
         switch (classify(name)) {
@@ -231,13 +280,9 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
             appendField(out, name, headers.value(i));
             break;
         case Field::XForwardedFor:
-            if (forwardedForCount++ == 0) {
-                forwardedFor = headers.value(i);
-            } else {
-                // Several fields make one list.
-                out.append("X-Forwarded-For: ");
-                out.append(headers.value(i).data(), headers.value(i).size());
-                out.append("\r\n");
+            if (!headers.value(i).isEmpty()) {
+                forwardedFor.append(headers.value(i).data(), headers.value(i).size());
+                forwardedFor.append(", ", 2);
             }
             break;
         case Field::Hop:
@@ -249,13 +294,10 @@ void ProxyCall::buildRequestHead(QByteArray &out) const
         }
     }
     out.append("X-Forwarded-For: ");
-    if (!forwardedFor.isEmpty()) {
-        out.append(forwardedFor.data(), forwardedFor.size());
-        out.append(", ");
-    }
+    out.append(forwardedFor);
     out.append(request.peerAddressText);
     out.append("\r\nX-Real-IP: ");
-    out.append(request.peerAddressText);
+    out.append(m_clientAddress);
     out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
     HttpFormat::appendNumber(out, request.localPort);
     out.append("\r\n");
@@ -319,6 +361,15 @@ void ProxyCall::endUpstreamBody()
 void ProxyCall::requestBody(QByteArrayView data)
 {
     m_requestBytes += data.size();
+    if (m_buffering) {
+        // Kept whole: nothing of it has gone anywhere yet.
+        m_replay.append(data.data(), data.size());
+        if (m_replay.size() > ReplayLimit)
+            m_replayable = false;
+        if (m_replay.size() > m_handler->policy().requestBufferBytes)
+            stopBuffering(); // a chunked body past the limit streams from here on
+        return;
+    }
     if (m_replayable) {
         if (m_replay.size() + data.size() <= ReplayLimit)
             m_replay.append(data.data(), data.size());
@@ -340,6 +391,11 @@ void ProxyCall::requestBody(QByteArrayView data)
 void ProxyCall::requestComplete()
 {
     m_clientDone = true;
+    if (m_buffering) {
+        m_buffering = false;
+        tryNext();
+        return;
+    }
     if (m_connection && m_requestSent)
         endUpstreamBody();
 }
@@ -454,7 +510,10 @@ void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
     const double retryTimeout = m_entry->upstream->retryTimeout;
     const bool inTime =
         retryTimeout <= 0 || (ProxyHandler::nowMicros() - m_startMicros) < qint64(retryTimeout * 1e6);
-    if (m_replayable && inTime && (stale || m_tries < m_maxTries)) {
+    // A request the node may have acted on is sent again only when that is harmless (README: retries).
+    const bool mayRepeat =
+        !m_requestSent || isIdempotent(m_request->method) || m_entry->upstream->retryNonIdempotent;
+    if (m_replayable && inTime && mayRepeat && (stale || m_tries < m_maxTries)) {
         if (stale) {
             // A pooled connection the upstream had closed meanwhile: not the node's fault, not a try.
             --m_tries;
@@ -519,7 +578,8 @@ void ProxyCall::complete(int status)
                                      m_requestBytes, m_responseBytes);
     AccessLog::Buffer *log = handler->accessLog();
     if (log && log->isEnabled()) {
-        AccessLog::Entry entry = ProxyHandler::logEntry(*m_request, routeId, status, now - m_startMicros);
+        AccessLog::Entry entry =
+            ProxyHandler::logEntry(*m_request, m_clientAddress, routeId, status, now - m_startMicros);
         entry.bodyBytesSent = m_responseBytes;
         entry.requestLength = m_requestBytes;
         entry.upstreamAddr = m_upstreamAddrs;

@@ -10,7 +10,10 @@
 // Streams the request body to the upstream and the response body back, each side pausing the other
 // when its output backs up. Retries go to the next node on a connect failure or timeout while nothing
 // of the response has reached the client, replaying the part of the body sent so far when it was small
-// enough to keep (ReplayLimit); past that a request is not retried. Recycled by ProxyHandler.
+// enough to keep (ReplayLimit); past that a request is not retried. A non-idempotent request (POST,
+// PATCH, ...) is retried only when nothing of it was sent, unless its upstream sets
+// retry_non_idempotent. A body up to ProxyPolicy::requestBufferBytes is read whole before a node is
+// picked. Recycled by ProxyHandler.
 class ProxyCall : public HttpExchange::Observer, public UpstreamConnection::Observer
 {
 public:
@@ -18,8 +21,16 @@ public:
 
     explicit ProxyCall(ProxyHandler *handler);
 
+    // What ProxyHandler worked out before choosing the route; only read during start().
+    struct Routed
+    {
+        QByteArrayView path;          // normalized: what the route matched
+        QByteArrayView forwardPath;   // its encoded form for the request line; empty: the target as sent
+        QByteArrayView clientAddress; // the peer, or the address a trusted proxy forwarded for it
+    };
+
     void start(HttpExchange *exchange, ProxyHandler::Generation *generation, const RouteTarget *target,
-               ProxyHandler::UpstreamEntry *entry, qint64 startMicros);
+               ProxyHandler::UpstreamEntry *entry, qint64 startMicros, const Routed &routed);
 
     // HttpExchange::Observer
     void requestBody(QByteArrayView data) override;
@@ -38,13 +49,14 @@ public:
 
 private:
     void tryNext();
+    void stopBuffering();
     void sendRequest();
     void writeUpstreamBody(QByteArrayView data);
     void endUpstreamBody();
     void releaseNode();
     void failClient(int status);
     void complete(int status);
-    void buildRequestHead(QByteArray &out) const;
+    void buildRequestHead(QByteArray &out);
 
     ProxyHandler *m_handler;
     HttpExchange *m_exchange = nullptr;
@@ -56,8 +68,11 @@ private:
 
     QByteArrayView m_hashKey;
     QByteArray m_hashScratch;
-    QByteArray m_head;   // reused for the upstream request head
-    QByteArray m_replay; // the body sent so far, while it may still be replayed
+    QByteArray m_head;          // reused for the upstream request head
+    QByteArray m_forwardTarget; // normalized path and the query as sent; empty: the target as sent
+    QByteArray m_forwardedFor;  // reused: the client's X-Forwarded-For fields joined
+    QByteArray m_clientAddress; // the peer's text, or a trusted proxy's X-Forwarded-For entry
+    QByteArray m_replay;        // the body sent so far, while it may still be replayed
     HttpHeaders m_responseHeaders;
     QByteArray m_upstreamAddrs; // for the access log: "a:1, b:2"
     QByteArray m_upstreamStatuses;
@@ -80,5 +95,6 @@ private:
     bool m_clientDone = false;   // the client's request body is complete
     bool m_upstreamDone = false; // the whole request went out on the current connection
     bool m_replayable = true;
+    bool m_buffering = false; // reading a small body whole before taking an upstream connection
     bool m_responseStarted = false;
 };

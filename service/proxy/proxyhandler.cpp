@@ -1,6 +1,7 @@
 #include "proxyhandler.h"
 
 #include "httpexchange.h"
+#include "pathnormalizer.h"
 #include "proxycall.h"
 #include "upstreamhealth.h"
 
@@ -8,9 +9,11 @@
 
 #include <chrono>
 
-ProxyHandler::ProxyHandler(ProxyMetrics *metrics, AccessLog::Buffer *log, QObject *poolParent)
+ProxyHandler::ProxyHandler(ProxyMetrics *metrics, AccessLog::Buffer *log, const ProxyPolicy &policy,
+                           QObject *poolParent)
     : m_metrics(metrics)
     , m_log(log)
+    , m_policy(policy)
     , m_pool(new UpstreamPool(poolParent))
 {}
 
@@ -95,16 +98,38 @@ void ProxyHandler::handleRequest(HttpExchange *exchange)
     const qint64 start = nowMicros();
     const HttpRequestHead &request = exchange->request();
     Generation *generation = m_generations.empty() ? nullptr : m_generations.back().get();
+    const QByteArrayView client = clientAddress(request, m_policy, &m_clientAddress);
+
+    // Routes match the normalized path, and the upstream is sent that same path (README: "Paths").
+    QByteArrayView path = request.path;
+    QByteArrayView forwardPath;
+    switch (PathNormalizer::normalize(request.path, &m_normalizedPath, &m_forwardPath)) {
+    case PathNormalizer::Result::Unchanged:
+        break;
+    case PathNormalizer::Result::Changed:
+        path = m_normalizedPath;
+        forwardPath = m_forwardPath;
+        break;
+    case PathNormalizer::Result::BadEncoding:
+        recordLocal(request, client, QString(), 400, start);
+        exchange->respondError(400, "400 Bad Request: invalid percent-encoding in the path");
+        return;
+    case PathNormalizer::Result::AboveRoot:
+        recordLocal(request, client, QString(), 400, start);
+        exchange->respondError(400, "400 Bad Request: the path climbs above /");
+        return;
+    }
+
     const RouteTarget *target = nullptr;
     if (generation && generation->snapshot->router())
-        target = generation->snapshot->router()->match(request.method, request.host, request.path);
+        target = generation->snapshot->router()->match(request.method, request.host, path);
     if (!target) {
-        recordLocal(request, QString(), 404, start);
+        recordLocal(request, client, QString(), 404, start);
         exchange->respondError(404, "404 Route Not Found");
         return;
     }
     if (!target->upstream || target->upstream->nodes.isEmpty()) {
-        recordLocal(request, target->route->id, 503, start);
+        recordLocal(request, client, target->route->id, 503, start);
         exchange->respondError(503);
         return;
     }
@@ -118,7 +143,7 @@ void ProxyHandler::handleRequest(HttpExchange *exchange)
     }
     ++generation->inFlight;
     ++m_callsInFlight;
-    call.release()->start(exchange, generation, target, entry, start);
+    call.release()->start(exchange, generation, target, entry, start, {path, forwardPath, client});
 }
 
 void ProxyHandler::callFinished(ProxyCall *call, Generation *generation)
@@ -129,20 +154,69 @@ void ProxyHandler::callFinished(ProxyCall *call, Generation *generation)
         retire();
 }
 
-void ProxyHandler::recordLocal(const HttpRequestHead &request, const QString &routeId, int status,
-                               qint64 startMicros)
+void ProxyHandler::recordLocal(const HttpRequestHead &request, QByteArrayView clientAddress,
+                               const QString &routeId, int status, qint64 startMicros)
 {
     const qint64 duration = nowMicros() - startMicros;
     m_metrics->recordRequest(routeId, QString(), status, duration, -1, 0, 0);
     if (m_log && m_log->isEnabled())
-        m_log->append(logEntry(request, routeId, status, duration));
+        m_log->append(logEntry(request, clientAddress, routeId, status, duration));
 }
 
-AccessLog::Entry ProxyHandler::logEntry(const HttpRequestHead &request, const QString &routeId, int status,
-                                        qint64 durationMicros)
+namespace {
+
+bool trusted(const QHostAddress &address, const ProxyPolicy &policy)
+{
+    for (const auto &subnet : policy.realIpFrom) {
+        if (address.isInSubnet(subnet.first, subnet.second))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+QByteArrayView ProxyHandler::clientAddress(const HttpRequestHead &request, const ProxyPolicy &policy,
+                                           QByteArray *scratch)
+{
+    const QByteArrayView peer = request.peerAddressText;
+    if (policy.realIpFrom.isEmpty() || !trusted(request.peerAddress, policy))
+        return peer;
+    // Every X-Forwarded-For field, last first, each read from its right end.
+    QByteArrayView found;
+    bool stop = false;
+    const HttpHeaders &headers = request.headers;
+    for (int i = headers.size() - 1; i >= 0 && !stop; --i) {
+        if (!HttpHeaders::equalsIgnoringCase(headers.name(i), "x-forwarded-for"))
+            continue;
+        QByteArrayView list = headers.value(i);
+        while (!list.isEmpty() && !stop) {
+            const qsizetype comma = list.lastIndexOf(',');
+            const QByteArrayView item = (comma < 0 ? list : list.sliced(comma + 1)).trimmed();
+            list = comma < 0 ? QByteArrayView() : list.first(comma);
+            QHostAddress address;
+            if (item.isEmpty() || !address.setAddress(QString::fromLatin1(item))) {
+                stop = true; // not an address: nothing further left is believed
+                break;
+            }
+            found = item;
+            stop = !trusted(address, policy);
+        }
+    }
+    if (found.isEmpty())
+        return peer;
+    *scratch = found.toByteArray();
+    return *scratch;
+}
+
+AccessLog::Entry ProxyHandler::logEntry(const HttpRequestHead &request, QByteArrayView clientAddress,
+                                        const QString &routeId, int status, qint64 durationMicros)
 {
     AccessLog::Entry entry;
-    entry.remoteAddr = request.peerAddressText;
+    // The peer's text is shared, not copied, in the common case.
+    entry.remoteAddr = clientAddress.data() == request.peerAddressText.constData()
+                           ? request.peerAddressText
+                           : clientAddress.toByteArray();
     entry.remotePort = request.peerPort;
     entry.method = request.method.toByteArray();
     entry.target = request.target;

@@ -63,8 +63,8 @@ bool ProxyServer::start(QString *error)
     for (int i = 0; i < workers; ++i) {
         auto *thread = new QThread;
         thread->setObjectName(QStringLiteral("proxy-worker-%1").arg(i));
-        auto *worker =
-            new ProxyWorker(i, m_settings.limits, m_settings.accessLog.isEmpty() ? nullptr : &m_accessLog);
+        auto *worker = new ProxyWorker(i, m_settings.limits, m_settings.policy,
+                                       m_settings.accessLog.isEmpty() ? nullptr : &m_accessLog);
         worker->moveToThread(thread);
         connect(worker, &ProxyWorker::drained, this, &ProxyServer::onWorkerDrained, Qt::QueuedConnection);
         thread->start();

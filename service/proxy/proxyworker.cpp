@@ -4,9 +4,11 @@
 #include "httpserver.h"
 #include "proxyhandler.h"
 
-ProxyWorker::ProxyWorker(int index, const HttpLimits &limits, const AccessLog *accessLog)
+ProxyWorker::ProxyWorker(int index, const HttpLimits &limits, const ProxyPolicy &policy,
+                         const AccessLog *accessLog)
     : m_index(index)
     , m_limits(limits)
+    , m_policy(policy)
     , m_accessLog(accessLog)
 {}
 
@@ -19,7 +21,7 @@ bool ProxyWorker::setUp(const QList<qintptr> &listeningDescriptors, QString *err
 {
     if (m_accessLog)
         m_logBuffer = std::make_unique<AccessLog::Buffer>(*m_accessLog);
-    m_handler = std::make_unique<ProxyHandler>(&m_metrics, m_logBuffer.get(), this);
+    m_handler = std::make_unique<ProxyHandler>(&m_metrics, m_logBuffer.get(), m_policy, this);
     // Upstream deadlines; client deadlines are the HttpServer's.
     m_timer = new QTimer(this);
     m_timer->setInterval(100);

@@ -4,6 +4,7 @@
 #include "accesslog.h"
 #include "httplimits.h"
 #include "proxymetrics.h"
+#include "proxysettings.h"
 #include "proxysnapshot.h"
 #include "upstreampool.h"
 
@@ -23,7 +24,7 @@ class ProxyWorker : public QObject
     Q_OBJECT
 
 public:
-    ProxyWorker(int index, const HttpLimits &limits, const AccessLog *accessLog);
+    ProxyWorker(int index, const HttpLimits &limits, const ProxyPolicy &policy, const AccessLog *accessLog);
     ~ProxyWorker() override;
 
     int index() const { return m_index; }
@@ -54,6 +55,7 @@ private:
 
     int m_index;
     HttpLimits m_limits;
+    ProxyPolicy m_policy;
     const AccessLog *m_accessLog;
     ProxyMetrics m_metrics;
     std::unique_ptr<AccessLog::Buffer> m_logBuffer;

@@ -18,6 +18,7 @@ Q_DECLARE_LOGGING_CATEGORY(lcSyncEtcd)
 namespace {
 
 const char *const TimedOutProperty = "holdfastTimedOut";
+const char *const TooLargeProperty = "holdfastTooLarge";
 
 QString messageOf(const QJsonObject &obj)
 {
@@ -67,28 +68,37 @@ EtcdClient::~EtcdClient()
     abortAll();
 }
 
-void EtcdClient::loadTls()
+QString EtcdClient::checkTls(const EtcdSettings &settings)
 {
-    m_ssl = QSslConfiguration::defaultConfiguration();
+    QSslConfiguration ssl;
+    return readTls(settings, &ssl);
+}
+
+QString EtcdClient::readTls(const EtcdSettings &settings, QSslConfiguration *ssl)
+{
+    *ssl = QSslConfiguration::defaultConfiguration();
     QStringList problems;
-    if (!m_settings.caFile.isEmpty()) {
-        const QList<QSslCertificate> cas = QSslCertificate::fromPath(m_settings.caFile, QSsl::Pem);
-        if (cas.isEmpty())
+    if (!settings.caFile.isEmpty()) {
+        const QList<QSslCertificate> cas = QSslCertificate::fromPath(settings.caFile, QSsl::Pem);
+        if (cas.isEmpty()) {
             problems.append(
-                QStringLiteral("tls ca %1: no PEM certificate could be read").arg(m_settings.caFile));
-        else
-            m_ssl.setCaCertificates(cas);
+                QStringLiteral("tls ca %1: no PEM certificate could be read").arg(settings.caFile));
+            // Trust nothing rather than fall back to the system's CAs the operator meant to replace.
+            ssl->setCaCertificates({});
+        } else {
+            ssl->setCaCertificates(cas);
+        }
     }
-    if (!m_settings.certFile.isEmpty() || !m_settings.keyFile.isEmpty()) {
-        const QList<QSslCertificate> certs = QSslCertificate::fromPath(m_settings.certFile, QSsl::Pem);
+    if (!settings.certFile.isEmpty() || !settings.keyFile.isEmpty()) {
+        const QList<QSslCertificate> certs = QSslCertificate::fromPath(settings.certFile, QSsl::Pem);
         if (certs.isEmpty())
             problems.append(
-                QStringLiteral("tls cert %1: no PEM certificate could be read").arg(m_settings.certFile));
+                QStringLiteral("tls cert %1: no PEM certificate could be read").arg(settings.certFile));
         else
-            m_ssl.setLocalCertificate(certs.first());
-        QFile keyFile(m_settings.keyFile);
+            ssl->setLocalCertificate(certs.first());
+        QFile keyFile(settings.keyFile);
         if (!keyFile.open(QIODevice::ReadOnly)) {
-            problems.append(QStringLiteral("tls key %1: %2").arg(m_settings.keyFile, keyFile.errorString()));
+            problems.append(QStringLiteral("tls key %1: %2").arg(settings.keyFile, keyFile.errorString()));
         } else {
             const QByteArray pem = keyFile.readAll();
             QSslKey key;
@@ -98,15 +108,29 @@ void EtcdClient::loadTls()
                     break;
             }
             if (key.isNull())
-                problems.append(QStringLiteral("tls key %1: not a PEM RSA, EC or DSA private key")
-                                    .arg(m_settings.keyFile));
+                problems.append(
+                    QStringLiteral("tls key %1: not a PEM RSA, EC or DSA private key").arg(settings.keyFile));
             else
-                m_ssl.setPrivateKey(key);
+                ssl->setPrivateKey(key);
         }
     }
-    m_tlsError = problems.join(QLatin1String("; "));
+    return problems.join(QLatin1String("; "));
+}
+
+void EtcdClient::loadTls()
+{
+    m_tlsError = readTls(m_settings, &m_ssl);
     if (!m_tlsError.isEmpty())
         qCWarning(lcSyncEtcd).noquote() << m_tlsError;
+    // The password (or the token it buys) would cross the network in the clear.
+    if (!m_settings.username.isEmpty()) {
+        for (const QString &endpoint : std::as_const(m_settings.endpoints)) {
+            if (endpoint.startsWith(QLatin1String("http://"), Qt::CaseInsensitive))
+                qCWarning(lcSyncEtcd).noquote()
+                    << "the etcd credentials of user" << m_settings.username << "go to" << endpoint
+                    << "over plain http: use an https:// endpoint";
+        }
+    }
 }
 
 void EtcdClient::setEndpoint(const QString &endpoint)
@@ -201,6 +225,22 @@ void EtcdClient::startWatch(const QJsonObject &createRequest, MessageHandler onM
     connect(reply, &QNetworkReply::readyRead, this, [=] {
         splitter->append(reply->readAll());
         const QList<QByteArray> objects = splitter->takeObjects();
+        bool tooLarge = splitter->pendingBytes() > m_settings.maxResponseBytes;
+        for (const QByteArray &bytes : objects)
+            tooLarge = tooLarge || bytes.size() > m_settings.maxResponseBytes;
+        if (tooLarge) {
+            // One message larger than any answer may be: end the stream, the source reconnects.
+            forget(reply);
+            reply->disconnect(this);
+            reply->abort();
+            Response refused;
+            refused.transport = true;
+            refused.error =
+                QStringLiteral("a watch message exceeds %1 bytes (control_plane.max_response_bytes)")
+                    .arg(m_settings.maxResponseBytes);
+            onEnd(refused);
+            return;
+        }
         for (const QByteArray &bytes : objects) {
             QJsonParseError parseError;
             const QJsonObject message = QJsonDocument::fromJson(bytes, &parseError).object();
@@ -257,6 +297,15 @@ QNetworkReply *EtcdClient::post(const QByteArray &path, const QJsonObject &body,
     QNetworkReply *reply = m_nam.post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
     m_inFlight.insert(reply);
     if (path != "/v3/watch") {
+        // A unary answer is held whole before it is parsed: a cluster (or anything posing as one) must
+        // not make it grow without bound. The watch checks each of its messages instead.
+        const qint64 cap = m_settings.maxResponseBytes;
+        connect(reply, &QNetworkReply::downloadProgress, reply, [reply, cap](qint64 received, qint64) {
+            if (received > cap && !reply->property(TooLargeProperty).toBool()) {
+                reply->setProperty(TooLargeProperty, true);
+                reply->abort();
+            }
+        });
         auto *timer = new QTimer(reply);
         timer->setSingleShot(true);
         connect(timer, &QTimer::timeout, reply, [reply] {
@@ -283,6 +332,10 @@ EtcdClient::Response EtcdClient::responseOf(QNetworkReply *reply, const QByteArr
         response.code = codeOf(obj);
         if (response.error.isEmpty())
             response.error = QStringLiteral("HTTP status %1").arg(status);
+    } else if (reply->property(TooLargeProperty).toBool()) {
+        response.transport = true;
+        response.error = QStringLiteral("the answer exceeds %1 bytes (control_plane.max_response_bytes)")
+                             .arg(m_settings.maxResponseBytes);
     } else if (reply->property(TimedOutProperty).toBool()) {
         response.transport = true;
         response.error = QStringLiteral("no answer within %1 ms").arg(m_settings.requestTimeoutMs);

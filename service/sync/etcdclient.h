@@ -40,6 +40,8 @@ public:
     QString endpoint() const { return m_endpoint; }
     // Problems reading the TLS files; empty when there are none.
     QString tlsError() const { return m_tlsError; }
+    // The same problems for `settings`, before any client exists: a start-up check.
+    static QString checkTls(const EtcdSettings &settings);
 
     // POST <endpoint><path> with a JSON body; authenticates first when credentials are set, and once
     // more when etcd rejects the token (tokens die with an etcd restart or after their TTL).
@@ -63,6 +65,7 @@ private:
     Response responseOf(QNetworkReply *reply, const QByteArray &data) const;
     void forget(QNetworkReply *reply);
     void loadTls();
+    static QString readTls(const EtcdSettings &settings, QSslConfiguration *ssl);
 
     EtcdSettings m_settings;
     QNetworkAccessManager m_nam;

@@ -20,4 +20,6 @@ struct EtcdSettings
     int backoffInitialMs = 500;
     int backoffMaxMs = 30000;
     int pageLimit = 1000; // keys per range page during a full sync
+    // Largest unary answer (a range page) or single watch message accepted; beyond it the call fails.
+    qint64 maxResponseBytes = 64 * 1024 * 1024;
 };

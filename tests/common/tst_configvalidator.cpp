@@ -279,6 +279,8 @@ void TestConfigValidator::rejects_data()
         one("upstreams/1: /retries: expected integer >= 0, got 1.5"));
     row("retry_timeout negative", "upstream", R"({"nodes":{},"retry_timeout":-1})",
         one("upstreams/1: /retry_timeout: expected number >= 0, got -1"));
+    row("retry_non_idempotent not a boolean", "upstream", R"({"nodes":{},"retry_non_idempotent":"yes"})",
+        one("upstreams/1: /retry_non_idempotent: expected boolean, got string"));
     row("scheme", "upstream", R"({"nodes":{},"scheme":"ftp"})",
         one(R"(upstreams/1: /scheme: expected one of http, https, grpc, grpcs, got "ftp")"));
     row("pass_host", "upstream", R"({"nodes":{},"pass_host":"keep"})",
@@ -645,7 +647,7 @@ void TestConfigValidator::upstreamFields()
     const UpstreamPtr u = upstream(
         R"({"id":"u","name":"backend","type":"chash","hash_on":"header","key":"X-User","nodes":{"a:80":1},
             "timeout":{"connect":0.5,"send":2,"read":30},"retries":3,"retry_timeout":1.5,"scheme":"http",
-            "pass_host":"rewrite","upstream_host":"internal.example.com",
+            "retry_non_idempotent":true,"pass_host":"rewrite","upstream_host":"internal.example.com",
             "keepalive_pool":{"size":16,"idle_timeout":5,"requests":100},"x-unknown":[1]})");
     QVERIFY(u);
     QCOMPARE(u->id, QStringLiteral("u"));
@@ -658,6 +660,7 @@ void TestConfigValidator::upstreamFields()
     QCOMPARE(u->timeout.read, 30.0);
     QCOMPARE(u->retries, 3);
     QCOMPARE(u->retryTimeout, 1.5);
+    QCOMPARE(u->retryNonIdempotent, true);
     QCOMPARE(u->passHost, Upstream::PassHost::Rewrite);
     QCOMPARE(u->upstreamHost, QByteArray("internal.example.com"));
     QCOMPARE(u->keepalive.size, 16);

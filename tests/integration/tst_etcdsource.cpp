@@ -2,11 +2,15 @@
 #include "etcdprocess.h"
 #include "etcdsource.h"
 #include "etcdtestsettings.h"
+#include "testsupport.h"
 
 #include <QElapsedTimer>
 #include <QLoggingCategory>
 #include <QMap>
+#include <QProcess>
+#include <QScopeGuard>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QtTest>
 
 namespace {
@@ -83,6 +87,9 @@ private slots:
     void reconnectsWithBackoffAfterEtcdRestart();
     void authenticatesWithUsernameAndPassword();
     void connectsOverTlsWithClientCertificate();
+    void answersOverTheSizeCapFail();
+    void credentialsOverPlainHttpWarn();
+    void unreadableTlsFileIsAStartupError();
 };
 
 void TstEtcdSource::fullSyncReadsAllPagesAtOneRevision()
@@ -519,6 +526,93 @@ void TstEtcdSource::connectsOverTlsWithClientCertificate()
     QVERIFY(etcd.put("/apisix/routes/2", route(2)) > 0);
     QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
     QCOMPARE(source.status().endpoint, etcd.tlsEndpoint());
+}
+
+// A range page or a watch message larger than maxResponseBytes is refused with an error that says so,
+// instead of being held in memory whatever its size.
+void TstEtcdSource::answersOverTheSizeCapFail()
+{
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    const QByteArray big = "{\"uri\":\"/big\",\"desc\":\"" + QByteArray(20000, 'x') + "\"}";
+    QVERIFY(etcd.put("/apisix/routes/1", big) > 0);
+    {
+        EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
+        settings.maxResponseBytes = 8192;
+        EtcdSource source(settings);
+        Recorder rec;
+        rec.attach(&source);
+        source.start();
+        QTRY_VERIFY_WITH_TIMEOUT(source.status().lastError.contains(QLatin1String("max_response_bytes")),
+                                 10000);
+        QVERIFY2(source.status().lastError.contains(QLatin1String("exceeds 8192 bytes")),
+                 qPrintable(source.status().lastError));
+        QVERIFY(rec.snapshotRevisions.isEmpty());
+    }
+
+    QVERIFY(etcd.del("/apisix/routes/1") > 0);
+    EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
+    settings.maxResponseBytes = 8192;
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+    QVERIFY(etcd.put("/apisix/routes/2", big) > 0);
+    QTRY_VERIFY_WITH_TIMEOUT(source.status().lastError.contains(QLatin1String("max_response_bytes")), 10000);
+    QVERIFY(!rec.objects.contains(QStringLiteral("routes/2")));
+}
+
+// A user name and password sent to an http:// endpoint cross the network in the clear: say so, once per
+// endpoint, without the password.
+void TstEtcdSource::credentialsOverPlainHttpWarn()
+{
+    g_logLines.clear();
+    const QtMessageHandler previous = qInstallMessageHandler(captureMessage);
+    auto restore = qScopeGuard([previous] { qInstallMessageHandler(previous); });
+    {
+        EtcdSettings settings = fastEtcdSettings({QStringLiteral("http://127.0.0.1:1")});
+        EtcdSource anonymous(settings);
+    }
+    QVERIFY(!g_logLines.join(QLatin1Char('\n')).contains(QLatin1String("plain http")));
+    EtcdSettings settings =
+        fastEtcdSettings({QStringLiteral("http://127.0.0.1:1"), QStringLiteral("https://127.0.0.1:2")});
+    settings.username = QStringLiteral("root");
+    settings.password = QStringLiteral("s3cret-pass");
+    EtcdSource source(settings);
+    const QString log = g_logLines.join(QLatin1Char('\n'));
+    QVERIFY2(log.contains(QLatin1String("root")) && log.contains(QLatin1String("http://127.0.0.1:1")) &&
+                 log.contains(QLatin1String("plain http")),
+             qPrintable(log));
+    QVERIFY(!log.contains(QLatin1String("https://127.0.0.1:2")));
+    QVERIFY(!log.contains(QLatin1String("s3cret-pass")));
+}
+
+// holdfastd refuses to start when a configured CA, certificate or key cannot be read, naming the file,
+// instead of falling back to the system's CAs.
+void TstEtcdSource::unreadableTlsFileIsAStartupError()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString missing = dir.filePath(QStringLiteral("no-such-ca.pem"));
+    QFile settings(dir.filePath(QStringLiteral("holdfastd.json")));
+    QVERIFY(settings.open(QIODevice::WriteOnly));
+    settings.write(R"({"listen":[{"address":"127.0.0.1","port":)" +
+                   QByteArray::number(TestSupport::freePort()) + R"(}],"data_dir":")" + dir.path().toUtf8() +
+                   R"(/data","admin":{"address":"127.0.0.1","port":)" +
+                   QByteArray::number(TestSupport::freePort()) +
+                   R"(},"control_plane":{"endpoints":["https://127.0.0.1:1"],"tls":{"ca":")" +
+                   missing.toUtf8() + R"("}}})");
+    settings.close();
+    QProcess gateway;
+    gateway.setProcessChannelMode(QProcess::MergedChannels);
+    gateway.start(TestSupport::builtProgram(QStringLiteral("holdfastd")),
+                  {QStringLiteral("--config"), settings.fileName()});
+    QVERIFY(gateway.waitForFinished(15000));
+    const QByteArray output = gateway.readAll();
+    QVERIFY2(gateway.exitCode() != 0, output.constData());
+    QVERIFY2(output.contains("tls ca " + missing.toUtf8()), output.constData());
 }
 
 QTEST_GUILESS_MAIN(TstEtcdSource)

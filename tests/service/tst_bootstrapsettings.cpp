@@ -42,8 +42,8 @@ void tst_BootstrapSettings::everyKey()
                           "prefix": "/p", "username": "u", "password": "pw",
                           "tls": {"ca": "ca.pem", "cert": "c.pem", "key": "k.pem"}},
         "startup": {"wait_for_control_plane_ms": 10, "serve_local_first": true},
-        "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000},
-        "access_log": "access.log"
+        "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000, "request_buffer_bytes": 0},
+        "access_log": "access.log", "real_ip_from": ["10.0.0.0/8", "192.168.1.7", "fd00::/8"]
     })",
                                                &errors);
     QVERIFY2(s, qPrintable(errors.join(QLatin1Char('\n'))));
@@ -59,7 +59,11 @@ void tst_BootstrapSettings::everyKey()
     QCOMPARE(s->startup.serveLocalFirst, true);
     QCOMPARE(s->limits.maxHeaderBytes, 4096);
     QCOMPARE(s->limits.maxBodyBytes, qint64(1000));
+    QCOMPARE(s->limits.requestBufferBytes, qint64(0));
     QCOMPARE(s->resolve(s->accessLog), QStringLiteral("/tmp/hf/access.log"));
+    QCOMPARE(s->realIpFrom.size(), 3);
+    QCOMPARE(s->realIpFrom.at(0), qMakePair(QHostAddress(QStringLiteral("10.0.0.0")), 8));
+    QCOMPARE(s->realIpFrom.at(1), qMakePair(QHostAddress(QStringLiteral("192.168.1.7")), 32));
 }
 
 void tst_BootstrapSettings::errors_data()
@@ -85,6 +89,9 @@ void tst_BootstrapSettings::errors_data()
                                           "/control_plane/endpoints/0: expected string, got number");
     QTest::newRow("boolean") << QByteArray(R"({"startup": {"serve_local_first": 1}})")
                              << QStringLiteral("/startup/serve_local_first: expected boolean, got number");
+    QTest::newRow("real_ip_from") << QByteArray(R"({"real_ip_from": ["10.0.0.0/8", "ten"]})")
+                                  << QStringLiteral(
+                                         "/real_ip_from/1: expected an address or CIDR, got \"ten\"");
     QTest::newRow("empty listen") << QByteArray(R"({"listen": []})")
                                   << QStringLiteral("/listen: expected a non-empty");
 }

@@ -14,7 +14,8 @@
 //   /close            closes the connection without answering
 //   /early/N          answers status N as soon as the request line is read, before the rest of the head
 //                     or the body, then resets the connection (SO_LINGER 0): nginx's early 413/431
-//   /stats            {"connections": accepted so far, "requests": answered so far}
+//   /stats            {"connections": accepted so far, "requests": answered so far, "received": request
+//                     heads read so far (a request the upstream never answered counts here too)}
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QCryptographicHash>
@@ -37,6 +38,7 @@ namespace {
 QByteArray g_name;
 int g_connections = 0;
 int g_requests = 0;
+int g_received = 0;
 
 constexpr qint64 WriteChunk = 64 * 1024;
 constexpr qint64 HighWater = 256 * 1024;
@@ -134,6 +136,10 @@ public:
         m_settings.on_header_value = [](llhttp_t *p, const char *at, size_t n) {
             auto *c = static_cast<Connection *>(p->data);
             c->m_current.headers.last().second.append(at, qsizetype(n));
+            return 0;
+        };
+        m_settings.on_headers_complete = [](llhttp_t *) {
+            ++g_received;
             return 0;
         };
         m_settings.on_body = [](llhttp_t *p, const char *at, size_t n) {
@@ -305,7 +311,8 @@ private:
         } else if (first == "stats") {
             respond(request, 200, "application/json",
                     "{\"connections\":" + QByteArray::number(g_connections) +
-                        ",\"requests\":" + QByteArray::number(g_requests) + "}");
+                        ",\"requests\":" + QByteArray::number(g_requests) +
+                        ",\"received\":" + QByteArray::number(g_received) + "}");
         } else {
             echo(request);
         }

@@ -315,6 +315,15 @@ QByteArray Gateway::metrics()
                     State::Standalone})
         m.setGauge("holdfast_sync_state", "1 for the gateway's sync state, 0 for the others.",
                    state() == s ? 1 : 0, {{"state", stateName(s).toLatin1()}});
+    const ProxyServer::RouterFigures &r = m_proxy->routerFigures();
+    m.setCounter("holdfast_router_updates_total", "Routers updated in place from the previous generation.",
+                 double(r.updates));
+    m.setCounter("holdfast_router_rebuilds_total", "Routers built from scratch.", double(r.rebuilds));
+    m.setCounter("holdfast_router_self_checks_total",
+                 "Updated routers compared with one built from their configuration.", double(r.selfChecks));
+    m.setCounter("holdfast_router_self_check_failures_total",
+                 "Self-checks that found the updated router different (it was replaced by the rebuilt one).",
+                 double(r.selfCheckFailures));
     if (!m_sync)
         return m.render(m_proxy->collectMetrics());
 

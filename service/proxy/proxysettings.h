@@ -22,4 +22,6 @@ struct ProxySettings
     HttpLimits limits;
     QString accessLog;       // path, "-" for stdout, empty: off
     QString accessLogFormat; // empty: AccessLog::DefaultFormat
+    // How often a router updated in place is compared with one built from scratch (0: never).
+    int routerSelfCheckMs = 60000;
 };

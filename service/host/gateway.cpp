@@ -13,6 +13,7 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QThread>
 
 Q_LOGGING_CATEGORY(lcGateway, "holdfast.gateway")
@@ -203,12 +204,28 @@ void Gateway::apply(const SnapshotPtr &snapshot, qint64 revision, const QString 
     m_live = snapshot;
     m_liveRevision = revision;
     m_proxy->publish(snapshot);
-    qCInfo(lcGateway).noquote() << "serving revision" << revision << "sha256"
-                                << QString::fromLatin1(snapshot->sha256().left(12)) << "from" << cause;
-    m_admin->publishEvent("applied",
-                          QJsonObject{{QStringLiteral("revision"), revision},
-                                      {QStringLiteral("sha256"), QString::fromLatin1(snapshot->sha256())},
-                                      {QStringLiteral("counts"), snapshot->counts()}});
+    // The digest of a large configuration takes long (a second at 100k routes): it is computed on a
+    // thread of its own, so that this thread goes on applying the next change meanwhile.
+    m_digests.setMaxThreadCount(1);
+    QPointer<Gateway> self(this);
+    m_digests.start([self, snapshot, revision, cause] {
+        snapshot->sha256();
+        QMetaObject::invokeMethod(
+            self,
+            [self, snapshot, revision, cause] {
+                if (!self)
+                    return;
+                qCInfo(lcGateway).noquote()
+                    << "serving revision" << revision << "sha256"
+                    << QString::fromLatin1(snapshot->sha256().left(12)) << "from" << cause;
+                self->m_admin->publishEvent(
+                    "applied",
+                    QJsonObject{{QStringLiteral("revision"), revision},
+                                {QStringLiteral("sha256"), QString::fromLatin1(snapshot->sha256())},
+                                {QStringLiteral("counts"), snapshot->counts()}});
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void Gateway::setState(State state, const QString &cause)

@@ -11,6 +11,7 @@
 #include <QJsonArray>
 #include <QObject>
 #include <QStringList>
+#include <QThreadPool>
 
 #include <memory>
 
@@ -76,6 +77,7 @@ private:
     QDateTime m_since;
     SnapshotPtr m_live;
     qint64 m_liveRevision = 0;
+    QThreadPool m_digests; // one thread: "applied" events leave in the order of the changes
     QJsonArray m_rejected; // standalone: [{key, reason}] of a file that could not be served
     bool m_stopping = false;
 };

@@ -16,6 +16,8 @@
 #include <QPointer>
 #include <QThread>
 
+#include <utility>
+
 Q_LOGGING_CATEGORY(lcGateway, "holdfast.gateway")
 
 namespace {
@@ -206,23 +208,35 @@ void Gateway::apply(const SnapshotPtr &snapshot, qint64 revision, const QString 
     m_proxy->publish(snapshot);
     // The digest of a large configuration takes long (a second at 100k routes): it is computed on a
     // thread of its own, so that this thread goes on applying the next change meanwhile.
-    m_digests.setMaxThreadCount(1);
+    m_appliedPending = Applied{snapshot, revision, cause};
+    if (!m_digesting)
+        reportApplied();
+}
+
+void Gateway::reportApplied()
+{
+    if (!m_appliedPending) {
+        m_digesting = false;
+        return;
+    }
+    m_digesting = true;
+    const Applied applied = *std::exchange(m_appliedPending, std::nullopt);
     QPointer<Gateway> self(this);
-    m_digests.start([self, snapshot, revision, cause] {
-        snapshot->sha256();
+    m_digests.start([self, applied] {
+        applied.snapshot->sha256();
         QMetaObject::invokeMethod(
             self,
-            [self, snapshot, revision, cause] {
+            [self, applied] {
                 if (!self)
                     return;
-                qCInfo(lcGateway).noquote()
-                    << "serving revision" << revision << "sha256"
-                    << QString::fromLatin1(snapshot->sha256().left(12)) << "from" << cause;
+                const QString sha256 = QString::fromLatin1(applied.snapshot->sha256());
+                qCInfo(lcGateway).noquote() << "serving revision" << applied.revision << "sha256"
+                                            << sha256.left(12) << "from" << applied.cause;
                 self->m_admin->publishEvent(
-                    "applied",
-                    QJsonObject{{QStringLiteral("revision"), revision},
-                                {QStringLiteral("sha256"), QString::fromLatin1(snapshot->sha256())},
-                                {QStringLiteral("counts"), snapshot->counts()}});
+                    "applied", QJsonObject{{QStringLiteral("revision"), applied.revision},
+                                           {QStringLiteral("sha256"), sha256},
+                                           {QStringLiteral("counts"), applied.snapshot->counts()}});
+                self->reportApplied();
             },
             Qt::QueuedConnection);
     });

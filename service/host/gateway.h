@@ -14,6 +14,7 @@
 #include <QThreadPool>
 
 #include <memory>
+#include <optional>
 
 class AdminHandler;
 class ConfigSource;
@@ -77,7 +78,18 @@ private:
     QDateTime m_since;
     SnapshotPtr m_live;
     qint64 m_liveRevision = 0;
-    QThreadPool m_digests; // one thread: "applied" events leave in the order of the changes
+    // The "applied" event carries the digest, computed on a thread of its own; a burst of changes is
+    // reported by the newest generation only, as the persister writes only the newest.
+    struct Applied
+    {
+        SnapshotPtr snapshot;
+        qint64 revision = 0;
+        QString cause;
+    };
+    void reportApplied();
+    QThreadPool m_digests;
+    std::optional<Applied> m_appliedPending;
+    bool m_digesting = false;
     QJsonArray m_rejected; // standalone: [{key, reason}] of a file that could not be served
     bool m_stopping = false;
 };

@@ -104,7 +104,7 @@ wait_in_sync() { # DATA_DIR REVISION: holdfastd is in_sync at REVISION
 UPSTREAM_PID=$!
 
 echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== holdfastd: $("$HOLDFASTD" --version 2>&1 | head -1) ($(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo "== holdfastd: $HOLDFASTD ($("$HOLDFASTD" --version 2>&1 | head -1))"
 
 for ROUTES in $SIZES; do
     changes=$CHANGES

@@ -139,6 +139,9 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
     QVERIFY(metrics.contains("holdfast_sync_changes_applied_total"));
     QVERIFY(metrics.contains("holdfast_persist_latency_seconds"));
     QVERIFY(metrics.contains("holdfast_config_persisted_revision"));
+    // The put and the delete each updated the router of the full sync rather than rebuilding it.
+    QVERIFY2(metrics.contains("\nholdfast_router_updates_total 2\n"), metrics.constData());
+    QVERIFY(metrics.contains("\nholdfast_router_self_check_failures_total 0\n"));
 }
 
 void tst_GatewaySync::invalidObjectRejectedAlone()

@@ -5,6 +5,10 @@
 //   sync_probe propagation ETCD_PORT PROXY_PORT DATA_DIR COUNT UPSTREAM_ID
 //                                                     COUNT puts of a new route, one at a time: put → the
 //                                                     proxy serves it, put → config.json has its revision
+//   sync_probe batch ETCD_PORT PROXY_PORT COUNT UPSTREAM_ID
+//                                                     COUNT new routes put in ONE transaction (etcd needs
+//                                                     --max-txn-ops >= COUNT): put → the last one
+//                                                     served, then every one checked
 //   sync_probe serve PROXY_PORT PATH -- PROGRAM ARGS...
 //                                                     starts PROGRAM; ms until PATH answers 200; VmHWM
 //   sync_probe sync ADMIN_PORT DATA_DIR REVISION -- PROGRAM ARGS...
@@ -195,7 +199,11 @@ int propagation(quint16 etcdPort, quint16 proxyPort, const QString &dataDir, int
             std::fprintf(stderr, "sync_probe: put %d failed\n", i);
             return 1;
         }
-        const QDeadlineTimer deadline(10000);
+        // SYNC_PROBE_TIMEOUT_MS: a large configuration on a busy machine may need longer.
+        const int timeoutMs = qEnvironmentVariableIntValue("SYNC_PROBE_TIMEOUT_MS") > 0
+                                  ? qEnvironmentVariableIntValue("SYNC_PROBE_TIMEOUT_MS")
+                                  : 10000;
+        const QDeadlineTimer deadline(timeoutMs);
         double servedMs = -1;
         double persistedMs = -1;
         while ((servedMs < 0 || persistedMs < 0) && !deadline.hasExpired()) {
@@ -207,8 +215,8 @@ int propagation(quint16 etcdPort, quint16 proxyPort, const QString &dataDir, int
                 pause();
         }
         if (servedMs < 0 || persistedMs < 0) {
-            std::fprintf(stderr, "sync_probe: change %d (revision %lld) not %s within 10 s\n", i,
-                         static_cast<long long>(revision), servedMs < 0 ? "served" : "persisted");
+            std::fprintf(stderr, "sync_probe: change %d (revision %lld) not %s within %d ms\n", i,
+                         static_cast<long long>(revision), servedMs < 0 ? "served" : "persisted", timeoutMs);
             return 1;
         }
         served.push_back(servedMs);
@@ -220,6 +228,59 @@ int propagation(quint16 etcdPort, quint16 proxyPort, const QString &dataDir, int
     std::printf("put -> persisted over %d changes: p50 %.1f ms  p90 %.1f ms  p99 %.1f ms  max %.1f ms\n",
                 count, percentile(persisted, 50), percentile(persisted, 90), percentile(persisted, 99),
                 percentile(persisted, 100));
+    return 0;
+}
+
+int batch(quint16 etcdPort, quint16 proxyPort, int count, const QByteArray &upstream)
+{
+    const QByteArray stamp = QByteArray::number(QDateTime::currentMSecsSinceEpoch());
+    QJsonArray ops;
+    std::vector<QByteArray> paths;
+    for (int i = 0; i < count; ++i) {
+        paths.push_back("/batch/" + stamp + "/" + QByteArray::number(i));
+        const QByteArray value = "{\"uri\":\"" + paths.back() + "\",\"upstream_id\":\"" + upstream + "\"}";
+        ops.append(QJsonObject{{QStringLiteral("request_put"),
+                                QJsonObject{{QStringLiteral("key"), b64("/apisix/routes/batch-" + stamp +
+                                                                        "-" + QByteArray::number(i))},
+                                            {QStringLiteral("value"), b64(value)}}}});
+    }
+    QElapsedTimer clock;
+    clock.start();
+    const qint64 revision =
+        headerRevision(etcdCall(etcdPort, "/v3/kv/txn", {{QStringLiteral("success"), ops}}));
+    if (revision <= 0) {
+        std::fprintf(stderr, "sync_probe: the transaction of %d puts failed (etcd --max-txn-ops?)\n", count);
+        return 1;
+    }
+    // Timed until the last route of the batch answers; then every other one must answer at once (the
+    // batch was applied as one generation) or as soon as it can (counted as late).
+    const QDeadlineTimer deadline(60000);
+    while (get(proxyPort, paths.back()).status != 200) {
+        if (deadline.hasExpired()) {
+            std::fprintf(stderr, "sync_probe: %s (of the batch) not served within 60 s\n",
+                         paths.back().constData());
+            return 1;
+        }
+        pause();
+    }
+    const double servedMs = double(clock.nsecsElapsed()) / 1e6;
+    int late = 0;
+    for (const QByteArray &path : paths) {
+        if (get(proxyPort, path).status == 200)
+            continue;
+        ++late;
+        while (get(proxyPort, path).status != 200) {
+            if (deadline.hasExpired()) {
+                std::fprintf(stderr, "sync_probe: %s (of the batch) not served within 60 s\n",
+                             path.constData());
+                return 1;
+            }
+            pause();
+        }
+    }
+    std::printf(
+        "batch of %d route puts in one transaction (revision %lld) -> served: %.1f ms (%d served later)\n",
+        count, static_cast<long long>(revision), servedMs, late);
     return 0;
 }
 
@@ -323,6 +384,9 @@ int main(int argc, char **argv)
     if (mode == QLatin1String("propagation") && args.size() == 7)
         return propagation(quint16(args.at(2).toUInt()), quint16(args.at(3).toUInt()), args.at(4),
                            args.at(5).toInt(), args.at(6).toUtf8());
+    if (mode == QLatin1String("batch") && args.size() == 6)
+        return batch(quint16(args.at(2).toUInt()), quint16(args.at(3).toUInt()), args.at(4).toInt(),
+                     args.at(5).toUtf8());
     if (mode == QLatin1String("serve") && dashes == 4)
         return serve(quint16(args.at(2).toUInt()), args.at(3).toUtf8(), args, dashes + 1);
     if (mode == QLatin1String("sync") && dashes == 5)

@@ -101,7 +101,6 @@ SnapshotPtr ConfigSnapshot::fromJson(const QJsonObject &config, ValidationErrors
         if (!kindOfCollection(it.key()))
             snapshot->m_extra.insert(it.key(), it.value());
     }
-    snapshot->finish();
     return snapshot;
 }
 
@@ -113,7 +112,21 @@ SnapshotPtr ConfigSnapshot::fromObjects(Routes routes, Upstreams upstreams, Serv
     snapshot->m_upstreams = std::move(upstreams);
     snapshot->m_services = std::move(services);
     snapshot->m_extra = std::move(extra);
-    snapshot->finish();
+    return snapshot;
+}
+
+SnapshotPtr ConfigSnapshot::derive(const SnapshotPtr &base, Routes routes, Upstreams upstreams,
+                                   Services services, Changes changes)
+{
+    std::shared_ptr<ConfigSnapshot> snapshot(new ConfigSnapshot);
+    snapshot->m_routes = std::move(routes);
+    snapshot->m_upstreams = std::move(upstreams);
+    snapshot->m_services = std::move(services);
+    if (base) {
+        snapshot->m_extra = base->m_extra;
+        snapshot->m_base = base;
+        snapshot->m_changes = std::move(changes);
+    }
     return snapshot;
 }
 
@@ -174,7 +187,7 @@ QString missing(ObjectKind kind, const QString &id, const char *field, const cha
 void ConfigSnapshot::digest() const
 {
     std::call_once(m_digested, [this] {
-        m_canonical = CanonicalJson::serialize(m_json);
+        m_canonical = CanonicalJson::serialize(json());
         m_sha256 = CanonicalJson::sha256Hex(m_canonical);
     });
 }
@@ -191,24 +204,38 @@ const QByteArray &ConfigSnapshot::sha256() const
     return m_sha256;
 }
 
-void ConfigSnapshot::finish()
+const QJsonObject &ConfigSnapshot::json() const
 {
-    m_json = m_extra;
-    m_json.insert(collectionName(ObjectKind::Route), collectionJson(m_routes));
-    m_json.insert(collectionName(ObjectKind::Upstream), collectionJson(m_upstreams));
-    m_json.insert(collectionName(ObjectKind::Service), collectionJson(m_services));
+    build();
+    return m_json;
+}
 
-    for (const RoutePtr &route : std::as_const(m_routes)) {
-        if (!route->upstreamId.isEmpty() && !m_upstreams.contains(route->upstreamId))
-            m_warnings.append(
-                missing(ObjectKind::Route, route->id, "upstream_id", "upstream", route->upstreamId));
-        if (!route->serviceId.isEmpty() && !m_services.contains(route->serviceId))
-            m_warnings.append(
-                missing(ObjectKind::Route, route->id, "service_id", "service", route->serviceId));
-    }
-    for (const ServicePtr &service : std::as_const(m_services)) {
-        if (!service->upstreamId.isEmpty() && !m_upstreams.contains(service->upstreamId))
-            m_warnings.append(
-                missing(ObjectKind::Service, service->id, "upstream_id", "upstream", service->upstreamId));
-    }
+const QStringList &ConfigSnapshot::warnings() const
+{
+    build();
+    return m_warnings;
+}
+
+void ConfigSnapshot::build() const
+{
+    std::call_once(m_built, [this] {
+        m_json = m_extra;
+        m_json.insert(collectionName(ObjectKind::Route), collectionJson(m_routes));
+        m_json.insert(collectionName(ObjectKind::Upstream), collectionJson(m_upstreams));
+        m_json.insert(collectionName(ObjectKind::Service), collectionJson(m_services));
+
+        for (const RoutePtr &route : std::as_const(m_routes)) {
+            if (!route->upstreamId.isEmpty() && !m_upstreams.contains(route->upstreamId))
+                m_warnings.append(
+                    missing(ObjectKind::Route, route->id, "upstream_id", "upstream", route->upstreamId));
+            if (!route->serviceId.isEmpty() && !m_services.contains(route->serviceId))
+                m_warnings.append(
+                    missing(ObjectKind::Route, route->id, "service_id", "service", route->serviceId));
+        }
+        for (const ServicePtr &service : std::as_const(m_services)) {
+            if (!service->upstreamId.isEmpty() && !m_upstreams.contains(service->upstreamId))
+                m_warnings.append(missing(ObjectKind::Service, service->id, "upstream_id", "upstream",
+                                          service->upstreamId));
+        }
+    });
 }

@@ -7,6 +7,7 @@
 #include <QByteArray>
 #include <QJsonObject>
 #include <QMap>
+#include <QSet>
 #include <QStringList>
 
 #include <memory>
@@ -33,6 +34,23 @@ public:
 
     static SnapshotPtr empty();
 
+    // The ids put or deleted between two generations.
+    struct Changes
+    {
+        QSet<QString> routes;
+        QSet<QString> upstreams;
+        QSet<QString> services;
+        bool isEmpty() const { return routes.isEmpty() && upstreams.isEmpty() && services.isEmpty(); }
+    };
+
+    // Like fromObjects, for objects that differ from `base`'s only by `changes`: whoever compiled `base`
+    // (the router) may then update its result for the changed ids instead of starting again.
+    static SnapshotPtr derive(const SnapshotPtr &base, Routes routes, Upstreams upstreams, Services services,
+                              Changes changes);
+    // The generation this one was derived from, while it is still alive, and what changed since.
+    SnapshotPtr base() const { return m_base.lock(); }
+    const Changes &changes() const { return m_changes; }
+
     const Routes &routes() const { return m_routes; }
     const Upstreams &upstreams() const { return m_upstreams; }
     const Services &services() const { return m_services; }
@@ -43,10 +61,12 @@ public:
 
     // References to objects that do not exist ("routes/7: /upstream_id: no upstream \"9\""). Not errors:
     // a control plane may write them in any order, and APISIX serves 503 for such a route meanwhile.
-    const QStringList &warnings() const { return m_warnings; }
+    // Computed on first use, as json() is.
+    const QStringList &warnings() const;
 
-    // {"routes": {id: object}, "upstreams": ..., "services": ...} plus the kept extra members.
-    const QJsonObject &json() const { return m_json; }
+    // {"routes": {id: object}, "upstreams": ..., "services": ...} plus the kept extra members. Built on
+    // first use (by the persister or the admin API), off the path that takes a change to the proxy.
+    const QJsonObject &json() const;
     // Computed on first use, once, by whichever thread asks first: a change reaches the proxy without
     // waiting for the digest of the whole configuration.
     const QByteArray &canonicalJson() const;
@@ -57,16 +77,19 @@ public:
 
 private:
     ConfigSnapshot() = default;
-    void finish(); // builds json and warnings once
+    void build() const; // json and warnings, once
     void digest() const;
 
     Routes m_routes;
     Upstreams m_upstreams;
     Services m_services;
     QJsonObject m_extra;
-    QJsonObject m_json;
+    std::weak_ptr<const ConfigSnapshot> m_base;
+    Changes m_changes;
+    mutable std::once_flag m_built;
+    mutable QJsonObject m_json;
+    mutable QStringList m_warnings;
     mutable std::once_flag m_digested;
     mutable QByteArray m_canonical;
     mutable QByteArray m_sha256;
-    QStringList m_warnings;
 };

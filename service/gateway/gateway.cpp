@@ -16,7 +16,10 @@
 #include <QFile>
 #include <QJsonDocument>
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QThread>
+
+#include <utility>
 
 Q_LOGGING_CATEGORY(lcGateway, "holdfast.gateway")
 
@@ -230,10 +233,38 @@ void Gateway::apply(const SnapshotPtr &snapshot, qint64 revision, const QString 
     m_live = snapshot;
     m_liveRevision = revision;
     m_proxy->publish(snapshot);
-    qCInfo(lcGateway).noquote() << "serving revision" << revision << "sha256"
-                                << QString::fromLatin1(snapshot->sha256().left(12)) << "from" << cause;
-    publishEvent(GatewayEvent(
-        GatewayEvent::Applied{revision, QString::fromLatin1(snapshot->sha256()), countsOf(*snapshot)}));
+    // The digest of a large configuration takes long (a second at 100k routes): it is computed on a
+    // thread of its own, so that this thread goes on applying the next change meanwhile.
+    m_appliedPending = Applied{snapshot, revision, cause};
+    if (!m_digesting)
+        reportApplied();
+}
+
+void Gateway::reportApplied()
+{
+    if (!m_appliedPending) {
+        m_digesting = false;
+        return;
+    }
+    m_digesting = true;
+    const Applied applied = *std::exchange(m_appliedPending, std::nullopt);
+    QPointer<Gateway> self(this);
+    m_digests.start([self, applied] {
+        applied.snapshot->sha256();
+        QMetaObject::invokeMethod(
+            self,
+            [self, applied] {
+                if (!self)
+                    return;
+                const QString sha256 = QString::fromLatin1(applied.snapshot->sha256());
+                qCInfo(lcGateway).noquote() << "serving revision" << applied.revision << "sha256"
+                                            << sha256.left(12) << "from" << applied.cause;
+                self->publishEvent(GatewayEvent(
+                    GatewayEvent::Applied{applied.revision, sha256, countsOf(*applied.snapshot)}));
+                self->reportApplied();
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void Gateway::publishEvent(const GatewayEvent &event)
@@ -380,6 +411,16 @@ QJsonObject Gateway::upstreams() const
 QByteArray Gateway::metrics()
 {
     SyncMetrics::collectGateway(m_metrics.get(), m_state, ready(), m_liveRevision);
+    MetricsRegistry &m = *m_metrics;
+    const ProxyServer::RouterFigures &r = m_proxy->routerFigures();
+    m.setCounter("holdfast_router_updates_total", "Routers updated in place from the previous generation.",
+                 double(r.updates));
+    m.setCounter("holdfast_router_rebuilds_total", "Routers built from scratch.", double(r.rebuilds));
+    m.setCounter("holdfast_router_self_checks_total",
+                 "Updated routers compared with one built from their configuration.", double(r.selfChecks));
+    m.setCounter("holdfast_router_self_check_failures_total",
+                 "Self-checks that found the updated router different (it was replaced by the rebuilt one).",
+                 double(r.selfCheckFailures));
     if (m_sync)
         SyncMetrics::collectSync(m_metrics.get(), *m_sync);
     return m_metrics->render(m_proxy->collectMetrics());

@@ -12,8 +12,10 @@
 #include <QDateTime>
 #include <QObject>
 #include <QStringList>
+#include <QThreadPool>
 
 #include <memory>
+#include <optional>
 
 class AdminHandler;
 class ConfigSource;
@@ -83,5 +85,17 @@ private:
     qint64 m_liveRevision = 0;
     GatewayStatus::ControlPlane m_controlPlane;       // type, endpoints, prefix: what the source is
     QList<GatewayStatus::Rejection> m_fileRejections; // standalone: why the file cannot be served
+    // The "applied" event carries the digest, computed on a thread of its own; a burst of changes is
+    // reported by the newest generation only, as the persister writes only the newest.
+    struct Applied
+    {
+        SnapshotPtr snapshot;
+        qint64 revision = 0;
+        QString cause;
+    };
+    void reportApplied();
+    QThreadPool m_digests;
+    std::optional<Applied> m_appliedPending;
+    bool m_digesting = false;
     bool m_stopping = false;
 };

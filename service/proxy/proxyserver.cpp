@@ -6,7 +6,11 @@
 #include "sharedlistener.h"
 
 #include <QLoggingCategory>
+#include <QPointer>
 #include <QThread>
+#include <QThreadPool>
+
+#include <algorithm>
 
 Q_DECLARE_LOGGING_CATEGORY(lcProxy)
 
@@ -16,6 +20,13 @@ ProxyServer::ProxyServer(const ProxySettings &settings, QObject *parent)
 {
     m_graceTimer.setSingleShot(true);
     connect(&m_graceTimer, &QTimer::timeout, this, &ProxyServer::finishStop);
+    if (m_settings.routerSelfCheckMs > 0) {
+        connect(&m_selfCheckTimer, &QTimer::timeout, this, [this] {
+            if (m_routerUnchecked)
+                checkRouter();
+        });
+        m_selfCheckTimer.start(m_settings.routerSelfCheckMs);
+    }
 }
 
 ProxyServer::~ProxyServer()
@@ -113,19 +124,98 @@ bool ProxyServer::start(QString *error)
     return true;
 }
 
+namespace {
+
+// Whether a change can alter the set of upstreams the health registry tracks (ProxySnapshot::upstreamsByKey).
+bool reachesUpstreams(const ConfigSnapshot &before, const ConfigSnapshot &after)
+{
+    const ConfigSnapshot::Changes &changes = after.changes();
+    if (!changes.upstreams.isEmpty() || !changes.services.isEmpty())
+        return true;
+    const auto reaches = [](const RoutePtr &route) {
+        return route && (route->upstream || !route->serviceId.isEmpty());
+    };
+    return std::any_of(changes.routes.cbegin(), changes.routes.cend(), [&](const QString &id) {
+        return reaches(before.routes().value(id)) || reaches(after.routes().value(id));
+    });
+}
+
+} // namespace
+
 void ProxyServer::publish(const SnapshotPtr &snapshot)
 {
     const SnapshotPtr config = snapshot ? snapshot : ConfigSnapshot::empty();
+    const ProxySnapshotPtr previous = m_current;
+    // A snapshot derived from the one being served updates its router; anything else is built anew.
+    if (previous && config->base() == previous->config() &&
+        previous->router()->kind() == m_settings.routerKind) {
+        RouterPtr router =
+            Router::update(*previous->router(), *previous->config(), *config, config->changes());
+        HealthMapPtr health = reachesUpstreams(*previous->config(), *config)
+                                  ? m_health.update(ProxySnapshot::upstreamsByKey(*config))
+                                  : previous->health();
+        ++m_routerFigures.updates;
+        m_routerUnchecked = true;
+        install(config, std::move(router), std::move(health));
+        return;
+    }
     RouterPtr router = Router::build(*config, m_settings.routerKind);
-    HealthMapPtr health = m_health.update(ProxySnapshot::upstreamsByKey(*config));
+    ++m_routerFigures.rebuilds;
+    m_routerUnchecked = false;
+    install(config, std::move(router), m_health.update(ProxySnapshot::upstreamsByKey(*config)));
+}
+
+void ProxyServer::install(const SnapshotPtr &config, RouterPtr router, HealthMapPtr health)
+{
+    const bool sameHealth = m_current && m_current->health() == health;
     m_current = ProxySnapshot::create(config, std::move(router), health, ++m_generation);
-    if (m_checker)
+    if (m_checker && !sameHealth)
         m_checker->setTargets(health);
     for (ProxyWorker *worker : std::as_const(m_workers)) {
         const ProxySnapshotPtr current = m_current;
         QMetaObject::invokeMethod(
             worker, [worker, current] { worker->setSnapshot(current); }, Qt::QueuedConnection);
     }
+}
+
+void ProxyServer::checkRouter()
+{
+    if (m_selfCheckRunning)
+        return;
+    if (!m_current || !m_routerUnchecked) {
+        emit routerChecked(true);
+        return;
+    }
+    m_selfCheckRunning = true;
+    m_routerUnchecked = false;
+    const ProxySnapshotPtr checked = m_current;
+    const RouterKind kind = m_settings.routerKind;
+    QPointer<ProxyServer> self(this);
+    // Building 100k routes and two digests takes a while: not on the thread that applies changes.
+    QThreadPool::globalInstance()->start([self, checked, kind] {
+        RouterPtr rebuilt = Router::build(*checked->config(), kind);
+        const QByteArray expected = rebuilt->digest();
+        const QByteArray actual = checked->router()->digest();
+        QMetaObject::invokeMethod(
+            self,
+            [self, checked, rebuilt, expected, actual] {
+                if (!self)
+                    return;
+                self->m_selfCheckRunning = false;
+                ++self->m_routerFigures.selfChecks;
+                const bool equal = expected == actual;
+                if (!equal) {
+                    ++self->m_routerFigures.selfCheckFailures;
+                    qCCritical(lcProxy).noquote() << "router self-check: the updated router (digest" << actual
+                                                  << ") differs from one built from its configuration (digest"
+                                                  << expected << "); serving the rebuilt one";
+                    if (self->m_current == checked)
+                        self->install(checked->config(), rebuilt, checked->health());
+                }
+                emit self->routerChecked(equal);
+            },
+            Qt::QueuedConnection);
+    });
 }
 
 void ProxyServer::stop(int graceMs)

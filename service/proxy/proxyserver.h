@@ -69,10 +69,28 @@ public:
     quint64 servingGeneration() const;
     quint64 publishedGeneration() const { return m_generation; }
 
+    // For /metrics: how each router was made, and the self-checks of the updated ones.
+    struct RouterFigures
+    {
+        quint64 updates = 0;  // routers updated from the previous one (a derived snapshot)
+        quint64 rebuilds = 0; // routers built from scratch
+        quint64 selfChecks = 0;
+        quint64 selfCheckFailures = 0;
+    };
+    const RouterFigures &routerFigures() const { return m_routerFigures; }
+
+    // The self-check (also run every settings.routerSelfCheckMs while routers are being updated): off
+    // the main thread, a router is built from scratch for the configuration being served and its digest
+    // compared with the updated one's. A difference is logged, counted, and the rebuilt router is
+    // published. Ends with routerChecked(); nothing to check (no update since the last check) ends at once.
+    void checkRouter();
+
 signals:
     void stopped();
+    void routerChecked(bool equal);
 
 private:
+    void install(const SnapshotPtr &config, RouterPtr router, HealthMapPtr health);
     void onWorkerDrained();
     void finishStop();
     void stopWorkers();
@@ -87,6 +105,10 @@ private:
     QList<quint16> m_ports;
     ProxySnapshotPtr m_current;
     quint64 m_generation = 0;
+    RouterFigures m_routerFigures;
+    QTimer m_selfCheckTimer;
+    bool m_routerUnchecked = false; // updated since the last self-check
+    bool m_selfCheckRunning = false;
     QTimer m_graceTimer;
     int m_drainedWorkers = 0;
     bool m_running = false;

@@ -36,4 +36,6 @@ struct ProxySettings
     ProxyPolicy policy;
     QString accessLog;       // path, "-" for stdout, empty: off
     QString accessLogFormat; // empty: AccessLog::DefaultFormat
+    // How often a router updated in place is compared with one built from scratch (0: never).
+    int routerSelfCheckMs = 60000;
 };

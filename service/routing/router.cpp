@@ -1,10 +1,12 @@
 #include "router.h"
 
-#include "radixtree.h"
+#include "prefixindex.h"
 
+#include <QCryptographicHash>
 #include <QElapsedTimer>
 #include <QHash>
 #include <QLoggingCategory>
+#include <QSet>
 #include <QVarLengthArray>
 
 #include <algorithm>
@@ -75,50 +77,6 @@ quint32 methodBit(QByteArrayView m)
     return MethodOther;
 }
 
-// One route under one uri key. The slots of one key lie side by side in priority order, so the scan of
-// a crowded key (radixtree_uri with many routes that differ only by host) reads memory in sequence.
-struct Slot
-{
-    quint32 target = 0;    // into Data::targets
-    quint32 methods = 0;   // 0: any method
-    quint32 hostBegin = 0; // into Data::hosts; radixtree_uri only, host_uri has filtered by host already
-    quint32 hostCount = 0;
-};
-
-struct Bucket
-{
-    quint32 begin = 0; // into Data::routeSlots
-    quint32 end = 0;
-};
-
-// Lower case; for a wildcard the suffix after '*' (".example.com"). The first 8 bytes are kept inline so
-// that most mismatches are settled without reading the text.
-struct HostPattern
-{
-    quint64 head = 0;
-    quint32 begin = 0; // into Data::hostText
-    quint32 size = 0;
-    bool wildcard = false;
-};
-
-quint64 headOf(const char *bytes, quint32 size)
-{
-    quint64 head = 0;
-    std::memcpy(&head, bytes, std::min<quint32>(size, 8));
-    return head;
-}
-
-bool hostMatches(const HostPattern &pattern, const char *text, QByteArrayView host)
-{
-    const std::size_t size = std::size_t(host.size());
-    if (pattern.wildcard ? size < pattern.size : size != pattern.size)
-        return false;
-    const char *at = host.data() + (size - pattern.size);
-    if (pattern.size && headOf(at, pattern.size) != pattern.head)
-        return false;
-    return pattern.size <= 8 || std::memcmp(at + 8, text + pattern.begin + 8, pattern.size - 8) == 0;
-}
-
 // "*.example.com" -> (".example.com", wildcard); lower case.
 std::pair<QByteArray, bool> splitHost(const QByteArray &host)
 {
@@ -134,23 +92,78 @@ QByteArray reversed(QByteArray bytes)
     return bytes;
 }
 
-// A route's uri waiting to be compiled into a tree.
-struct Pending
+// One route under one uri key.
+struct Slot
 {
-    QByteArray key; // the uri up to its first '*'
-    bool prefix = false;
-    quint32 target = 0;
+    std::shared_ptr<const RouteTarget> target;
+    quint32 methods = 0; // 0: any method
+    int priority = 0;
+    // radixtree_uri only (host_uri has filtered by host already): lower case, wildcard suffix or exact.
+    std::vector<std::pair<QByteArray, bool>> hosts;
 };
 
-void addUris(std::vector<Pending> *pending, const Route &route, quint32 target)
+// The routes of one uri key, in match order: a higher priority first, then ascending id.
+using Bucket = std::vector<Slot>;
+// Buckets and tables are shared between router generations; one is changed in place only while
+// nothing else holds it (use_count() == 1 once the shard holding it is detached), else copied first.
+using BucketPtr = std::shared_ptr<Bucket>;
+using Table = PrefixIndex<BucketPtr>;
+using TablePtr = std::shared_ptr<Table>;
+
+bool before(const Slot &a, const Slot &b)
 {
+    if (a.priority != b.priority)
+        return a.priority > b.priority;
+    return a.target->route->id < b.target->route->id;
+}
+
+bool hostMatches(const std::pair<QByteArray, bool> &pattern, QByteArrayView host)
+{
+    const auto &[text, wildcard] = pattern;
+    return wildcard ? host.endsWith(text) : host == QByteArrayView(text);
+}
+
+bool compiled(const RoutePtr &route)
+{
+    return route && route->enabled && !route->uris.isEmpty();
+}
+
+// Where a route is compiled in: a uri key, in the host-less table or in the table of one host.
+struct Placement
+{
+    bool hosted = false;
+    QByteArray host; // reversed: a wildcard's suffix is then a prefix
+    bool wildcard = false;
+    QByteArray key; // the uri up to its first '*'
+    bool prefix = false;
+};
+
+std::vector<Placement> placementsOf(const Route &route, RouterKind kind)
+{
+    std::vector<std::pair<QByteArray, bool>> keys;
     for (const QByteArray &uri : route.uris) {
         const qsizetype star = uri.indexOf('*');
-        if (star < 0)
-            pending->push_back({uri, false, target});
-        else
-            pending->push_back({uri.left(star), true, target});
+        std::pair<QByteArray, bool> key = star < 0 ? std::pair(uri, false) : std::pair(uri.left(star), true);
+        if (std::find(keys.cbegin(), keys.cend(), key) == keys.cend())
+            keys.push_back(std::move(key));
     }
+    std::vector<Placement> out;
+    if (kind == RouterKind::Uri || route.hosts.isEmpty()) {
+        for (const auto &[key, prefix] : keys)
+            out.push_back({false, {}, false, key, prefix});
+        return out;
+    }
+    std::vector<QByteArray> seen;
+    for (const QByteArray &host : route.hosts) {
+        const QByteArray lower = host.toLower();
+        if (std::find(seen.cbegin(), seen.cend(), lower) != seen.cend())
+            continue;
+        seen.push_back(lower);
+        const auto [text, wildcard] = splitHost(lower);
+        for (const auto &[key, prefix] : keys)
+            out.push_back({true, reversed(text), wildcard, key, prefix});
+    }
+    return out;
 }
 
 QString upstreamKeyFor(const ConfigSnapshot &snapshot, const Route &route, const UpstreamPtr &upstream)
@@ -176,88 +189,98 @@ QString upstreamKeyFor(const ConfigSnapshot &snapshot, const Route &route, const
 struct Router::Data
 {
     RouterKind kind = RouterKind::HostUri;
-    std::vector<RouteTarget> targets;
-    std::vector<quint32> targetMethods; // method bits per target
-    std::vector<Slot> routeSlots;
-    std::vector<Bucket> buckets;
-    std::vector<HostPattern> hosts;
-    QByteArray hostText;
-    RadixTree uris;                    // Uri: every route; HostUri: the routes without a host
-    RadixTree hostTree;                // HostUri: reversed host, exact or wildcard suffix -> hostTables
-    std::vector<RadixTree> hostTables; // HostUri: the uris of the routes of one host pattern
+    Table uris;                  // Uri: every route; HostUri: the routes without a host
+    PrefixIndex<TablePtr> hosts; // HostUri: reversed host, exact or wildcard suffix -> its uri table
+    int routeCount = 0;
 
-    // Groups `pending` (in priority order) by key into buckets of routeSlots; the tree maps keys to buckets.
-    RadixTree compile(std::vector<Pending> pending,
-                      const std::vector<std::vector<std::pair<QByteArray, bool>>> &hostFilters);
-    const RouteTarget *matchIn(const RadixTree &tree, QByteArrayView method, quint32 methodBits,
+    void add(const RoutePtr &route, const ConfigSnapshot &snapshot);
+    void remove(const Route &route);
+    const RouteTarget *matchIn(const Table &table, QByteArrayView method, quint32 methodBits,
                                QByteArrayView host, QByteArrayView path) const;
 };
 
-RadixTree Router::Data::compile(std::vector<Pending> pending,
-                                const std::vector<std::vector<std::pair<QByteArray, bool>>> &hostFilters)
+void Router::Data::add(const RoutePtr &route, const ConfigSnapshot &snapshot)
 {
-    std::stable_sort(pending.begin(), pending.end(), [](const Pending &a, const Pending &b) {
-        return a.prefix != b.prefix ? a.prefix < b.prefix : a.key < b.key;
-    });
-    std::vector<RadixTree::Key> keys;
-    for (std::size_t i = 0; i < pending.size();) {
-        std::size_t j = i;
-        Bucket bucket;
-        bucket.begin = quint32(routeSlots.size());
-        for (;
-             j < pending.size() && pending[j].prefix == pending[i].prefix && pending[j].key == pending[i].key;
-             ++j) {
-            Slot slot;
-            slot.target = pending[j].target;
-            slot.methods = targetMethods[slot.target];
-            slot.hostBegin = quint32(hosts.size());
-            if (slot.target < hostFilters.size()) {
-                for (const auto &[text, wildcard] : hostFilters[slot.target]) {
-                    HostPattern pattern;
-                    pattern.begin = quint32(hostText.size());
-                    pattern.size = quint32(text.size());
-                    pattern.head = headOf(text.constData(), pattern.size);
-                    pattern.wildcard = wildcard;
-                    hostText.append(text);
-                    hosts.push_back(pattern);
-                }
-            }
-            slot.hostCount = quint32(hosts.size()) - slot.hostBegin;
-            routeSlots.push_back(slot);
-        }
-        bucket.end = quint32(routeSlots.size());
-        keys.push_back({pending[i].key, pending[i].prefix, quint32(buckets.size())});
-        buckets.push_back(bucket);
-        i = j;
+    Slot slot;
+    const UpstreamPtr upstream = snapshot.upstreamFor(*route);
+    slot.target = std::make_shared<const RouteTarget>(
+        RouteTarget{route, upstream, upstreamKeyFor(snapshot, *route, upstream)});
+    for (const QByteArray &method : route->methods)
+        slot.methods |= methodBit(method);
+    slot.priority = route->priority;
+    if (kind == RouterKind::Uri) {
+        for (const QByteArray &host : route->hosts)
+            slot.hosts.push_back(splitHost(host));
     }
-    return RadixTree(std::move(keys));
+    for (const Placement &p : placementsOf(*route, kind)) {
+        Table *table = &uris;
+        if (p.hosted) {
+            TablePtr &hosted = hosts.slot(p.host, p.wildcard);
+            if (!hosted)
+                hosted = std::make_shared<Table>();
+            else if (hosted.use_count() > 1)
+                hosted = std::make_shared<Table>(*hosted);
+            table = hosted.get();
+        }
+        BucketPtr &bucket = table->slot(p.key, p.prefix);
+        if (!bucket)
+            bucket = std::make_shared<Bucket>();
+        else if (bucket.use_count() > 1)
+            bucket = std::make_shared<Bucket>(*bucket);
+        bucket->insert(std::upper_bound(bucket->begin(), bucket->end(), slot, before), slot);
+    }
+    ++routeCount;
 }
 
-const RouteTarget *Router::Data::matchIn(const RadixTree &tree, QByteArrayView method, quint32 methodBits,
+void Router::Data::remove(const Route &route)
+{
+    for (const Placement &p : placementsOf(route, kind)) {
+        Table *table = &uris;
+        TablePtr *hosted = nullptr;
+        if (p.hosted) {
+            if (!hosts.find(p.host, p.wildcard))
+                continue;
+            hosted = &hosts.slot(p.host, p.wildcard);
+            if (hosted->use_count() > 1)
+                *hosted = std::make_shared<Table>(**hosted);
+            table = hosted->get();
+        }
+        if (table->find(p.key, p.prefix)) {
+            BucketPtr &bucket = table->slot(p.key, p.prefix);
+            if (bucket.use_count() > 1)
+                bucket = std::make_shared<Bucket>(*bucket);
+            bucket->erase(
+                std::remove_if(bucket->begin(), bucket->end(),
+                               [&](const Slot &slot) { return slot.target->route->id == route.id; }),
+                bucket->end());
+            if (bucket->empty())
+                table->remove(p.key, p.prefix);
+        }
+        if (hosted && table->isEmpty())
+            hosts.remove(p.host, p.wildcard);
+    }
+    --routeCount;
+}
+
+const RouteTarget *Router::Data::matchIn(const Table &table, QByteArrayView method, quint32 methodBits,
                                          QByteArrayView host, QByteArrayView path) const
 {
     const RouteTarget *found = nullptr;
-    const char *text = hostText.constData();
-    tree.visit(path, [&](quint32 bucketIndex) {
-        const Bucket &bucket = buckets[bucketIndex];
-        for (quint32 s = bucket.begin; s < bucket.end; ++s) {
-            const Slot &slot = routeSlots[s];
+    table.visit(path, [&](const BucketPtr &bucket) {
+        for (const Slot &slot : *bucket) {
             if (slot.methods && !(slot.methods & methodBits))
                 continue;
             if (methodBits == MethodOther && slot.methods) {
-                const QVector<QByteArray> &names = targets[slot.target].route->methods;
+                const QVector<QByteArray> &names = slot.target->route->methods;
                 if (std::none_of(names.cbegin(), names.cend(),
                                  [method](const QByteArray &name) { return QByteArrayView(name) == method; }))
                     continue;
             }
-            if (slot.hostCount) {
-                bool any = false;
-                for (quint32 h = slot.hostBegin; h < slot.hostBegin + slot.hostCount && !any; ++h)
-                    any = hostMatches(hosts[h], text, host);
-                if (!any)
-                    continue;
-            }
-            found = &targets[slot.target];
+            if (!slot.hosts.empty() &&
+                std::none_of(slot.hosts.cbegin(), slot.hosts.cend(),
+                             [host](const auto &pattern) { return hostMatches(pattern, host); }))
+                continue;
+            found = slot.target.get();
             return true;
         }
         return false;
@@ -279,79 +302,94 @@ RouterPtr Router::build(const ConfigSnapshot &snapshot, RouterKind kind)
     std::shared_ptr<Router> router(new Router);
     Data &d = *router->d;
     d.kind = kind;
-
-    // Snapshot order is ascending id; a stable sort by priority keeps it for equal priorities, and every
-    // tree keeps its input order among values of one key.
-    std::vector<RoutePtr> routes;
-    routes.reserve(std::size_t(snapshot.routes().size()));
     for (const RoutePtr &route : snapshot.routes()) {
-        if (!route || !route->enabled)
-            continue;
-        if (route->uris.isEmpty()) {
+        if (compiled(route))
+            d.add(route, snapshot);
+        else if (route && route->uris.isEmpty())
             qCDebug(lcRouting) << "routes/" << route->id << "has no uri; left out";
-            continue;
-        }
-        routes.push_back(route);
     }
-    std::stable_sort(routes.begin(), routes.end(),
-                     [](const RoutePtr &a, const RoutePtr &b) { return a->priority > b->priority; });
-
-    d.targets.reserve(routes.size());
-    d.targetMethods.reserve(routes.size());
-    std::vector<Pending> uriPending;
-    std::vector<std::vector<Pending>> hostPending;
-    std::vector<RadixTree::Key> hostKeys;
-    QHash<QByteArray, quint32> hostTableIndex; // "*.example.com" / "example.com" -> hostPending
-    std::vector<std::vector<std::pair<QByteArray, bool>>> hostFilters; // per target, Uri only
-
-    for (const RoutePtr &route : routes) {
-        const quint32 target = quint32(d.targets.size());
-        const UpstreamPtr upstream = snapshot.upstreamFor(*route);
-        d.targets.push_back({route, upstream, upstreamKeyFor(snapshot, *route, upstream)});
-        quint32 methods = 0;
-        for (const QByteArray &method : route->methods)
-            methods |= methodBit(method);
-        d.targetMethods.push_back(methods);
-
-        if (kind == RouterKind::Uri) {
-            hostFilters.emplace_back();
-            for (const QByteArray &host : route->hosts)
-                hostFilters.back().push_back(splitHost(host));
-            addUris(&uriPending, *route, target);
-            continue;
-        }
-        if (route->hosts.isEmpty()) {
-            addUris(&uriPending, *route, target);
-            continue;
-        }
-        QVector<QByteArray> seen;
-        for (const QByteArray &host : route->hosts) {
-            const QByteArray lower = host.toLower();
-            if (seen.contains(lower))
-                continue;
-            seen.append(lower);
-            auto it = hostTableIndex.constFind(lower);
-            if (it == hostTableIndex.constEnd()) {
-                const quint32 table = quint32(hostPending.size());
-                it = hostTableIndex.insert(lower, table);
-                hostPending.emplace_back();
-                const auto [text, wildcard] = splitHost(lower);
-                hostKeys.push_back({reversed(text), wildcard, table});
-            }
-            addUris(&hostPending[it.value()], *route, target);
-        }
-    }
-
-    d.uris = d.compile(std::move(uriPending), hostFilters);
-    d.hostTree = RadixTree(std::move(hostKeys));
-    d.hostTables.reserve(hostPending.size());
-    for (std::vector<Pending> &pending : hostPending)
-        d.hostTables.push_back(d.compile(std::move(pending), {}));
-
-    qCDebug(lcRouting).nospace() << "compiled " << d.targets.size() << " routes ("
+    qCDebug(lcRouting).nospace() << "compiled " << d.routeCount << " routes ("
                                  << (kind == RouterKind::HostUri ? "radixtree_host_uri" : "radixtree_uri")
-                                 << ", " << d.hostTables.size() << " hosts) in " << timer.elapsed() << " ms";
+                                 << ", " << d.hosts.size() << " hosts) in " << timer.elapsed() << " ms";
     return router;
+}
+
+RouterPtr Router::update(const Router &base, const ConfigSnapshot &before, const ConfigSnapshot &after,
+                         const ConfigSnapshot::Changes &changes)
+{
+    QElapsedTimer timer;
+    timer.start();
+
+    std::shared_ptr<Router> router(new Router);
+    Data &d = *router->d;
+    d = *base.d; // shares every shard, table and bucket until one is changed
+
+    // A route's target names its upstream, found through its upstream_id or its service: a changed
+    // upstream or service recompiles the routes that may reach it (found by a scan, cheap next to the
+    // build it replaces).
+    QSet<QString> ids = changes.routes;
+    if (!changes.upstreams.isEmpty() || !changes.services.isEmpty()) {
+        const auto reaches = [&](const ConfigSnapshot &snapshot, const Route &route) {
+            if (changes.upstreams.contains(route.upstreamId) || changes.services.contains(route.serviceId))
+                return true;
+            const ServicePtr service =
+                route.serviceId.isEmpty() ? ServicePtr() : snapshot.services().value(route.serviceId);
+            return service && changes.upstreams.contains(service->upstreamId);
+        };
+        for (const RoutePtr &route : after.routes()) {
+            if (route && !route->upstream && reaches(after, *route))
+                ids.insert(route->id);
+        }
+    }
+    for (const QString &id : std::as_const(ids)) {
+        const RoutePtr was = before.routes().value(id);
+        const RoutePtr is = after.routes().value(id);
+        if (compiled(was))
+            d.remove(*was);
+        if (compiled(is))
+            d.add(is, after);
+    }
+    qCDebug(lcRouting).nospace() << "updated " << ids.size() << " of " << d.routeCount << " routes in "
+                                 << timer.nsecsElapsed() / 1000 << " us";
+    return router;
+}
+
+QByteArray Router::digest() const
+{
+    // One line per uri key, sorted: equal for two routers that match alike, whatever their history.
+    std::vector<QByteArray> lines;
+    const auto describe = [&](const QByteArray &where, const QByteArray &key, bool prefix,
+                              const BucketPtr &bucket) {
+        QByteArray line = where + (prefix ? " prefix " : " exact ") + key + " ->";
+        for (const Slot &slot : *bucket) {
+            const RouteTarget &t = *slot.target;
+            line += ' ' + t.route->id.toUtf8() + '/' + QByteArray::number(slot.priority) + '/' +
+                    QByteArray::number(slot.methods) + '/' + t.upstreamKey.toUtf8() + '/' +
+                    QByteArray::number(quintptr(t.upstream.get()), 16) + '/' +
+                    QByteArray::number(quintptr(t.route.get()), 16);
+            for (const auto &[host, wildcard] : slot.hosts)
+                line += (wildcard ? "/*" : "/") + host;
+        }
+        lines.push_back(line);
+    };
+    d->uris.forEach([&](const QByteArray &key, bool prefix, const BucketPtr &bucket) {
+        describe("-", key, prefix, bucket);
+    });
+    d->hosts.forEach([&](const QByteArray &host, bool wildcard, const TablePtr &table) {
+        const QByteArray where = (wildcard ? "*" : "") + reversed(host);
+        table->forEach([&](const QByteArray &key, bool prefix, const BucketPtr &bucket) {
+            describe(where, key, prefix, bucket);
+        });
+    });
+    std::sort(lines.begin(), lines.end());
+    QCryptographicHash hash(QCryptographicHash::Sha256);
+    hash.addData(d->kind == RouterKind::HostUri ? "host_uri\n" : "uri\n");
+    hash.addData(QByteArray::number(d->routeCount) + '\n');
+    for (const QByteArray &line : lines) {
+        hash.addData(line);
+        hash.addData("\n");
+    }
+    return hash.result().toHex();
 }
 
 const RouteTarget *Router::match(QByteArrayView method, QByteArrayView host, QByteArrayView path) const
@@ -369,14 +407,15 @@ const RouteTarget *Router::match(QByteArrayView method, QByteArrayView host, QBy
     }
     const QByteArrayView lowerHost(lower.constData(), lower.size());
 
-    if (d->kind == RouterKind::HostUri && !d->hostTree.isEmpty()) {
+    if (d->kind == RouterKind::HostUri && !d->hosts.isEmpty()) {
         QVarLengthArray<char, 256> reversedHost(lower.size());
         std::reverse_copy(lower.cbegin(), lower.cend(), reversedHost.begin());
         const RouteTarget *found = nullptr;
-        d->hostTree.visit(QByteArrayView(reversedHost.constData(), reversedHost.size()), [&](quint32 table) {
-            found = d->matchIn(d->hostTables[table], method, methodBits, lowerHost, path);
-            return found != nullptr;
-        });
+        d->hosts.visit(QByteArrayView(reversedHost.constData(), reversedHost.size()),
+                       [&](const TablePtr &table) {
+                           found = d->matchIn(*table, method, methodBits, lowerHost, path);
+                           return found != nullptr;
+                       });
         if (found)
             return found;
     }
@@ -390,7 +429,7 @@ RouterKind Router::kind() const
 
 int Router::routeCount() const
 {
-    return int(d->targets.size());
+    return d->routeCount;
 }
 
 bool Router::kindFromName(QStringView name, RouterKind *kind)

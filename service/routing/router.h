@@ -1,4 +1,5 @@
-// Matches a request to a route: compiled once per config snapshot, then read by every worker at once.
+// Matches a request to a route: compiled per config snapshot (updated from the previous one), read by every
+// worker.
 #pragma once
 
 #include "configsnapshot.h"
@@ -39,6 +40,16 @@ class Router
 public:
     // Disabled routes (status 0) are left out.
     static std::shared_ptr<const Router> build(const ConfigSnapshot &snapshot, RouterKind kind);
+    // The router of `after`, made from `base` (the router of `before`) by recompiling only the routes in
+    // `changes` and those that reach a changed upstream or service; everything else is shared with
+    // `base`, which stays valid and unchanged for whoever still reads it. Equal to build(after, kind).
+    static std::shared_ptr<const Router> update(const Router &base, const ConfigSnapshot &before,
+                                                const ConfigSnapshot &after,
+                                                const ConfigSnapshot::Changes &changes);
+
+    // Hex SHA-256 of everything that decides a match (keys, route order, methods, hosts, targets):
+    // equal for two routers that match alike, however each was made. O(routes); for self-checks.
+    QByteArray digest() const;
 
     // `path` without the query string (anything from a '?' on is ignored); `host` without the port, in
     // any case. Null when nothing matches. Never allocates on the common path (a host longer than 255

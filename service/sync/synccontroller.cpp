@@ -7,6 +7,8 @@
 #include <QJsonParseError>
 #include <QLoggingCategory>
 
+#include <algorithm>
+
 Q_LOGGING_CATEGORY(lcSync, "holdfast.sync")
 
 namespace {
@@ -241,6 +243,7 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
             next.copyFrom(m_objects, *kind, id); // its last good version stays
     }
     m_objects = std::move(next);
+    m_wholesale = true;
     m_ignored = std::move(ignored);
     m_liveFromControlPlane = true;
     ++m_figures.fullSyncs;
@@ -279,6 +282,10 @@ void SyncController::onChangesArrived(qint64 revision, const QList<SourceEvent> 
                 m_ignored.remove(event.key);
             continue;
         }
+        (*kind == ObjectKind::Route      ? m_changed.routes
+         : *kind == ObjectKind::Upstream ? m_changed.upstreams
+                                         : m_changed.services)
+            .insert(id);
         if (event.type == SourceEvent::Type::Delete) {
             m_objects.remove(*kind, id);
             m_rejected.remove(event.key);
@@ -295,13 +302,27 @@ void SyncController::onChangesArrived(qint64 revision, const QList<SourceEvent> 
 
 void SyncController::publishObjects(const QString &cause)
 {
+    const bool derived = m_live && !m_wholesale;
     const SnapshotPtr snapshot =
-        ConfigSnapshot::fromObjects(m_objects.routes, m_objects.upstreams, m_objects.services);
+        derived ? ConfigSnapshot::derive(m_live, m_objects.routes, m_objects.upstreams, m_objects.services,
+                                         m_changed)
+                : ConfigSnapshot::fromObjects(m_objects.routes, m_objects.upstreams, m_objects.services);
+    m_changed = {};
+    m_wholesale = false;
     // Objects are shared between snapshots, so comparing them by identity tells a change without the
-    // digest of the whole configuration, which is then computed off the path to the proxy.
-    const bool changed = !m_live || m_live->routes() != snapshot->routes() ||
-                         m_live->upstreams() != snapshot->upstreams() ||
-                         m_live->services() != snapshot->services();
+    // digest of the whole configuration, which is then computed off the path to the proxy; a derived
+    // snapshot is compared only where it changed.
+    const auto differs = [&](const auto &was, const auto &is, const QSet<QString> &ids) {
+        return std::any_of(ids.cbegin(), ids.cend(),
+                           [&](const QString &id) { return was.value(id) != is.value(id); });
+    };
+    const bool changed =
+        !m_live ||
+        (derived ? differs(m_live->routes(), snapshot->routes(), snapshot->changes().routes) ||
+                       differs(m_live->upstreams(), snapshot->upstreams(), snapshot->changes().upstreams) ||
+                       differs(m_live->services(), snapshot->services(), snapshot->changes().services)
+                 : m_live->routes() != snapshot->routes() || m_live->upstreams() != snapshot->upstreams() ||
+                       m_live->services() != snapshot->services());
     if (changed)
         m_live = snapshot;
     m_liveRevision = m_pendingRevision;
@@ -329,6 +350,7 @@ bool SyncController::serveLocalCopy(const QString &why)
     m_objects.routes = local.snapshot->routes();
     m_objects.upstreams = local.snapshot->upstreams();
     m_objects.services = local.snapshot->services();
+    m_wholesale = true;
     m_live = local.snapshot;
     m_liveRevision = local.revision;
     m_liveFromControlPlane = false;

@@ -148,6 +148,10 @@ private:
     bool m_connected = false;
 
     Objects m_objects; // the control plane's valid objects, or the local copy's
+    // Ids changed since m_live, when m_objects is m_live's plus those changes (not after a full sync):
+    // the next snapshot is derived from m_live and the router updated, not rebuilt.
+    ConfigSnapshot::Changes m_changed;
+    bool m_wholesale = true;
     SnapshotPtr m_live;
     qint64 m_liveRevision = 0;
     qint64 m_pendingRevision = 0;

@@ -165,6 +165,9 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
     QTRY_COMPARE_WITH_TIMEOUT(
         sample(m_gateway->admin("GET", "/metrics").body, "holdfast_config_persisted_revision"),
         double(statusPersistedRevision()), 2000);
+    // The put and the delete each updated the router of the full sync rather than rebuilding it.
+    QCOMPARE(sample(metrics, "holdfast_router_updates_total"), 2.0);
+    QCOMPARE(sample(metrics, "holdfast_router_self_check_failures_total"), 0.0);
 }
 
 void tst_GatewaySync::invalidObjectRejectedAlone()

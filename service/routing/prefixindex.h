@@ -1,0 +1,148 @@
+// A persistent map from byte keys (exact or prefix) to values: a copy shares all but what is changed.
+#pragma once
+
+#include <QByteArray>
+#include <QByteArrayView>
+#include <QHash>
+#include <QMap>
+
+#include <vector>
+
+// The router's index of uris (and of reversed hosts). Keys live in shards, each an implicitly shared
+// QHash: copying the index copies only the shard handles, and a change detaches only the shard of its
+// key, so a router generation shares every untouched shard with the one before it. A lookup visits the
+// value of the exact key first, then those of every prefix key the looked-up key starts with, the
+// longest first: the order of lua-resty-radixtree, which both APISIX routers are made of. Readers on
+// many threads may share one instance while a copy of it is changed on another (Qt's reference counts
+// are atomic); an instance itself is changed by one thread only and never while others read it.
+template<typename V>
+class PrefixIndex
+{
+public:
+    bool isEmpty() const { return m_exact.count == 0 && m_prefix.count == 0; }
+    qsizetype size() const { return m_exact.count + m_prefix.count; }
+
+    const V *find(const QByteArray &key, bool prefix) const
+    {
+        return (prefix ? m_prefix : m_exact).find(key);
+    }
+    // The stored value for `key`, default-constructed first when absent; detaches only its shard.
+    V &slot(const QByteArray &key, bool prefix)
+    {
+        Table &table = prefix ? m_prefix : m_exact;
+        bool added = false;
+        V &value = table.slot(key, &added);
+        if (added && prefix)
+            addLength(quint32(key.size()), +1);
+        return value;
+    }
+    void remove(const QByteArray &key, bool prefix)
+    {
+        Table &table = prefix ? m_prefix : m_exact;
+        if (table.remove(key) && prefix)
+            addLength(quint32(key.size()), -1);
+    }
+
+    // Calls visit(value) in match order until it returns true; returns whether one did. Never allocates.
+    template<typename Visitor>
+    bool visit(QByteArrayView key, Visitor &&visit) const
+    {
+        if (const V *value = m_exact.find(key); value && visit(*value))
+            return true;
+        for (const quint32 length : m_lengths) {
+            if (length > quint32(key.size()))
+                continue;
+            if (const V *value = m_prefix.find(key.first(length)); value && visit(*value))
+                return true;
+        }
+        return false;
+    }
+
+    // Every (key, prefix, value), in no particular order.
+    template<typename Fn>
+    void forEach(Fn &&fn) const
+    {
+        m_exact.forEach([&](const QByteArray &key, const V &value) { fn(key, false, value); });
+        m_prefix.forEach([&](const QByteArray &key, const V &value) { fn(key, true, value); });
+    }
+
+private:
+    struct Table
+    {
+        std::vector<QHash<QByteArray, V>> shards = std::vector<QHash<QByteArray, V>>(1);
+        qsizetype count = 0;
+
+        static size_t hashOf(QByteArrayView key) { return qHash(key, size_t(0x9e3779b9)); }
+        const QHash<QByteArray, V> &shardFor(QByteArrayView key) const
+        {
+            return shards[hashOf(key) & (shards.size() - 1)];
+        }
+        const V *find(QByteArrayView key) const
+        {
+            const QHash<QByteArray, V> &shard = shardFor(key);
+            // fromRawData: no copy and no allocation on the request path.
+            const auto it = shard.constFind(QByteArray::fromRawData(key.data(), key.size()));
+            return it == shard.constEnd() ? nullptr : &it.value();
+        }
+        V &slot(const QByteArray &key, bool *added)
+        {
+            // A few keys per shard: a change copies little, a copy of the index holds few handles.
+            if (count >= qsizetype(shards.size()) * 16)
+                grow();
+            QHash<QByteArray, V> &shard = shards[hashOf(key) & (shards.size() - 1)];
+            auto it = shard.find(key);
+            if (it == shard.end()) {
+                it = shard.insert(key, V());
+                ++count;
+                *added = true;
+            }
+            return it.value();
+        }
+        bool remove(const QByteArray &key)
+        {
+            QHash<QByteArray, V> &shard = shards[hashOf(key) & (shards.size() - 1)];
+            if (!shard.contains(key))
+                return false;
+            shard.remove(key);
+            --count;
+            return true;
+        }
+        void grow()
+        {
+            std::vector<QHash<QByteArray, V>> next(shards.size() * 4);
+            for (const QHash<QByteArray, V> &shard : shards) {
+                for (auto it = shard.cbegin(); it != shard.cend(); ++it)
+                    next[hashOf(it.key()) & (next.size() - 1)].insert(it.key(), it.value());
+            }
+            shards = std::move(next);
+        }
+        template<typename Fn>
+        void forEach(Fn &&fn) const
+        {
+            for (const QHash<QByteArray, V> &shard : shards) {
+                for (auto it = shard.cbegin(); it != shard.cend(); ++it)
+                    fn(it.key(), it.value());
+            }
+        }
+    };
+
+    void addLength(quint32 length, int delta)
+    {
+        const int was = m_lengthCounts.value(length);
+        const int now = was + delta;
+        if (now > 0)
+            m_lengthCounts.insert(length, now);
+        else
+            m_lengthCounts.remove(length);
+        if ((was > 0) != (now > 0)) {
+            m_lengths.clear();
+            for (auto it = m_lengthCounts.cend(); it != m_lengthCounts.cbegin();)
+                m_lengths.push_back((--it).key());
+        }
+    }
+
+    Table m_exact;
+    Table m_prefix;
+    QMap<quint32, int> m_lengthCounts; // prefix keys per key length
+    std::vector<quint32> m_lengths;    // the lengths of prefix keys, longest first
+};

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages Holdfast needs to build, run and test, when they are missing.
-# Usage: scripts/install-deps.sh [--bench]   (run as root, or with sudo available)
+# Usage: scripts/install-deps.sh [--bench] [--windows]   (run as root, or with sudo available)
+#   --bench    load generators and valgrind for bench/
+#   --windows  Wine, wixl and Xvfb for the Windows build and its proof (scripts/windows/); not needed by CI
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 libhttp-parser-dev node-llhttp ccache
           etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux
           g++-mingw-w64-x86-64-posix)
-if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(wrk valgrind)
-fi
+for arg in "$@"; do
+    case "$arg" in
+        --bench) packages+=(wrk valgrind) ;;
+        --windows) packages+=(wine wine64 wixl msitools xvfb x11-apps imagemagick librsvg2-bin dpkg-dev) ;;
+        *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

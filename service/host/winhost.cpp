@@ -1,22 +1,104 @@
 #include "winhost.h"
 
+#include "wineventlog.h"
 #include "winservice.h"
 
+#include <QDir>
+#include <QFileInfo>
 #include <QLoggingCategory>
 #include <QMetaObject>
 #include <QPointer>
+
+#include <aclapi.h>
+#include <cstdio>
+#include <cstring>
+#include <sddl.h>
+#include <string>
+#include <vector>
+#include <windows.h>
 
 Q_LOGGING_CATEGORY(lcHost, "holdfast.host")
 
 namespace {
 
 QPointer<WinHost> instance;
+int (*programMain)(int, char **) = nullptr;
+QtMessageHandler previousHandler = nullptr;
+
+// Drain time of the proxy (ProxyServer::stop's grace) plus the time to close the rest.
+constexpr unsigned stopWaitHintMs = 35000;
+
+const wchar_t *wide(const QString &text)
+{
+    return reinterpret_cast<const wchar_t *>(text.utf16());
+}
 
 // Runs on a thread of the SCM or of the console: only hand the request to the event loop.
 void onStopRequested()
 {
     if (WinHost *host = instance.data())
         QMetaObject::invokeMethod(host, &PlatformHost::stopRequested, Qt::QueuedConnection);
+}
+
+// A service has no console: what the gateway logs (start, state changes, warnings, errors) goes to the
+// event log as well as to the debugger output Qt uses without a console.
+void logToEventLog(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (type != QtDebugMsg) {
+        const bool named = context.category && std::strcmp(context.category, "default") != 0;
+        const QString text =
+            named ? QStringLiteral("%1: %2").arg(QLatin1String(context.category), message) : message;
+        WinEventLog::report(type == QtInfoMsg      ? WinEventLog::Type::Information
+                            : type == QtWarningMsg ? WinEventLog::Type::Warning
+                                                   : WinEventLog::Type::Error,
+                            wide(text));
+    }
+    if (previousHandler)
+        previousHandler(type, context, message);
+}
+
+int runService(int argc, char **argv)
+{
+    previousHandler = qInstallMessageHandler(logToEventLog);
+    WinEventLog::report(WinEventLog::Type::Information, L"holdfastd service starting");
+    const int exitCode = programMain(argc, argv);
+    const QString text = QStringLiteral("holdfastd service stopped (exit code %1)").arg(exitCode);
+    WinEventLog::report(exitCode == 0 ? WinEventLog::Type::Information : WinEventLog::Type::Error,
+                        wide(text));
+    qInstallMessageHandler(previousHandler);
+    return exitCode;
+}
+
+// The current user's SID in SDDL form, for a data folder created from a console.
+QString currentUserSid()
+{
+    HANDLE token = nullptr;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+        return {};
+    DWORD size = 0;
+    GetTokenInformation(token, TokenUser, nullptr, 0, &size);
+    std::vector<char> buffer(size);
+    QString sid;
+    LPWSTR text = nullptr;
+    if (size && GetTokenInformation(token, TokenUser, buffer.data(), size, &size) &&
+        ConvertSidToStringSidW(reinterpret_cast<TOKEN_USER *>(buffer.data())->User.Sid, &text)) {
+        sid = QString::fromWCharArray(text);
+        LocalFree(text);
+    }
+    CloseHandle(token);
+    return sid;
+}
+
+QString lastError()
+{
+    const DWORD code = GetLastError();
+    wchar_t *text = nullptr;
+    FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
+                       FORMAT_MESSAGE_IGNORE_INSERTS,
+                   nullptr, code, 0, reinterpret_cast<LPWSTR>(&text), 0, nullptr);
+    const QString message = text ? QString::fromWCharArray(text).trimmed() : QString();
+    LocalFree(text);
+    return QStringLiteral("%1 (Win32 error %2)").arg(message).arg(code);
 }
 
 } // namespace
@@ -28,10 +110,31 @@ std::unique_ptr<PlatformHost> PlatformHost::create(QObject *parent)
 
 int PlatformHost::runMain(int argc, char **argv, int (*serviceMain)(int, char **))
 {
+    programMain = serviceMain;
+    std::vector<char *> args(argv, argv + argc);
+    bool console = false;
+    for (auto it = args.begin(); it != args.end();) {
+        if (std::strcmp(*it, "--console") == 0) {
+            console = true;
+            it = args.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    args.push_back(nullptr);
+    const int count = int(args.size()) - 1;
+    if (console) {
+        // Started from Explorer or a shortcut there is no console yet: open one to log into.
+        if (!GetConsoleWindow() && AllocConsole()) {
+            std::freopen("CONOUT$", "w", stdout);
+            std::freopen("CONOUT$", "w", stderr);
+        }
+        return serviceMain(count, args.data());
+    }
     int exitCode = 0;
-    if (WinService::runAsService(L"Holdfast", serviceMain, argc, argv, &exitCode))
+    if (WinService::runAsService(runService, count, args.data(), &exitCode))
         return exitCode;
-    return serviceMain(argc, argv);
+    return serviceMain(count, args.data());
 }
 
 WinHost::WinHost(QObject *parent)
@@ -46,17 +149,73 @@ WinHost::~WinHost()
     WinService::setStopHandler(nullptr);
 }
 
+bool WinHost::prepareDataDir(const QString &dir, QString *error)
+{
+    // Only SYSTEM and the Administrators, not inherited from ProgramData (where Users may read); from a
+    // console, the user running it too. OI/CI: the files inside (the token) inherit the same.
+    QString sddl = QStringLiteral("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
+    if (!WinService::isService()) {
+        const QString user = currentUserSid();
+        if (!user.isEmpty())
+            sddl += QStringLiteral("(A;OICI;FA;;;%1)").arg(user);
+    }
+    PSECURITY_DESCRIPTOR descriptor = nullptr;
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(wide(sddl), SDDL_REVISION_1, &descriptor,
+                                                              nullptr)) {
+        *error = QStringLiteral("data_dir %1: cannot build its ACL: %2").arg(dir, lastError());
+        return false;
+    }
+    const QString native = QDir::toNativeSeparators(QDir::cleanPath(QDir(dir).absolutePath()));
+    bool ok = true;
+    if (!QFileInfo(native).isDir()) {
+        const QString parent = QFileInfo(native).absolutePath();
+        SECURITY_ATTRIBUTES attributes = {sizeof attributes, descriptor, FALSE};
+        if (!QDir().mkpath(parent)) {
+            *error = QStringLiteral("cannot create %1").arg(parent);
+            ok = false;
+        } else if (!CreateDirectoryW(wide(native), &attributes) && GetLastError() != ERROR_ALREADY_EXISTS) {
+            *error = QStringLiteral("cannot create data_dir %1: %2").arg(native, lastError());
+            ok = false;
+        }
+    } else if (WinService::isService()) {
+        // A folder made by someone else (the installer, an older version) gets the same ACL, and the
+        // files already in it with it.
+        BOOL present = FALSE;
+        BOOL defaulted = FALSE;
+        PACL dacl = nullptr;
+        GetSecurityDescriptorDacl(descriptor, &present, &dacl, &defaulted);
+        std::wstring path(wide(native));
+        const DWORD result = SetNamedSecurityInfoW(
+            path.data(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
+            nullptr, nullptr, dacl, nullptr);
+        if (result != ERROR_SUCCESS) {
+            SetLastError(result);
+            *error = QStringLiteral("data_dir %1: cannot set its ACL: %2").arg(native, lastError());
+            ok = false;
+        }
+    }
+    LocalFree(descriptor);
+    return ok;
+}
+
 void WinHost::notifyReady()
 {
+    // Also called after a reload: the SCM hears "running" once.
+    if (m_running)
+        return;
+    m_running = true;
     WinService::reportRunning();
+    qCInfo(lcHost, "running");
 }
 
 void WinHost::notifyStopping()
 {
-    WinService::reportStopPending(30000);
+    WinService::reportStopPending(stopWaitHintMs);
+    qCInfo(lcHost, "stopping: draining connections");
 }
 
-void WinHost::notifyStatus(const QString &status)
+void WinHost::notifyStatus(const QString &)
 {
-    qCInfo(lcHost).noquote() << status;
+    // The change was logged where it happened, and the log reaches the event log; the SCM has no place
+    // for a status text.
 }

@@ -109,11 +109,12 @@ with open(sys.argv[2], "a", buffering=1) as log:
 PY
 pids+=($!)
 for _ in $(seq 50); do [[ -S "$tmp/notify.sock" ]] && break; sleep 0.1; done
-runuser -u holdfast -- env NOTIFY_SOCKET="$tmp/notify.sock" WATCHDOG_USEC=400000 \
+# setpriv execs (runuser would stay in between as the parent and answer SIGTERM itself).
+setpriv --reuid holdfast --regid holdfast --init-groups env NOTIFY_SOCKET="$tmp/notify.sock" WATCHDOG_USEC=400000 \
     /usr/bin/holdfastd --config "$tmp/settings.json" --standalone "$tmp/routes.json" >"$tmp/gateway.log" 2>&1 &
 gateway=$!
 pids+=($gateway)
-ready() { curl -fsS -o /dev/null "http://127.0.0.1:$admin_port/readyz"; }
+ready() { curl -fsS -o /dev/null "http://127.0.0.1:$admin_port/readyz" 2>/dev/null; }
 for _ in $(seq 100); do ready && break; sleep 0.1; done
 check "installed holdfastd is ready" ready
 check "sd_notify READY=1 received" grep -qx 'READY=1' "$tmp/notify.log"

@@ -6,12 +6,12 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 libhttp-parser-dev node-llhttp ccache
-          etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux
+          etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux python3 dpkg-dev
           g++-mingw-w64-x86-64-posix)
 for arg in "$@"; do
     case "$arg" in
         --bench) packages+=(wrk valgrind) ;;
-        --windows) packages+=(wine wine64 wixl msitools xvfb x11-apps imagemagick librsvg2-bin dpkg-dev) ;;
+        --windows) packages+=(wine wine64 wixl msitools xvfb x11-apps imagemagick librsvg2-bin) ;;
         *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done

@@ -105,6 +105,13 @@ mkdir -p "$WINEPREFIX"
 wineserver -p
 started=$SECONDS
 timeout 300 wineboot -i >"$tmp/wineboot.log" 2>&1
+# Wine gives a starting service 10 s to connect to the SCM (Windows: 30 s); a first start of a Qt program
+# on a busy machine can take longer. The services restart to read it. Services inherit wineboot's
+# stderr: that is where the event log's trace lands.
+wine reg add 'HKLM\System\CurrentControlSet\Control' /v ServicesPipeTimeout /t REG_DWORD /d 120000 /f >/dev/null 2>&1
+wineserver -k
+wineserver -p
+timeout 300 wineboot >>"$tmp/wineboot.log" 2>&1
 echo "     Wine prefix $WINEPREFIX ready in $((SECONDS - started)) s"
 
 # The settings the service will read, written before the install: the MSI must not overwrite them.
@@ -130,6 +137,7 @@ json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.arg
 # --- install
 check "msiexec /i $(basename "$msi") /qn" w msiexec /i "$(winepath -w "$msi")" /qn
 check "files installed under Program Files" test -f "$program_files/holdfastd.exe" -a -f "$program_files/platforms/qwindows.dll"
+check "Start menu: Holdfast Console shortcut" bash -c '[[ -n "$(find "$1" -name "Holdfast Console.lnk" | head -n1)" ]]' _ "$WINEPREFIX/drive_c"
 check "existing settings kept by the install (NeverOverwrite)" bash -c '[[ "$(sha256sum <"$1")" == "$2" ]]' _ \
     "$program_data/holdfastd.json" "$settings_sum"
 check "sc query holdfastd: RUNNING" eventually 60 is_state RUNNING
@@ -229,7 +237,7 @@ fi
 
 # --- msiexec /x removes the program and the service, keeps ProgramData
 check "msiexec /x /qn" w msiexec /x "$(winepath -w "$newer")" /qn
-check "service removed (sc query fails)" bash -c '! wine sc query holdfastd >/dev/null 2>&1'
+check "service removed (sc query fails)" eventually 40 bash -c '! wine sc query holdfastd >/dev/null 2>&1'
 check "program files removed" test ! -e "$program_files/holdfastd.exe"
 check "ProgramData kept: settings, token, config.json" test -s "$program_data/holdfastd.json" -a -s "$data/admin.token" -a -s "$data/config.json"
 

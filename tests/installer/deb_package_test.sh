@@ -94,7 +94,7 @@ json.dump(config, open(sys.argv[2], "w"))
 PY
 cat >"$tmp/settings.json" <<JSON
 { "listen": [ { "address": "127.0.0.1", "port": $proxy_port } ], "workers": 2,
-  "data_dir": "$tmp/data", "admin": { "address": "127.0.0.1", "port": $admin_port } }
+  "data_dir": "$tmp/data/gateway", "admin": { "address": "127.0.0.1", "port": $admin_port } }
 JSON
 mkdir -m 0700 "$tmp/data" && chown holdfast:holdfast "$tmp/data"
 chmod 644 "$tmp/routes.json" "$tmp/settings.json"
@@ -121,7 +121,8 @@ check "sd_notify READY=1 received" grep -qx 'READY=1' "$tmp/notify.log"
 check "watchdog pings arrive" bash -c 'for _ in $(seq 30); do [[ $(grep -cx WATCHDOG=1 "$1") -ge 2 ]] && exit 0; sleep 0.1; done; exit 1' _ "$tmp/notify.log"
 check "GET /hello reaches the upstream" bash -c 'curl -fsS "http://127.0.0.1:$1/hello" | grep -q "\"name\": *\"deb-upstream\""' _ "$proxy_port"
 check "GET /api/x reaches the upstream through the service" bash -c 'curl -fsS "http://127.0.0.1:$1/api/x" | grep -q "deb-upstream"' _ "$proxy_port"
-check "data_dir holds the admin token, 0600" bash -c '[[ "$(stat -c "%a %U" "$1/admin.token")" == "600 holdfast" ]]' _ "$tmp/data"
+check "data_dir created 0700, admin token in it 0600" bash -c '[[ "$(stat -c "%a %U" "$1")" == "700 holdfast" &&
+    "$(stat -c "%a %U" "$1/admin.token")" == "600 holdfast" ]]' _ "$tmp/data/gateway"
 kill -TERM "$gateway"
 check "SIGTERM stops it with exit 0" wait "$gateway"
 check "sd_notify STOPPING=1 received" grep -qx 'STOPPING=1' "$tmp/notify.log"

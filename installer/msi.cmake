@@ -22,8 +22,14 @@ foreach(dll libstdc++-6.dll libgcc_s_seh-1.dll libwinpthread-1.dll)
     list(APPEND mingw_runtime ${path})
 endforeach()
 
-set(programs holdfastd holdfast-console)
+set(programs holdfastd)
 set(wixl_defines)
+set(gui_files)
+if(TARGET holdfast-console)
+    list(APPEND programs holdfast-console)
+    list(APPEND wixl_defines -D HaveConsole=1)
+    set(gui_files ${qt_bin}/Qt6Gui.dll ${qt_bin}/Qt6Widgets.dll)
+endif()
 if(TARGET holdfastctl)
     list(APPEND programs holdfastctl)
     list(APPEND wixl_defines -D HaveCtl=1)
@@ -33,18 +39,23 @@ foreach(program ${programs})
     list(APPEND program_files $<TARGET_FILE:${program}>)
 endforeach()
 
-add_custom_target(deploy
+# A headless build (HOLDFAST_BUILD_CONSOLE=OFF) stages no Qt Gui, Widgets or their plugins.
+set(stage_commands
     COMMAND ${CMAKE_COMMAND} -E rm -rf ${stage}
-    COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}/platforms ${stage}/styles ${stage}/tls
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}/tls
     COMMAND ${CMAKE_COMMAND} -E copy ${program_files} ${stage}/
-    COMMAND ${CMAKE_COMMAND} -E copy ${qt_bin}/Qt6Core.dll ${qt_bin}/Qt6Network.dll ${qt_bin}/Qt6Gui.dll
-            ${qt_bin}/Qt6Widgets.dll ${stage}/
+    COMMAND ${CMAKE_COMMAND} -E copy ${qt_bin}/Qt6Core.dll ${qt_bin}/Qt6Network.dll ${gui_files} ${stage}/
     COMMAND ${CMAKE_COMMAND} -E copy ${mingw_runtime} ${stage}/
-    COMMAND ${CMAKE_COMMAND} -E copy ${qt_plugins}/platforms/qwindows.dll ${stage}/platforms/
-    COMMAND ${CMAKE_COMMAND} -E copy ${qt_plugins}/styles/qwindowsvistastyle.dll ${stage}/styles/
     COMMAND ${CMAKE_COMMAND} -E copy ${qt_plugins}/tls/qschannelbackend.dll ${stage}/tls/
     COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_SOURCE_DIR}/holdfastd-windows.json ${stage}/holdfastd.json
-    COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/README.md ${stage}/
+    COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/README.md ${stage}/)
+if(TARGET holdfast-console)
+    list(APPEND stage_commands
+        COMMAND ${CMAKE_COMMAND} -E make_directory ${stage}/platforms ${stage}/styles
+        COMMAND ${CMAKE_COMMAND} -E copy ${qt_plugins}/platforms/qwindows.dll ${stage}/platforms/
+        COMMAND ${CMAKE_COMMAND} -E copy ${qt_plugins}/styles/qwindowsvistastyle.dll ${stage}/styles/)
+endif()
+add_custom_target(deploy ${stage_commands}
     DEPENDS ${programs}
     COMMENT "Staging the Windows binaries and their runtime in ${stage}"
     VERBATIM)

@@ -3,6 +3,7 @@
 # holdfast-console.exe, holdfastctl.exe (when the tree has it) and the suites that run under Wine; stages
 # the programs with the Qt DLLs, plugins and MinGW runtime in <build>/stage and builds the MSI.
 # Usage: scripts/windows/build.sh [BUILD_DIR] [cmake args...]     (default BUILD_DIR: build-windows)
+#   e.g. scripts/windows/build.sh build-windows -DHOLDFAST_BUILD_CONSOLE=OFF   (gateway only)
 # Environment: HOLDFAST_QT_PREFIX (default: the cache build-qt.sh prints), JOBS (default 2).
 set -euo pipefail
 
@@ -45,8 +46,12 @@ fi
     -DCMAKE_BUILD_TYPE=Release -DHOLDFAST_WERROR=ON \
     "${extra[@]}" "$@" >/dev/null
 
-targets=(holdfastd holdfast-console)
-ninja -C "$build" -t targets all 2>/dev/null | grep -q '^holdfastctl:' && targets+=(holdfastctl)
+# The console and holdfastctl when this tree and configuration have them (-DHOLDFAST_BUILD_CONSOLE=OFF
+# makes a gateway-only build and MSI, which needs only Qt Core and Network).
+targets=(holdfastd)
+for target in holdfast-console holdfastctl; do
+    ninja -C "$build" -t targets all 2>/dev/null | grep -q "^$target:" && targets+=("$target")
+done
 # The suites check.sh runs under Wine: the store (MoveFileExW, FlushFileBuffers, the fallback to
 # config.prev.json) and the rest of common/.
 tests=(tst_configstore store_writer tst_canonicaljson tst_configsnapshot tst_configvalidator tst_jsondiff)

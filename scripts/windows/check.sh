@@ -227,6 +227,10 @@ next="$(awk -F. '{printf "%d.%d.%d", $1, $2, $3 + 1}' <<<"$current")"
 if cmake -B "$build" -DHOLDFAST_MSI_VERSION="$next" >/dev/null && cmake --build "$build" --target msi >"$tmp/msi-next.log" 2>&1; then
     newer="$build/holdfast-$next-x64.msi"
     cmake -B "$build" -DHOLDFAST_MSI_VERSION="$current" >/dev/null
+    # Wine's msiexec does not wait for a service to stop before replacing it (Windows does, Wait="yes"):
+    # stop it first so the upgrade does not race the drain.
+    w sc stop holdfastd >/dev/null 2>&1
+    eventually 40 is_state STOPPED
     check "msiexec /i $(basename "$newer") /qn (upgrade $current -> $next)" w msiexec /i "$(winepath -w "$newer")" /qn
     check "one Holdfast product registered, version $next" bash -c '
         out="$(wine reg query "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall" /s 2>/dev/null | tr -d "\r")"
@@ -243,6 +247,9 @@ else
 fi
 
 # --- msiexec /x removes the program and the service, keeps ProgramData
+# As for the upgrade: Wine's msiexec would remove the files while the service still drains.
+w sc stop holdfastd >/dev/null 2>&1
+eventually 40 is_state STOPPED
 check "msiexec /x /qn" w msiexec /x "$(winepath -w "$newer")" /qn
 check "service removed (sc query fails)" eventually 40 bash -c '! wine sc query holdfastd >/dev/null 2>&1'
 check "program files removed" test ! -e "$program_files/holdfastd.exe"

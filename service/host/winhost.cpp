@@ -1,5 +1,6 @@
 #include "winhost.h"
 
+#include "windatadir.h"
 #include "wineventlog.h"
 #include "winservice.h"
 
@@ -9,11 +10,8 @@
 #include <QMetaObject>
 #include <QPointer>
 
-#include <aclapi.h>
 #include <cstdio>
 #include <cstring>
-#include <sddl.h>
-#include <string>
 #include <vector>
 #include <windows.h>
 
@@ -69,38 +67,6 @@ int runService(int argc, char **argv)
     return exitCode;
 }
 
-// The current user's SID in SDDL form, for a data folder created from a console.
-QString currentUserSid()
-{
-    HANDLE token = nullptr;
-    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-        return {};
-    DWORD size = 0;
-    GetTokenInformation(token, TokenUser, nullptr, 0, &size);
-    std::vector<char> buffer(size);
-    QString sid;
-    LPWSTR text = nullptr;
-    if (size && GetTokenInformation(token, TokenUser, buffer.data(), size, &size) &&
-        ConvertSidToStringSidW(reinterpret_cast<TOKEN_USER *>(buffer.data())->User.Sid, &text)) {
-        sid = QString::fromWCharArray(text);
-        LocalFree(text);
-    }
-    CloseHandle(token);
-    return sid;
-}
-
-QString lastError()
-{
-    const DWORD code = GetLastError();
-    wchar_t *text = nullptr;
-    FormatMessageW(FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM |
-                       FORMAT_MESSAGE_IGNORE_INSERTS,
-                   nullptr, code, 0, reinterpret_cast<LPWSTR>(&text), 0, nullptr);
-    const QString message = text ? QString::fromWCharArray(text).trimmed() : QString();
-    LocalFree(text);
-    return QStringLiteral("%1 (Win32 error %2)").arg(message).arg(code);
-}
-
 } // namespace
 
 std::unique_ptr<PlatformHost> PlatformHost::create(QObject *parent)
@@ -151,51 +117,23 @@ WinHost::~WinHost()
 
 bool WinHost::prepareDataDir(const QString &dir, QString *error)
 {
-    // Only SYSTEM and the Administrators, not inherited from ProgramData (where Users may read); from a
-    // console, the user running it too. OI/CI: the files inside (the token) inherit the same.
-    QString sddl = QStringLiteral("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)");
-    if (!WinService::isService()) {
-        const QString user = currentUserSid();
-        if (!user.isEmpty())
-            sddl += QStringLiteral("(A;OICI;FA;;;%1)").arg(user);
-    }
-    PSECURITY_DESCRIPTOR descriptor = nullptr;
-    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(wide(sddl), SDDL_REVISION_1, &descriptor,
-                                                              nullptr)) {
-        *error = QStringLiteral("data_dir %1: cannot build its ACL: %2").arg(dir, lastError());
+    const QString native = QDir::toNativeSeparators(QDir::cleanPath(QDir(dir).absolutePath()));
+    const QString parent = QFileInfo(native).absolutePath();
+    if (!QDir().mkpath(parent)) {
+        *error = QStringLiteral("cannot create %1").arg(parent);
         return false;
     }
-    const QString native = QDir::toNativeSeparators(QDir::cleanPath(QDir(dir).absolutePath()));
-    bool ok = true;
-    if (!QFileInfo(native).isDir()) {
-        const QString parent = QFileInfo(native).absolutePath();
-        SECURITY_ATTRIBUTES attributes = {sizeof attributes, descriptor, FALSE};
-        if (!QDir().mkpath(parent)) {
-            *error = QStringLiteral("cannot create %1").arg(parent);
-            ok = false;
-        } else if (!CreateDirectoryW(wide(native), &attributes) && GetLastError() != ERROR_ALREADY_EXISTS) {
-            *error = QStringLiteral("cannot create data_dir %1: %2").arg(native, lastError());
-            ok = false;
-        }
-    } else if (WinService::isService()) {
-        // A folder made by someone else (the installer, an older version) gets the same ACL, and the
-        // files already in it with it.
-        BOOL present = FALSE;
-        BOOL defaulted = FALSE;
-        PACL dacl = nullptr;
-        GetSecurityDescriptorDacl(descriptor, &present, &dacl, &defaulted);
-        std::wstring path(wide(native));
-        const DWORD result = SetNamedSecurityInfoW(
-            path.data(), SE_FILE_OBJECT, DACL_SECURITY_INFORMATION | PROTECTED_DACL_SECURITY_INFORMATION,
-            nullptr, nullptr, dacl, nullptr);
-        if (result != ERROR_SUCCESS) {
-            SetLastError(result);
-            *error = QStringLiteral("data_dir %1: cannot set its ACL: %2").arg(native, lastError());
-            ok = false;
-        }
+    // Under the SCM: SYSTEM and the Administrators only, and a folder made by someone else (the
+    // installer, an older version) gets the same. From a console: the user running it too, and an
+    // existing folder is left as its owner made it.
+    const bool service = WinService::isService();
+    std::wstring message;
+    if (!WinDataDir::create(native.toStdWString(), service ? std::wstring() : WinDataDir::currentUserSid(),
+                            service, &message)) {
+        *error = QStringLiteral("data_dir: %1").arg(QString::fromStdWString(message));
+        return false;
     }
-    LocalFree(descriptor);
-    return ok;
+    return true;
 }
 
 void WinHost::notifyReady()

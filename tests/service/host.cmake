@@ -10,7 +10,8 @@ add_dependencies(tst_checkcommand holdfastd)
 find_program(HOLDFAST_MINGW_CXX NAMES x86_64-w64-mingw32-g++-posix x86_64-w64-mingw32-g++)
 if(HOLDFAST_MINGW_CXX)
     set(qt_includes "$<TARGET_PROPERTY:Qt6::Core,INTERFACE_INCLUDE_DIRECTORIES>")
-    foreach(file service/host/winservice.cpp service/host/wineventlog.cpp service/host/winhost.cpp
+    foreach(file service/host/winservice.cpp service/host/wineventlog.cpp service/host/windatadir.cpp
+            service/host/winhost.cpp
             common/configstore.cpp)
         string(MAKE_C_IDENTIFIER ${file} id)
         add_test(NAME mingw_${id}

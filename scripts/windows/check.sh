@@ -133,6 +133,7 @@ is_state() { [[ "$(sc_state)" == "$1" ]]; }
 token() { cat "$data/admin.token" 2>/dev/null; }
 status() { curl -fsS -H "Authorization: Bearer $(token)" "http://127.0.0.1:$admin_port/v1/status"; }
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1]))" "$1"; }
+state_is() { [[ "$(status 2>/dev/null | json 'd["state"]' 2>/dev/null)" == "$1" ]]; }
 
 # --- install
 check "msiexec /i $(basename "$msi") /qn" w msiexec /i "$(winepath -w "$msi")" /qn
@@ -146,7 +147,7 @@ check "existing settings kept by the install (NeverOverwrite)" bash -c '[[ "$(sh
 check "sc query holdfastd: RUNNING" eventually 60 is_state RUNNING
 check "data folder created by the service, admin token in it" eventually 20 test -s "$data/admin.token"
 check "/v1/status answers" eventually 20 status
-check "/v1/status: in_sync with the Linux etcd" eventually 30 bash -c '[[ "$(status | python3 -c "import json,sys; print(json.load(sys.stdin)[\"state\"])")" == in_sync ]]'
+check "/v1/status: in_sync with the Linux etcd" eventually 30 state_is in_sync
 check "Linux -> Windows gateway -> Linux upstream: GET /hello" bash -c \
     'curl -fsS "http://127.0.0.1:$1/hello" | grep -q "\"name\": *\"linux-upstream\""' _ "$proxy_port"
 check "/readyz 200" curl -fsS -o /dev/null "http://127.0.0.1:$admin_port/readyz"

@@ -11,7 +11,7 @@ packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt
 for arg in "$@"; do
     case "$arg" in
         --bench) packages+=(wrk valgrind) ;;
-        --windows) packages+=(wine wine64 wixl msitools xvfb x11-apps imagemagick librsvg2-bin) ;;
+        --windows) packages+=(wine wine64 wixl msitools xvfb imagemagick librsvg2-bin) ;;
         *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
     esac
 done

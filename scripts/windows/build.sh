@@ -49,14 +49,15 @@ fi
 # The console and holdfastctl when this tree and configuration have them (-DHOLDFAST_BUILD_CONSOLE=OFF
 # makes a gateway-only build and MSI, which needs only Qt Core and Network).
 targets=(holdfastd)
+known="$(ninja -C "$build" -t targets all 2>/dev/null)"
 for target in holdfast-console holdfastctl; do
-    ninja -C "$build" -t targets all 2>/dev/null | grep -q "^$target:" && targets+=("$target")
+    grep -q "^$target:" <<<"$known" && targets+=("$target")
 done
 # The suites check.sh runs under Wine: the store (MoveFileExW, FlushFileBuffers, the fallback to
 # config.prev.json) and the rest of common/.
 # (-DHOLDFAST_BUILD_TESTS=OFF leaves them out.)
 for target in tst_configstore store_writer tst_canonicaljson tst_configsnapshot tst_configvalidator tst_jsondiff; do
-    ninja -C "$build" -t targets all 2>/dev/null | grep -q "^$target:" && targets+=("$target")
+    grep -q "^$target:" <<<"$known" && targets+=("$target")
 done
 nice -n 5 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}"
 cmake --build "$build" --target msi

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages Holdfast needs to build, run and test, when they are missing.
-# Usage: scripts/install-deps.sh [--bench]   (run as root, or with sudo available)
+# Usage: scripts/install-deps.sh [--bench] [--windows]   (run as root, or with sudo available)
+#   --bench    load generators and valgrind for bench/
+#   --windows  Wine, wixl and Xvfb for the Windows build and its proof (scripts/windows/); not needed by CI
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 node-llhttp ccache
-          etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux
+          etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux python3 dpkg-dev
           g++-mingw-w64-x86-64-posix
           qt6-qpa-plugins librsvg2-bin imagemagick xvfb xdotool x11-utils)
-if [[ "${1:-}" == "--bench" ]]; then
-    packages+=(wrk valgrind)
-fi
+for arg in "$@"; do
+    case "$arg" in
+        --bench) packages+=(wrk valgrind) ;;
+        --windows) packages+=(wine wine64 wixl msitools) ;;
+        *) echo "install-deps.sh: unknown option $arg" >&2; exit 2 ;;
+    esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -76,13 +76,9 @@ Gateway::~Gateway()
 
 bool Gateway::start(QString *error)
 {
-    if (!QDir().mkpath(m_settings.dataDir)) {
-        *error = QStringLiteral("cannot create data_dir %1").arg(m_settings.dataDir);
-        return false;
-    }
-    QFile::setPermissions(m_settings.dataDir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
-
     m_host = PlatformHost::create(this);
+    if (!m_host->prepareDataDir(m_settings.dataDir, error))
+        return false;
     connect(m_host.get(), &PlatformHost::stopRequested, this, &Gateway::stop);
     connect(m_host.get(), &PlatformHost::reloadRequested, this, [this] {
         m_host->notifyReloading();

@@ -1,7 +1,10 @@
 #include "posixhost.h"
 
+#include <QDir>
+#include <QFile>
 #include <QLoggingCategory>
 #include <QSocketNotifier>
+#include <QTimer>
 
 #include <cerrno>
 #include <csignal>
@@ -60,6 +63,18 @@ PosixHost::PosixHost(QObject *parent)
         ::sigaction(signo, &action, nullptr);
     // A client that goes away mid-write must not kill the gateway.
     ::signal(SIGPIPE, SIG_IGN);
+
+    // WatchdogSec= in the unit: ping at half the interval from the main event loop, so that a loop
+    // that hangs (not only a process that dies) gets the service restarted.
+    bool ok = false;
+    const qint64 watchdogUsec = qEnvironmentVariable("WATCHDOG_USEC").toLongLong(&ok);
+    const QString watchdogPid = qEnvironmentVariable("WATCHDOG_PID");
+    if (ok && watchdogUsec > 0 && (watchdogPid.isEmpty() || watchdogPid.toLongLong() == ::getpid())) {
+        m_watchdog = new QTimer(this);
+        m_watchdog->setInterval(int(qMax<qint64>(watchdogUsec / 2000, 1)));
+        connect(m_watchdog, &QTimer::timeout, this, [this] { sdNotify("WATCHDOG=1"); });
+        m_watchdog->start();
+    }
 }
 
 PosixHost::~PosixHost()
@@ -81,6 +96,16 @@ void PosixHost::onSignal()
             emit stopRequested();
         }
     }
+}
+
+bool PosixHost::prepareDataDir(const QString &dir, QString *error)
+{
+    if (!QDir().mkpath(dir)) {
+        *error = QStringLiteral("cannot create data_dir %1").arg(dir);
+        return false;
+    }
+    QFile::setPermissions(dir, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    return true;
 }
 
 void PosixHost::notifyReady()

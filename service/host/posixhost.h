@@ -1,9 +1,11 @@
-// PlatformHost on POSIX: signals become Qt events through a socket pair; readiness goes to systemd.
+// PlatformHost on POSIX: signals become Qt events through a socket pair; readiness and watchdog pings go
+// to systemd.
 #pragma once
 
 #include "platformhost.h"
 
 class QSocketNotifier;
+class QTimer;
 
 class PosixHost : public PlatformHost
 {
@@ -13,6 +15,7 @@ public:
     explicit PosixHost(QObject *parent = nullptr);
     ~PosixHost() override;
 
+    bool prepareDataDir(const QString &dir, QString *error) override;
     void notifyReady() override;
     void notifyReloading() override;
     void notifyStopping() override;
@@ -24,4 +27,5 @@ private:
     void sdNotify(const QByteArray &state);
 
     QSocketNotifier *m_notifier = nullptr;
+    QTimer *m_watchdog = nullptr;
 };

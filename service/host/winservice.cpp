@@ -4,29 +4,51 @@
 
 namespace {
 
+// The start-up wait hint covers the control plane wait (3 s by default) and opening the listeners; the
+// check point advances every second, so a longer start is still seen as progress.
+constexpr DWORD startWaitHintMs = 10000;
+constexpr DWORD progressIntervalMs = 1000;
+
 SERVICE_STATUS_HANDLE statusHandle = nullptr;
+CRITICAL_SECTION statusLock;
 SERVICE_STATUS serviceStatus = {};
+HANDLE progressTimer = nullptr;
+bool runningAsService = false;
 WinService::MainFunction mainFunction = nullptr;
 int mainArgc = 0;
 char **mainArgv = nullptr;
 int mainExitCode = 0;
-void (*stopHandler)() = nullptr;
-const wchar_t *serviceName = L"";
+void (*volatile stopHandler)() = nullptr;
 
 void report(DWORD state, DWORD exitCode, DWORD waitHintMs)
 {
     if (!statusHandle)
         return;
-    static DWORD checkPoint = 1;
+    EnterCriticalSection(&statusLock);
+    const bool pending = state == SERVICE_START_PENDING || state == SERVICE_STOP_PENDING;
     serviceStatus.dwServiceType = SERVICE_WIN32_OWN_PROCESS;
     serviceStatus.dwCurrentState = state;
     serviceStatus.dwWin32ExitCode = exitCode == 0 ? NO_ERROR : ERROR_SERVICE_SPECIFIC_ERROR;
     serviceStatus.dwServiceSpecificExitCode = exitCode;
     serviceStatus.dwWaitHint = waitHintMs;
     serviceStatus.dwControlsAccepted =
-        state == SERVICE_START_PENDING ? 0 : SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN;
-    serviceStatus.dwCheckPoint = (state == SERVICE_RUNNING || state == SERVICE_STOPPED) ? 0 : checkPoint++;
+        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP | SERVICE_ACCEPT_SHUTDOWN | SERVICE_ACCEPT_PRESHUTDOWN
+                                 : 0;
+    serviceStatus.dwCheckPoint = pending ? serviceStatus.dwCheckPoint + 1 : 0;
     SetServiceStatus(statusHandle, &serviceStatus);
+    LeaveCriticalSection(&statusLock);
+}
+
+// Runs on a thread-pool thread: tells the SCM that a pending start or stop is still progressing.
+void CALLBACK onProgressTimer(PVOID, BOOLEAN)
+{
+    EnterCriticalSection(&statusLock);
+    if (serviceStatus.dwCurrentState == SERVICE_START_PENDING ||
+        serviceStatus.dwCurrentState == SERVICE_STOP_PENDING) {
+        ++serviceStatus.dwCheckPoint;
+        SetServiceStatus(statusHandle, &serviceStatus);
+    }
+    LeaveCriticalSection(&statusLock);
 }
 
 DWORD WINAPI controlHandler(DWORD control, DWORD, LPVOID, LPVOID)
@@ -34,9 +56,11 @@ DWORD WINAPI controlHandler(DWORD control, DWORD, LPVOID, LPVOID)
     switch (control) {
     case SERVICE_CONTROL_STOP:
     case SERVICE_CONTROL_SHUTDOWN:
+    case SERVICE_CONTROL_PRESHUTDOWN:
+        // The gateway reports its own drain time once the request reached it; until then this one.
         report(SERVICE_STOP_PENDING, 0, 30000);
-        if (stopHandler)
-            stopHandler();
+        if (auto handler = stopHandler)
+            handler();
         return NO_ERROR;
     case SERVICE_CONTROL_INTERROGATE:
         return NO_ERROR;
@@ -47,11 +71,19 @@ DWORD WINAPI controlHandler(DWORD control, DWORD, LPVOID, LPVOID)
 
 void WINAPI serviceMainEntry(DWORD, LPWSTR *)
 {
-    statusHandle = RegisterServiceCtrlHandlerExW(serviceName, controlHandler, nullptr);
+    statusHandle = RegisterServiceCtrlHandlerExW(WinService::name, controlHandler, nullptr);
     if (!statusHandle)
         return;
-    report(SERVICE_START_PENDING, 0, 10000);
+    runningAsService = true;
+    report(SERVICE_START_PENDING, 0, startWaitHintMs);
+    CreateTimerQueueTimer(&progressTimer, nullptr, onProgressTimer, nullptr, progressIntervalMs,
+                          progressIntervalMs, WT_EXECUTEDEFAULT);
     mainExitCode = mainFunction(mainArgc, mainArgv);
+    if (progressTimer) {
+        // Waits for a callback in progress, so none reports after STOPPED.
+        DeleteTimerQueueTimer(nullptr, progressTimer, INVALID_HANDLE_VALUE);
+        progressTimer = nullptr;
+    }
     report(SERVICE_STOPPED, DWORD(mainExitCode), 0);
 }
 
@@ -62,8 +94,8 @@ BOOL WINAPI consoleHandler(DWORD event)
     case CTRL_BREAK_EVENT:
     case CTRL_CLOSE_EVENT:
     case CTRL_SHUTDOWN_EVENT:
-        if (stopHandler) {
-            stopHandler();
+        if (auto handler = stopHandler) {
+            handler();
             return TRUE;
         }
         return FALSE;
@@ -76,9 +108,9 @@ BOOL WINAPI consoleHandler(DWORD event)
 
 namespace WinService {
 
-bool runAsService(const wchar_t *name, MainFunction serviceMain, int argc, char **argv, int *exitCode)
+bool runAsService(MainFunction serviceMain, int argc, char **argv, int *exitCode)
 {
-    serviceName = name;
+    InitializeCriticalSection(&statusLock);
     mainFunction = serviceMain;
     mainArgc = argc;
     mainArgv = argv;
@@ -90,10 +122,16 @@ bool runAsService(const wchar_t *name, MainFunction serviceMain, int argc, char 
     return true;
 }
 
+bool isService()
+{
+    return runningAsService;
+}
+
 void setStopHandler(void (*handler)())
 {
     stopHandler = handler;
-    SetConsoleCtrlHandler(consoleHandler, handler ? TRUE : FALSE);
+    if (!runningAsService)
+        SetConsoleCtrlHandler(consoleHandler, handler ? TRUE : FALSE);
 }
 
 void reportRunning()

@@ -5,16 +5,23 @@ namespace WinService {
 
 using MainFunction = int (*)(int argc, char **argv);
 
-// When the Service Control Manager started this process, runs `serviceMain` as the service `name` on
-// the SCM's service thread, returns true and sets *exitCode once it returns. Returns false at once when
-// the process was started from a console: the caller then runs `serviceMain` itself.
-bool runAsService(const wchar_t *name, MainFunction serviceMain, int argc, char **argv, int *exitCode);
+// The service's name in the SCM (sc query holdfastd) and its event log source.
+constexpr const wchar_t *name = L"holdfastd";
 
-// Called (on a thread of the SCM or of the console) when a stop, a shutdown, Ctrl+C, Ctrl+Break or the
-// closing of the console asks the service to end. Must only hand the request over to the event loop.
+// When the Service Control Manager started this process, runs `serviceMain` as the service on the SCM's
+// service thread, returns true and sets *exitCode once it returns. Returns false at once when the
+// process was started from a console: the caller then runs `serviceMain` itself.
+bool runAsService(MainFunction serviceMain, int argc, char **argv, int *exitCode);
+
+// True while this process runs under the SCM.
+bool isService();
+
+// Called (on a thread of the SCM or of the console) when a stop, a shutdown, a pre-shutdown, Ctrl+C,
+// Ctrl+Break or the closing of the console asks the service to end. Must only hand the request over.
 void setStopHandler(void (*handler)());
 
-// States reported to the SCM; without the SCM they do nothing.
+// States reported to the SCM; without the SCM they do nothing. While a state is pending, a timer
+// advances the check point every second so that the SCM sees progress within the wait hint.
 void reportRunning();
 void reportStopPending(unsigned waitHintMs);
 

@@ -10,8 +10,8 @@ add_dependencies(tst_checkcommand holdfastd)
 find_program(HOLDFAST_MINGW_CXX NAMES x86_64-w64-mingw32-g++-posix x86_64-w64-mingw32-g++)
 if(HOLDFAST_MINGW_CXX)
     set(qt_includes "$<TARGET_PROPERTY:Qt6::Core,INTERFACE_INCLUDE_DIRECTORIES>")
-    foreach(file service/host/winservice.cpp service/host/winhost.cpp common/durablefile_win.cpp
-                 common/durablefile.cpp common/configstore.cpp)
+    foreach(file service/host/winservice.cpp service/host/wineventlog.cpp service/host/windatadir.cpp
+            service/host/winhost.cpp common/durablefile_win.cpp common/durablefile.cpp common/configstore.cpp)
         string(MAKE_C_IDENTIFIER ${file} id)
         add_test(NAME mingw_${id}
             COMMAND ${HOLDFAST_MINGW_CXX} -std=c++17 -Wall -Wextra -Werror -fsyntax-only -DQT_NO_CAST_FROM_ASCII

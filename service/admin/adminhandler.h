@@ -13,6 +13,7 @@
 
 class AdminBackend;
 class HttpExchange;
+struct HttpRequestHead;
 
 class AdminHandler : public QObject, public IRequestHandler
 {
@@ -24,6 +25,7 @@ public:
 
     void handleRequest(HttpExchange *exchange) override;
     qint64 bufferedBodyLimit() const override { return 64 * 1024; }
+    bool admitRequest(HttpExchange *exchange) override;
 
     // Sends one server-sent event to every client following GET /v1/events.
     void publishEvent(const QByteArray &type, const QJsonObject &data);
@@ -33,6 +35,7 @@ private:
     class EventStream;
     void openEventStream(HttpExchange *exchange);
     void closeEventStream(EventStream *stream);
+    static bool isProbe(const HttpRequestHead &request);
     void respondJson(HttpExchange *exchange, int status, const QJsonObject &body);
 
     AdminBackend *m_backend;

@@ -1,6 +1,7 @@
 // The admin API of a real holdfastd: token, probes, status, configuration, diff, events, resync, metrics.
 #include "testsupport.h"
 
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -20,6 +21,7 @@ private slots:
     void init();
     void cleanup();
     void tokenIsCreatedPrivateAndRequired();
+    void tokenCheckedBeforeBody();
     void statusConfigAndDiff();
     void eventsFollowChanges();
     void resyncRereadsAndMetricsCount();
@@ -151,6 +153,48 @@ void tst_AdminApi::tokenIsCreatedPrivateAndRequired()
     QCOMPARE(admin("GET", "/v1/nothing").status, 404);
     // The token never reaches the log.
     QVERIFY(!m_gateway->output().contains(m_token));
+}
+
+// Issue 9: a caller without the token gets 401 at once - no `100 Continue`, its body never read.
+void tst_AdminApi::tokenCheckedBeforeBody()
+{
+    for (const QByteArray &token : {QByteArray(), QByteArray("Authorization: Bearer wrong\r\n")}) {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("POST /v1/resync HTTP/1.1\r\nHost: admin\r\n" + token +
+                     "Content-Length: 60000\r\nExpect: 100-continue\r\n\r\n");
+        QByteArray raw;
+        QDeadlineTimer deadline(5000);
+        while (socket.state() == QAbstractSocket::ConnectedState && !deadline.hasExpired()) {
+            if (socket.waitForReadyRead(100))
+                raw += socket.readAll();
+        }
+        raw += socket.readAll();
+        QVERIFY2(raw.startsWith("HTTP/1.1 401 "), raw.constData());
+        QVERIFY2(!raw.contains("100 Continue"), raw.constData());
+        // Closed by the gateway without waiting for the 60,000 bytes announced.
+        QCOMPARE(socket.state(), QAbstractSocket::UnconnectedState);
+    }
+    // With the token, the same request is told to continue and is served.
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
+    QVERIFY(socket.waitForConnected(5000));
+    socket.write("POST /v1/resync HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token +
+                 "\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+    QByteArray raw;
+    QDeadlineTimer deadline(5000);
+    while (!raw.contains("100 Continue\r\n\r\n") && !deadline.hasExpired()) {
+        if (socket.waitForReadyRead(100))
+            raw += socket.readAll();
+    }
+    QVERIFY2(raw.startsWith("HTTP/1.1 100 Continue\r\n\r\n"), raw.constData());
+    socket.write("{}");
+    while (!raw.contains("HTTP/1.1 202 ") && !deadline.hasExpired()) {
+        if (socket.waitForReadyRead(100))
+            raw += socket.readAll();
+    }
+    QVERIFY2(raw.contains("HTTP/1.1 202 "), raw.constData());
 }
 
 void tst_AdminApi::statusConfigAndDiff()

@@ -44,10 +44,11 @@ private:
     HttpExchange *m_exchange;
 };
 
-AdminHandler::AdminHandler(AdminBackend *backend, AdminToken token, QObject *parent)
+AdminHandler::AdminHandler(AdminBackend *backend, AdminToken token, int maxEventStreams, QObject *parent)
     : QObject(parent)
     , m_backend(backend)
     , m_token(std::move(token))
+    , m_maxEventStreams(maxEventStreams)
 {
     m_keepalive.setInterval(15000);
     connect(&m_keepalive, &QTimer::timeout, this, [this] {
@@ -155,6 +156,12 @@ void AdminHandler::handleRequest(HttpExchange *exchange)
 
 void AdminHandler::openEventStream(HttpExchange *exchange)
 {
+    if (int(m_streams.size()) >= m_maxEventStreams)
+        return respondJson(
+            exchange, 503,
+            {{QStringLiteral("error_msg"),
+              QStringLiteral("503 too many event streams: %1 open, admin.max_event_streams is %1")
+                  .arg(m_maxEventStreams)}});
     HttpHeaders headers;
     headers.append("Content-Type", "text/event-stream");
     headers.append("Cache-Control", "no-cache");

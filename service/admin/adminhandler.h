@@ -20,7 +20,9 @@ class AdminHandler : public QObject, public IRequestHandler
     Q_OBJECT
 
 public:
-    AdminHandler(AdminBackend *backend, AdminToken token, QObject *parent = nullptr);
+    // Beyond maxEventStreams concurrent GET /v1/events, the next one gets 503.
+    AdminHandler(AdminBackend *backend, AdminToken token, int maxEventStreams = 16,
+                 QObject *parent = nullptr);
     ~AdminHandler() override;
 
     void handleRequest(HttpExchange *exchange) override;
@@ -43,4 +45,5 @@ private:
     std::list<std::unique_ptr<EventStream>> m_streams;
     QTimer m_keepalive; // a comment line now and then, so followers notice a gateway that went away
     quint64 m_eventId = 0;
+    int m_maxEventStreams;
 };

@@ -210,6 +210,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.address(QStringLiteral("address"), &s.admin.address);
             r.integer(QStringLiteral("port"), &s.admin.port, 0, 65535);
             r.string(QStringLiteral("token_file"), &s.admin.tokenFile);
+            r.integer(QStringLiteral("max_connections"), &s.admin.maxConnections, 1, 100000);
+            r.integer(QStringLiteral("max_event_streams"), &s.admin.maxEventStreams, 0, 100000);
         });
         top.object(QStringLiteral("control_plane"), [&](Reader &r) {
             ControlPlane &c = s.controlPlane;

@@ -27,6 +27,8 @@ struct BootstrapSettings
         QHostAddress address{QHostAddress::LocalHost};
         quint16 port = 9180;
         QString tokenFile = QStringLiteral("admin.token");
+        int maxConnections = 64;
+        int maxEventStreams = 16;
     } admin;
 
     struct ControlPlane

@@ -44,10 +44,11 @@ private:
     HttpExchange *m_exchange;
 };
 
-AdminHandler::AdminHandler(AdminBackend *backend, AdminToken token, QObject *parent)
+AdminHandler::AdminHandler(AdminBackend *backend, AdminToken token, int maxEventStreams, QObject *parent)
     : QObject(parent)
     , m_backend(backend)
     , m_token(std::move(token))
+    , m_maxEventStreams(maxEventStreams)
 {
     m_keepalive.setInterval(15000);
     connect(&m_keepalive, &QTimer::timeout, this, [this] {
@@ -69,6 +70,25 @@ void AdminHandler::respondJson(HttpExchange *exchange, int status, const QJsonOb
     exchange->respond(status, "application/json", QJsonDocument(body).toJson(QJsonDocument::Compact) + '\n');
 }
 
+bool AdminHandler::isProbe(const HttpRequestHead &request)
+{
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    return get && (request.path == "/healthz" || request.path == "/readyz");
+}
+
+// Before the body is read: a caller without the token gets neither `100 Continue` nor a read of its body.
+bool AdminHandler::admitRequest(HttpExchange *exchange)
+{
+    const HttpRequestHead &request = exchange->request();
+    if (isProbe(request) || m_token.accepts(request.headers.value("authorization")))
+        return true;
+    HttpHeaders extra;
+    extra.append("WWW-Authenticate", "Bearer realm=\"holdfast\"");
+    exchange->respond(401, "application/json", "{\"error_msg\":\"401 missing or wrong bearer token\"}\n",
+                      &extra);
+    return false;
+}
+
 void AdminHandler::handleRequest(HttpExchange *exchange)
 {
     const HttpRequestHead &request = exchange->request();
@@ -85,13 +105,8 @@ void AdminHandler::handleRequest(HttpExchange *exchange)
         return exchange->respond(503, "text/plain", "not ready: no configuration is being served\n");
     }
 
-    if (!m_token.accepts(request.headers.value("authorization"))) {
-        HttpHeaders extra;
-        extra.append("WWW-Authenticate", "Bearer realm=\"holdfast\"");
-        exchange->respond(401, "application/json", "{\"error_msg\":\"401 missing or wrong bearer token\"}\n",
-                          &extra);
+    if (!admitRequest(exchange))
         return;
-    }
 
     if (path == "/metrics" && get)
         return exchange->respond(200, "text/plain; version=0.0.4; charset=utf-8", m_backend->metrics());
@@ -143,6 +158,12 @@ void AdminHandler::handleRequest(HttpExchange *exchange)
 
 void AdminHandler::openEventStream(HttpExchange *exchange)
 {
+    if (int(m_streams.size()) >= m_maxEventStreams)
+        return respondJson(
+            exchange, 503,
+            {{QStringLiteral("error_msg"),
+              QStringLiteral("503 too many event streams: %1 open, admin.max_event_streams is %1")
+                  .arg(m_maxEventStreams)}});
     HttpHeaders headers;
     headers.append("Content-Type", "text/event-stream");
     headers.append("Cache-Control", "no-cache");

@@ -13,17 +13,21 @@
 
 class AdminBackend;
 class HttpExchange;
+struct HttpRequestHead;
 
 class AdminHandler : public QObject, public IRequestHandler
 {
     Q_OBJECT
 
 public:
-    AdminHandler(AdminBackend *backend, AdminToken token, QObject *parent = nullptr);
+    // Beyond maxEventStreams concurrent GET /v1/events, the next one gets 503.
+    AdminHandler(AdminBackend *backend, AdminToken token, int maxEventStreams = 16,
+                 QObject *parent = nullptr);
     ~AdminHandler() override;
 
     void handleRequest(HttpExchange *exchange) override;
     qint64 bufferedBodyLimit() const override { return 64 * 1024; }
+    bool admitRequest(HttpExchange *exchange) override;
 
     // Sends one server-sent event to every client following GET /v1/events.
     void publishEvent(const QByteArray &type, const QJsonObject &data);
@@ -33,6 +37,7 @@ private:
     class EventStream;
     void openEventStream(HttpExchange *exchange);
     void closeEventStream(EventStream *stream);
+    static bool isProbe(const HttpRequestHead &request);
     void respondJson(HttpExchange *exchange, int status, const QJsonObject &body);
 
     AdminBackend *m_backend;
@@ -40,4 +45,5 @@ private:
     std::list<std::unique_ptr<EventStream>> m_streams;
     QTimer m_keepalive; // a comment line now and then, so followers notice a gateway that went away
     quint64 m_eventId = 0;
+    int m_maxEventStreams;
 };

@@ -219,6 +219,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.address(QStringLiteral("address"), &s.admin.address);
             r.integer(QStringLiteral("port"), &s.admin.port, 0, 65535);
             r.string(QStringLiteral("token_file"), &s.admin.tokenFile);
+            r.integer(QStringLiteral("max_connections"), &s.admin.maxConnections, 1, 100000);
+            r.integer(QStringLiteral("max_event_streams"), &s.admin.maxEventStreams, 0, 100000);
         });
         top.object(QStringLiteral("control_plane"), [&](Reader &r) {
             ControlPlane &c = s.controlPlane;
@@ -282,7 +284,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromFile(const QString &path
 
 bool BootstrapSettings::Admin::operator==(const Admin &o) const
 {
-    return address == o.address && port == o.port && tokenFile == o.tokenFile;
+    return address == o.address && port == o.port && tokenFile == o.tokenFile &&
+           maxConnections == o.maxConnections && maxEventStreams == o.maxEventStreams;
 }
 
 bool BootstrapSettings::ControlPlane::operator==(const ControlPlane &o) const

@@ -30,6 +30,8 @@ struct BootstrapSettings
         QHostAddress address{QHostAddress::LocalHost};
         quint16 port = 9180;
         QString tokenFile = QStringLiteral("admin.token");
+        int maxConnections = 64;
+        int maxEventStreams = 16;
         bool operator==(const Admin &o) const;
     } admin;
 

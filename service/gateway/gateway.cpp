@@ -122,9 +122,10 @@ bool Gateway::start(QString *error)
         return false;
     connect(m_proxy.get(), &ProxyServer::stopped, qApp, &QCoreApplication::quit);
 
-    m_admin = std::make_unique<AdminHandler>(this, std::move(token));
+    m_admin = std::make_unique<AdminHandler>(this, std::move(token), m_settings.admin.maxEventStreams);
     HttpLimits adminLimits;
     adminLimits.maxBodyBytes = 64 * 1024;
+    adminLimits.maxConnections = m_settings.admin.maxConnections;
     m_adminServer = std::make_unique<HttpServer>(m_admin.get(), adminLimits);
     if (m_settings.admin.port != 0 &&
         !m_adminServer->listen(m_settings.admin.address, m_settings.admin.port, error)) {

@@ -125,6 +125,14 @@ void HttpConnection::headParsed()
         m_req.dispatchPending = true;
         return;
     }
+    // A refused request's body is never read: the answer closes the connection.
+    const bool closeAfter = std::exchange(m_closeAfter, true);
+    if (!m_handler->admitRequest(this)) {
+        if (m_state != State::Closed && !m_req.responseDone)
+            failRequest(500);
+        return;
+    }
+    m_closeAfter = closeAfter;
     // Dispatched once the body is complete.
     if (h.contentLength > bufferLimit) {
         failRequest(413);

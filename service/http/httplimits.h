@@ -19,4 +19,7 @@ struct HttpLimits
     qint64 outputLowWater = 64 * 1024;
     // Header fields whose name holds '_' are dropped unless this is set (nginx's underscores_in_headers).
     bool keepUnderscoreHeaders = false;
+    // Open connections at most (0: no limit). At the cap accepting pauses, so further clients wait in the
+    // listen backlog; any accepted in the same burst are closed at once.
+    int maxConnections = 0;
 };

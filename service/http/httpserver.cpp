@@ -87,7 +87,7 @@ bool HttpServer::isListening() const
 
 void HttpServer::addConnection(qintptr socketDescriptor)
 {
-    if (m_draining) {
+    if (m_draining || (m_limits.maxConnections > 0 && connectionCount() >= m_limits.maxConnections)) {
         QTcpSocket discard;
         discard.setSocketDescriptor(socketDescriptor);
         discard.abort();
@@ -99,6 +99,8 @@ void HttpServer::addConnection(qintptr socketDescriptor)
         return;
     }
     m_connections.insert(connection);
+    if (m_limits.maxConnections > 0 && connectionCount() >= m_limits.maxConnections && m_listener)
+        m_listener->pauseAccepting();
     if (!m_timer.isActive())
         m_timer.start();
 }
@@ -106,6 +108,9 @@ void HttpServer::addConnection(qintptr socketDescriptor)
 void HttpServer::connectionFinished(HttpConnection *connection)
 {
     m_connections.erase(connection);
+    if (m_limits.maxConnections > 0 && connectionCount() < m_limits.maxConnections && m_listener &&
+        m_listener->isListening() && !m_draining)
+        m_listener->resumeAccepting();
     if (m_draining && m_connections.empty())
         emit drained();
 }

@@ -21,6 +21,15 @@ public:
     // HttpExchange::bufferedBody() - for small API requests.
     virtual qint64 bufferedBodyLimit() const { return 0; }
 
+    // For a handler that buffers bodies, called once the head is parsed and before any of the body is
+    // read or `100 Continue` is sent: return false after answering through `exchange` (e.g. a 401) to
+    // refuse the request; the connection then closes without reading the body.
+    virtual bool admitRequest(HttpExchange *exchange)
+    {
+        Q_UNUSED(exchange)
+        return true;
+    }
+
     virtual void connectionOpened() {}
     virtual void connectionClosed() {}
 };

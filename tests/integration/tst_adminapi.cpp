@@ -3,6 +3,7 @@
 #include "gatewaystatus.h"
 #include "testsupport.h"
 
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QJsonArray>
@@ -12,7 +13,9 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <memory>
 #include <sys/stat.h>
+#include <vector>
 
 class tst_AdminApi : public QObject
 {
@@ -22,6 +25,9 @@ private slots:
     void init();
     void cleanup();
     void tokenIsCreatedPrivateAndRequired();
+    void tokenCheckedBeforeBody();
+    void connectionsCapped();
+    void eventStreamsCapped();
     void statusConfigAndDiff();
     void eventsFollowChanges();
     void resyncRereadsAndMetricsCount();
@@ -113,7 +119,8 @@ void tst_AdminApi::init()
     QVERIFY(file.open(QIODevice::WriteOnly));
     file.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(m_port) +
                R"(}],"workers":1,"data_dir":")" + m_dir->path().toUtf8() +
-               R"(/data","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(m_adminPort) + "}}");
+               R"(/data","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(m_adminPort) +
+               R"(,"max_connections":4,"max_event_streams":2}})");
     file.close();
     m_gateway = std::make_unique<TestSupport::ManagedProcess>();
     QVERIFY(m_gateway->start(TestSupport::builtProgram(QStringLiteral("holdfastd")),
@@ -153,6 +160,108 @@ void tst_AdminApi::tokenIsCreatedPrivateAndRequired()
     QCOMPARE(admin("GET", "/v1/nothing").status, 404);
     // The token never reaches the log.
     QVERIFY(!m_gateway->output().contains(m_token));
+}
+
+// Issue 9: a caller without the token gets 401 at once - no `100 Continue`, its body never read.
+void tst_AdminApi::tokenCheckedBeforeBody()
+{
+    for (const QByteArray &token : {QByteArray(), QByteArray("Authorization: Bearer wrong\r\n")}) {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("POST /v1/resync HTTP/1.1\r\nHost: admin\r\n" + token +
+                     "Content-Length: 60000\r\nExpect: 100-continue\r\n\r\n");
+        QByteArray raw;
+        QDeadlineTimer deadline(5000);
+        while (socket.state() == QAbstractSocket::ConnectedState && !deadline.hasExpired()) {
+            if (socket.waitForReadyRead(100))
+                raw += socket.readAll();
+        }
+        raw += socket.readAll();
+        QVERIFY2(raw.startsWith("HTTP/1.1 401 "), raw.constData());
+        QVERIFY2(!raw.contains("100 Continue"), raw.constData());
+        // Closed by the gateway without waiting for the 60,000 bytes announced.
+        QCOMPARE(socket.state(), QAbstractSocket::UnconnectedState);
+    }
+    // With the token, the same request is told to continue and is served.
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
+    QVERIFY(socket.waitForConnected(5000));
+    socket.write("POST /v1/resync HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token +
+                 "\r\nContent-Length: 2\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n");
+    QByteArray raw;
+    QDeadlineTimer deadline(5000);
+    while (!raw.contains("100 Continue\r\n\r\n") && !deadline.hasExpired()) {
+        if (socket.waitForReadyRead(100))
+            raw += socket.readAll();
+    }
+    QVERIFY2(raw.startsWith("HTTP/1.1 100 Continue\r\n\r\n"), raw.constData());
+    socket.write("{}");
+    while (!raw.contains("HTTP/1.1 202 ") && !deadline.hasExpired()) {
+        if (socket.waitForReadyRead(100))
+            raw += socket.readAll();
+    }
+    QVERIFY2(raw.contains("HTTP/1.1 202 "), raw.constData());
+}
+
+// admin.max_connections is 4: a fifth client is not served while four are open, and is once one leaves.
+void tst_AdminApi::connectionsCapped()
+{
+    std::vector<std::unique_ptr<QTcpSocket>> held;
+    for (int i = 0; i < 4; ++i) {
+        held.push_back(std::make_unique<QTcpSocket>());
+        QTcpSocket &socket = *held.back();
+        socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n");
+        QByteArray raw;
+        while (!raw.contains("ok\n") && socket.waitForReadyRead(5000))
+            raw += socket.readAll();
+        QVERIFY2(raw.startsWith("HTTP/1.1 200 "), raw.constData());
+    }
+    QTcpSocket fifth;
+    fifth.connectToHost(QHostAddress::LocalHost, m_adminPort);
+    QVERIFY(fifth.waitForConnected(5000)); // the kernel's backlog completes the handshake
+    fifth.write("GET /healthz HTTP/1.1\r\nHost: admin\r\n\r\n");
+    // Either left in the backlog (no answer) or closed at once: never served past the cap.
+    fifth.waitForReadyRead(1000);
+    QVERIFY2(!fifth.readAll().startsWith("HTTP/1.1 200 "), "a fifth admin connection was served");
+    held.pop_back();
+    QTRY_COMPARE_WITH_TIMEOUT(call("GET", "/healthz", {}).status, 200, 5000);
+}
+
+// admin.max_event_streams is 2: the third follower gets 503 with a reason.
+void tst_AdminApi::eventStreamsCapped()
+{
+    std::vector<std::unique_ptr<QTcpSocket>> streams;
+    // Opens a follower and returns what arrived until its first event or a complete refusal.
+    const auto follow = [&] {
+        streams.push_back(std::make_unique<QTcpSocket>());
+        QTcpSocket &socket = *streams.back();
+        socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
+        if (!socket.waitForConnected(5000))
+            return QByteArray();
+        socket.write("GET /v1/events HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token +
+                     "\r\n\r\n");
+        QByteArray raw;
+        while (!raw.contains("event: status") && !raw.contains("}\n") && socket.waitForReadyRead(5000))
+            raw += socket.readAll();
+        if (!raw.contains("event: status"))
+            streams.pop_back(); // refused: let the socket go
+        return raw;
+    };
+    for (int i = 0; i < 2; ++i) {
+        const QByteArray raw = follow();
+        QVERIFY2(raw.contains("event: status"), raw.constData());
+    }
+    const Reply third = admin("GET", "/v1/events");
+    QCOMPARE(third.status, 503);
+    QVERIFY2(third.json()
+                 .value(QStringLiteral("error_msg"))
+                 .toString()
+                 .contains(QLatin1String("admin.max_event_streams is 2")),
+             third.body.constData());
+    QCOMPARE(int(streams.size()), 2); // the refused socket was let go, the two followers stay
 }
 
 void tst_AdminApi::statusConfigAndDiff()

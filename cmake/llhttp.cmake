@@ -1,11 +1,13 @@
 # llhttp: the HTTP/1.1 parser, built as a small static library from the C sources Debian ships in
 # node-llhttp (the same sources build for Windows with MinGW). Compiled in llhttp's strict mode: bare CR
 # or LF as a line end, a chunk not followed by CRLF and other leniencies are errors.
-find_path(LLHTTP_INCLUDE_DIR llhttp.h PATHS /usr/share/include/llhttp NO_DEFAULT_PATH)
+# They are sources, not target binaries: a cross build (MinGW) finds them on the build host too, outside
+# its find root.
+find_path(LLHTTP_INCLUDE_DIR llhttp.h PATHS /usr/share/include/llhttp NO_DEFAULT_PATH NO_CMAKE_FIND_ROOT_PATH)
 find_path(LLHTTP_INCLUDE_DIR llhttp.h PATH_SUFFIXES llhttp)
-find_file(LLHTTP_SOURCE_LLHTTP llhttp.c PATHS /usr/share/llhttp)
-find_file(LLHTTP_SOURCE_API api.c PATHS /usr/share/llhttp)
-find_file(LLHTTP_SOURCE_HTTP http.c PATHS /usr/share/llhttp)
+find_file(LLHTTP_SOURCE_LLHTTP llhttp.c PATHS /usr/share/llhttp NO_CMAKE_FIND_ROOT_PATH)
+find_file(LLHTTP_SOURCE_API api.c PATHS /usr/share/llhttp NO_CMAKE_FIND_ROOT_PATH)
+find_file(LLHTTP_SOURCE_HTTP http.c PATHS /usr/share/llhttp NO_CMAKE_FIND_ROOT_PATH)
 foreach(var LLHTTP_INCLUDE_DIR LLHTTP_SOURCE_LLHTTP LLHTTP_SOURCE_API LLHTTP_SOURCE_HTTP)
     if(NOT ${var})
         message(FATAL_ERROR "llhttp not found (${var}): install Debian's node-llhttp "

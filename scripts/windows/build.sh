@@ -20,22 +20,6 @@ if [[ ! -x "$qt/bin/qt-cmake" || ! -f "$qt/.complete" ]]; then
 fi
 
 extra=()
-# Bridge for trees whose HTTP parser is still Debian's libhttp-parser (a Linux-only binary package):
-# build it for Windows from Debian's source of the same version. Trees on llhttp build it from
-# node-llhttp's C sources in CMake and need nothing here.
-if grep -q 'HTTP_PARSER_LIBRARY' "$root/service/CMakeLists.txt" 2>/dev/null; then
-    version="$(dpkg-query -W -f='${source:Version}' libhttp-parser-dev)"
-    parser="$(dirname "$qt")/http-parser-mingw-${version//[:+~]/_}"
-    if [[ ! -f "$parser/lib/libhttp_parser.a" ]]; then
-        mkdir -p "$parser/src" "$parser/include" "$parser/lib"
-        (cd "$parser/src" && apt-get source -qq "http-parser=$version" >/dev/null 2>&1)
-        source_dir="$(find "$parser/src" -maxdepth 1 -type d -name 'http-parser-*' | head -n1)"
-        x86_64-w64-mingw32-gcc-posix -O2 -DHTTP_PARSER_STRICT=0 -c "$source_dir/http_parser.c" -o "$parser/src/http_parser.o"
-        x86_64-w64-mingw32-ar rcs "$parser/lib/libhttp_parser.a" "$parser/src/http_parser.o"
-        cp "$source_dir/http_parser.h" "$parser/include/"
-    fi
-    extra+=(-DHTTP_PARSER_INCLUDE_DIR="$parser/include" -DHTTP_PARSER_LIBRARY="$parser/lib/libhttp_parser.a")
-fi
 if command -v ccache >/dev/null 2>&1; then
     extra+=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi

@@ -389,6 +389,9 @@ void HoldfastCtl::events(int count)
     auto everFollowed = std::make_shared<bool>(false);
     connect(m_connection, &GatewayConnection::eventReceived, this,
             [this, count, received](const QString &type, const QJsonObject &data) {
+                // One read can carry several events; --count N prints exactly N.
+                if (m_done)
+                    return;
                 if (m_json)
                     m_out << QString::fromUtf8(QJsonDocument(QJsonObject{{QStringLiteral("event"), type},
                                                                          {QStringLiteral("data"), data}})

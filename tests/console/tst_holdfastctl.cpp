@@ -187,7 +187,7 @@ void tst_HoldfastCtl::reloadLocalRefusedWhileInSync()
 
 void tst_HoldfastCtl::eventsFollow()
 {
-    // The first event is the whole status; a change in etcd brings "applied".
+    // The first event is the whole status; a change in etcd brings "applied"; --count N prints exactly N.
     QProcess p;
     p.start(TestSupport::builtProgram(QStringLiteral("holdfastctl")),
             target() << QStringLiteral("--json") << QStringLiteral("events") << QStringLiteral("--count")
@@ -200,7 +200,9 @@ void tst_HoldfastCtl::eventsFollow()
         out += p.readAllStandardOutput();
     }
     QVERIFY2(out.contains("\"event\":\"status\""), out.constData());
+    // Two changes, so a third event is on its way when --count 2 is reached: it must not be printed.
     QVERIFY(m_s->put("routes/7", HaScenario::route("/seven")) > 0);
+    QVERIFY(m_s->put("routes/8", HaScenario::route("/eight")) > 0);
     QVERIFY(p.waitForFinished(10000));
     out += p.readAllStandardOutput();
     QCOMPARE(p.exitCode(), 0);

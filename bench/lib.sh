@@ -7,7 +7,9 @@ PIDS=()
 ETCD_PID=
 GATEWAY_PID=
 
-etcd_bench_settings() { # BUILD_DIR DEFAULT_BASE_PORT: the programs and ports of the etcd-backed benchmarks
+etcd_bench_init() { # NAME BUILD_DIR DEFAULT_BASE_PORT: bench_init, and the programs and ports of the etcd benchmarks
+    bench_init "$1"
+    shift
     HOLDFASTD=${HOLDFASTD:-$1/service/holdfastd}
     PROBE=$1/bench/sync_probe
     GENCONFIG=$1/bench/genconfig
@@ -18,6 +20,9 @@ etcd_bench_settings() { # BUILD_DIR DEFAULT_BASE_PORT: the programs and ports of
     UPSTREAM_PORT=$((BASE_PORT + 2))
     PROXY_PORT=$((BASE_PORT + 3))
     ADMIN_PORT=$((BASE_PORT + 4))
+    need_tools etcd curl
+    need_programs "$HOLDFASTD" "$PROBE" "$GENCONFIG" "$UPSTREAM"
+    export SYNC_PROBE_LOG="$WORK/holdfastd.log"
 }
 
 bench_init() { # NAME

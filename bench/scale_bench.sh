@@ -16,16 +16,12 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
-etcd_bench_settings "${1:-build}" 18590
+etcd_bench_init scale-bench "${1:-build}" 18590
 SIZES=${SIZES:-10000 100000}
 UPSTREAMS=${UPSTREAMS:-1000}
 CHANGES=${CHANGES:-100}
 CHANGES_100K=${CHANGES_100K:-30}
 BATCH=${BATCH:-1000}
-bench_init scale-bench
-need_tools etcd curl
-need_programs "$HOLDFASTD" "$PROBE" "$GENCONFIG" "$UPSTREAM"
-export SYNC_PROBE_LOG="$WORK/holdfastd.log"
 export QT_LOGGING_RULES="holdfast.*.info=false"
 export SYNC_PROBE_TIMEOUT_MS=${SYNC_PROBE_TIMEOUT_MS:-60000}
 

@@ -15,15 +15,11 @@
 set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
-etcd_bench_settings "${1:-build}" 18490
+etcd_bench_init sync-bench "${1:-build}" 18490
 CHANGES=${CHANGES:-1000}
 CHANGES_LARGE=${CHANGES_LARGE:-200}
 ROUTES=${ROUTES:-10000}
 UPSTREAMS=${UPSTREAMS:-1000}
-bench_init sync-bench
-need_tools etcd curl
-need_programs "$HOLDFASTD" "$PROBE" "$GENCONFIG" "$UPSTREAM"
-export SYNC_PROBE_LOG="$WORK/holdfastd.log"
 
 serves() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROXY_PORT$1")" = 200 ]; }
 

@@ -10,18 +10,13 @@ UPSTREAM=${UPSTREAM:-$BUILD_DIR/tests/support/holdfast_test_upstream}
 REQUESTS=${REQUESTS:-200}
 PORT=${PORT:-18492}
 ADMIN_PORT=${ADMIN_PORT:-18493}
-WORK=$(mktemp -d /tmp/holdfast-strip.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+bench_init strip-bench
+need_programs "$HOLDFASTD" "$UPSTREAM"
 
 "$UPSTREAM" --port 0 > "$WORK/upstream.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 100); do grep -q READY "$WORK/upstream.log" && break; sleep 0.05; done
+wait_until 100 grep -q READY "$WORK/upstream.log" || bench_fail "the upstream did not start"
 UPSTREAM_PORT=$(sed -n 's/.*READY \([0-9]*\).*/\1/p' "$WORK/upstream.log")
 cat > "$WORK/routes.json" <<JSON
 {"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"nodes":{"127.0.0.1:$UPSTREAM_PORT":1}}}}

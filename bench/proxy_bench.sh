@@ -20,19 +20,10 @@ NGINX_PORT=${NGINX_PORT:-18481}
 HOLDFAST_PORT=${HOLDFAST_PORT:-18482}
 ADMIN_PORT=${ADMIN_PORT:-18483}
 
-for tool in nginx wrk; do
-    command -v "$tool" >/dev/null || { echo "proxy_bench: $tool is not installed" >&2; exit 1; }
-done
-[ -x "$HOLDFASTD" ] || { echo "proxy_bench: no holdfastd at $HOLDFASTD (build it, or set HOLDFASTD)" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/holdfast-bench.XXXXXX)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$(dirname "$0")/lib.sh"
+bench_init proxy-bench
+need_tools nginx wrk
+need_programs "$HOLDFASTD"
 
 nginx_conf() { # name port workers body
     mkdir -p "$WORK/$1"
@@ -79,12 +70,11 @@ JSON
 QT_LOGGING_RULES="*.info=false" "$HOLDFASTD" --config "$WORK/holdfast/bootstrap.json" \
     --standalone "$WORK/holdfast/config.json" >"$WORK/holdfast/log" 2>&1 & PIDS+=($!)
 
+answers() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
 wait_port() {
-    for _ in $(seq 100); do
-        if curl -s -o /dev/null "http://127.0.0.1:$1/"; then return 0; fi
-        sleep 0.1
-    done
-    echo "proxy_bench: nothing answers on port $1" >&2; cat "$WORK"/*/log "$WORK"/*/error.log 2>/dev/null >&2; exit 1
+    wait_until 200 answers "$1" && return 0
+    cat "$WORK"/*/log "$WORK"/*/error.log 2>/dev/null >&2
+    bench_fail "nothing answers on port $1"
 }
 for port in "$UPSTREAM_PORT" "$NGINX_PORT" "$HOLDFAST_PORT"; do wait_port "$port"; done
 [ "$(curl -s "http://127.0.0.1:$HOLDFAST_PORT/")" = ok ] || { echo "proxy_bench: holdfastd does not proxy" >&2; exit 1; }

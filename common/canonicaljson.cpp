@@ -82,6 +82,21 @@ void writeNumber(QByteArray &out, const QJsonValue &value)
     out += QByteArray::number(d, 'g', QLocale::FloatingPointShortest);
 }
 
+// open, the items written by write() with commas between them, close.
+template<typename Items, typename Write>
+void writeList(QByteArray &out, char open, char close, const Items &items, Write write)
+{
+    out += open;
+    bool first = true;
+    for (const auto &item : items) {
+        if (!first)
+            out += ',';
+        first = false;
+        write(item);
+    }
+    out += close;
+}
+
 struct Member
 {
     QByteArray key; // UTF-8, the sort key
@@ -99,30 +114,16 @@ void writeObject(QByteArray &out, const QJsonObject &object)
     if (!std::is_sorted(members.begin(), members.end(), byKey))
         std::sort(members.begin(), members.end(), byKey);
 
-    out += '{';
-    bool first = true;
-    for (const Member &member : members) {
-        if (!first)
-            out += ',';
-        first = false;
+    writeList(out, '{', '}', members, [&](const Member &member) {
         writeUtf8(out, member.key);
         out += ':';
         writeValue(out, member.value);
-    }
-    out += '}';
+    });
 }
 
 void writeArray(QByteArray &out, const QJsonArray &array)
 {
-    out += '[';
-    bool first = true;
-    for (const QJsonValue &item : array) {
-        if (!first)
-            out += ',';
-        first = false;
-        writeValue(out, item);
-    }
-    out += ']';
+    writeList(out, '[', ']', array, [&](const QJsonValue &item) { writeValue(out, item); });
 }
 
 void writeValue(QByteArray &out, const QJsonValue &value)

@@ -124,18 +124,26 @@ bool resolveId(FieldChecker &c, const QJsonObject &o, const QString &keyId, QStr
     return false;
 }
 
+// The object a key holds, with its id resolved; false (with the error recorded) when it is no object or has
+// no usable id.
+bool openObject(FieldChecker &c, const QJsonValue &value, const QString &keyId, QString *id, QJsonObject *o)
+{
+    if (!value.isObject()) {
+        c.wrongType(QStringLiteral("object"), value);
+        return false;
+    }
+    *o = value.toObject();
+    return resolveId(c, *o, keyId, id);
+}
+
 } // namespace
 
 RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value, ValidationErrors *errors)
 {
     QString routeId = id;
     FieldChecker c(ObjectKind::Route, routeId, errors);
-    if (!value.isObject()) {
-        c.wrongType(QStringLiteral("object"), value);
-        return {};
-    }
-    const QJsonObject o = value.toObject();
-    if (!resolveId(c, o, id, &routeId))
+    QJsonObject o;
+    if (!openObject(c, value, id, &routeId, &o))
         return {};
 
     auto r = std::make_shared<Route>();
@@ -187,12 +195,8 @@ UpstreamPtr ConfigValidator::parseUpstream(const QString &id, const QJsonValue &
 {
     QString upstreamId = id;
     FieldChecker c(ObjectKind::Upstream, upstreamId, errors);
-    if (!value.isObject()) {
-        c.wrongType(QStringLiteral("object"), value);
-        return {};
-    }
-    const QJsonObject o = value.toObject();
-    if (!resolveId(c, o, id, &upstreamId))
+    QJsonObject o;
+    if (!openObject(c, value, id, &upstreamId, &o))
         return {};
     auto u = parseUpstreamObject(c, o);
     u->id = upstreamId;
@@ -203,12 +207,8 @@ ServicePtr ConfigValidator::parseService(const QString &id, const QJsonValue &va
 {
     QString serviceId = id;
     FieldChecker c(ObjectKind::Service, serviceId, errors);
-    if (!value.isObject()) {
-        c.wrongType(QStringLiteral("object"), value);
-        return {};
-    }
-    const QJsonObject o = value.toObject();
-    if (!resolveId(c, o, id, &serviceId))
+    QJsonObject o;
+    if (!openObject(c, value, id, &serviceId, &o))
         return {};
     auto s = std::make_shared<Service>();
     s->id = serviceId;

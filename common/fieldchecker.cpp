@@ -67,46 +67,47 @@ bool checkNumber(FieldChecker &c, const QJsonValue &v, double min, bool exclusiv
     return true;
 }
 
-bool optString(FieldChecker &c, const QJsonObject &o, const char *name, QString *out)
+namespace {
+
+// An optional member: absent -> false; present -> check(value) with the member's name in the error path.
+template<typename Check>
+bool optMember(FieldChecker &c, const QJsonObject &o, const char *name, Check check)
 {
     const QJsonValue v = member(o, name);
     if (v.isUndefined())
         return false;
     Scope scope(c, name);
-    return checkString(c, v, out);
+    return check(v);
+}
+
+} // namespace
+
+bool optString(FieldChecker &c, const QJsonObject &o, const char *name, QString *out)
+{
+    return optMember(c, o, name, [&](const QJsonValue &v) { return checkString(c, v, out); });
 }
 
 bool optBool(FieldChecker &c, const QJsonObject &o, const char *name, bool *out)
 {
-    const QJsonValue v = member(o, name);
-    if (v.isUndefined())
-        return false;
-    Scope scope(c, name);
-    if (!v.isBool()) {
-        c.wrongType(QStringLiteral("boolean"), v);
-        return false;
-    }
-    *out = v.toBool();
-    return true;
+    return optMember(c, o, name, [&](const QJsonValue &v) {
+        if (!v.isBool()) {
+            c.wrongType(QStringLiteral("boolean"), v);
+            return false;
+        }
+        *out = v.toBool();
+        return true;
+    });
 }
 
 bool optInteger(FieldChecker &c, const QJsonObject &o, const char *name, qint64 min, qint64 max, int *out)
 {
-    const QJsonValue v = member(o, name);
-    if (v.isUndefined())
-        return false;
-    Scope scope(c, name);
-    return checkInteger(c, v, min, max, out);
+    return optMember(c, o, name, [&](const QJsonValue &v) { return checkInteger(c, v, min, max, out); });
 }
 
 bool optNumber(FieldChecker &c, const QJsonObject &o, const char *name, double min, bool exclusive,
                double *out)
 {
-    const QJsonValue v = member(o, name);
-    if (v.isUndefined())
-        return false;
-    Scope scope(c, name);
-    return checkNumber(c, v, min, exclusive, out);
+    return optMember(c, o, name, [&](const QJsonValue &v) { return checkNumber(c, v, min, exclusive, out); });
 }
 
 bool optObject(FieldChecker &c, const QJsonObject &o, const char *name, QJsonObject *out)
@@ -126,20 +127,18 @@ bool optObject(FieldChecker &c, const QJsonObject &o, const char *name, QJsonObj
 // A non-empty array; the caller enters the member's scope for the items.
 bool optArray(FieldChecker &c, const QJsonObject &o, const char *name, QJsonArray *out)
 {
-    const QJsonValue v = member(o, name);
-    if (v.isUndefined())
-        return false;
-    Scope scope(c, name);
-    if (!v.isArray()) {
-        c.wrongType(QStringLiteral("non-empty array"), v);
-        return false;
-    }
-    *out = v.toArray();
-    if (out->isEmpty()) {
-        c.wrongValue(QStringLiteral("non-empty array"), v);
-        return false;
-    }
-    return true;
+    return optMember(c, o, name, [&](const QJsonValue &v) {
+        if (!v.isArray()) {
+            c.wrongType(QStringLiteral("non-empty array"), v);
+            return false;
+        }
+        *out = v.toArray();
+        if (out->isEmpty()) {
+            c.wrongValue(QStringLiteral("non-empty array"), v);
+            return false;
+        }
+        return true;
+    });
 }
 
 void required(FieldChecker &c, const char *name, const QString &why)

@@ -105,6 +105,28 @@ void optCounter(FieldChecker &c, const QJsonObject &o, const char *name, int *ou
     optInteger(c, o, name, 1, 254, out);
 }
 
+// The members of a check's "healthy" or "unhealthy" object; interval is null for passive checks (no probes).
+struct Thresholds
+{
+    double *interval;
+    QVector<int> *statuses;
+    std::initializer_list<std::pair<const char *, int *>> counters;
+};
+
+void optThresholds(FieldChecker &c, const QJsonObject &o, const char *name, const Thresholds &t)
+{
+    QJsonObject object;
+    if (!optObject(c, o, name, &object))
+        return;
+    Scope scope(c, name);
+    int interval = 0;
+    if (t.interval && optInteger(c, object, "interval", 1, NoMax, &interval))
+        *t.interval = interval;
+    optStatuses(c, object, t.statuses);
+    for (const auto &[counter, out] : t.counters)
+        optCounter(c, object, counter, out);
+}
+
 const EnumName checkTypes[] = {{"http", 0}, {"https", 1}, {"tcp", 2}};
 
 void parseActive(FieldChecker &c, const QJsonObject &o, ActiveHealthCheck *a)
@@ -138,26 +160,14 @@ void parseActive(FieldChecker &c, const QJsonObject &o, ActiveHealthCheck *a)
             c.wrongValue(QStringLiteral("a path starting with \"/\""), member(o, "http_path"));
         }
     }
-    QJsonObject healthy;
-    if (optObject(c, o, "healthy", &healthy)) {
-        Scope scope(c, "healthy");
-        int interval = 0;
-        if (optInteger(c, healthy, "interval", 1, NoMax, &interval))
-            a->healthyInterval = interval;
-        optStatuses(c, healthy, &a->healthyStatuses);
-        optCounter(c, healthy, "successes", &a->healthySuccesses);
-    }
-    QJsonObject unhealthy;
-    if (optObject(c, o, "unhealthy", &unhealthy)) {
-        Scope scope(c, "unhealthy");
-        int interval = 0;
-        if (optInteger(c, unhealthy, "interval", 1, NoMax, &interval))
-            a->unhealthyInterval = interval;
-        optStatuses(c, unhealthy, &a->unhealthyStatuses);
-        optCounter(c, unhealthy, "http_failures", &a->httpFailures);
-        optCounter(c, unhealthy, "tcp_failures", &a->tcpFailures);
-        optCounter(c, unhealthy, "timeouts", &a->timeouts);
-    }
+    optThresholds(c, o, "healthy",
+                  {&a->healthyInterval, &a->healthyStatuses, {{"successes", &a->healthySuccesses}}});
+    optThresholds(c, o, "unhealthy",
+                  {&a->unhealthyInterval,
+                   &a->unhealthyStatuses,
+                   {{"http_failures", &a->httpFailures},
+                    {"tcp_failures", &a->tcpFailures},
+                    {"timeouts", &a->timeouts}}});
 }
 
 void parsePassive(FieldChecker &c, const QJsonObject &o, PassiveHealthCheck *p)
@@ -165,20 +175,13 @@ void parsePassive(FieldChecker &c, const QJsonObject &o, PassiveHealthCheck *p)
     p->enabled = true;
     int type = 0;
     optEnum(c, o, "type", checkTypes, &type);
-    QJsonObject healthy;
-    if (optObject(c, o, "healthy", &healthy)) {
-        Scope scope(c, "healthy");
-        optStatuses(c, healthy, &p->healthyStatuses);
-        optCounter(c, healthy, "successes", &p->healthySuccesses);
-    }
-    QJsonObject unhealthy;
-    if (optObject(c, o, "unhealthy", &unhealthy)) {
-        Scope scope(c, "unhealthy");
-        optStatuses(c, unhealthy, &p->unhealthyStatuses);
-        optCounter(c, unhealthy, "http_failures", &p->httpFailures);
-        optCounter(c, unhealthy, "tcp_failures", &p->tcpFailures);
-        optCounter(c, unhealthy, "timeouts", &p->timeouts);
-    }
+    optThresholds(c, o, "healthy", {nullptr, &p->healthyStatuses, {{"successes", &p->healthySuccesses}}});
+    optThresholds(c, o, "unhealthy",
+                  {nullptr,
+                   &p->unhealthyStatuses,
+                   {{"http_failures", &p->httpFailures},
+                    {"tcp_failures", &p->tcpFailures},
+                    {"timeouts", &p->timeouts}}});
 }
 
 void parseChecks(FieldChecker &c, const QJsonObject &o, Upstream *u)

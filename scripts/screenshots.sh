@@ -107,30 +107,24 @@ sleep 3
 # The console's own settings: the fleet, edge-2 selected. The tokens stay in their files.
 export XDG_CONFIG_HOME=$work/config HOME=$work
 mkdir -p "$XDG_CONFIG_HOME/Holdfast"
-cat >"$XDG_CONFIG_HOME/Holdfast/holdfast-console.conf" <<INI
-[gateways]
-1\\id=edge-1
-1\\name=edge-1
-1\\url=http://127.0.0.1:$edge1
-1\\token_file=$work/edge-1/admin.token
-2\\id=edge-2
-2\\name=edge-2
-2\\url=http://127.0.0.1:$edge2
-2\\token_file=$work/edge-2/admin.token
-3\\id=edge-3
-3\\name=edge-3
-3\\url=http://127.0.0.1:$edge3
-3\\token_file=$work/edge-3/admin.token
-4\\id=edge-4
-4\\name=edge-4
-4\\url=http://127.0.0.1:$(free_port)
-4\\token_file=$work/edge-1/admin.token
-size=4
+gateway_entry() { # INDEX URL TOKEN_OWNER
+    printf '%s\\id=edge-%s\n%s\\name=edge-%s\n%s\\url=%s\n%s\\token_file=%s\n' \
+        "$1" "$1" "$1" "$1" "$1" "$2" "$1" "$work/$3/admin.token"
+}
+{
+    echo '[gateways]'
+    gateway_entry 1 "http://127.0.0.1:$edge1" edge-1
+    gateway_entry 2 "http://127.0.0.1:$edge2" edge-2
+    gateway_entry 3 "http://127.0.0.1:$edge3" edge-3
+    gateway_entry 4 "http://127.0.0.1:$(free_port)" edge-1
+    echo 'size=4'
+    cat <<INI
 
 [window]
 selected=edge-2
 tab=0
 INI
+} >"$XDG_CONFIG_HOME/Holdfast/holdfast-console.conf"
 
 width=1180 height=760
 display=:$((90 + RANDOM % 100))

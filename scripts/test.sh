@@ -16,7 +16,8 @@ ctest --test-dir "$root/build" --output-on-failure -j"$jobs" --timeout 600
 
 if [[ "${HOLDFAST_SKIP_SANITIZERS:-0}" != 1 ]]; then
     echo "== build (ASan + UBSan)"
-    "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DHOLDFAST_SANITIZE=ON -DHOLDFAST_BUILD_CONSOLE=OFF
+    "$root/scripts/build.sh" "$root/build-asan" -DCMAKE_BUILD_TYPE=Debug -DHOLDFAST_SANITIZE=ON -DHOLDFAST_BUILD_CONSOLE=OFF \
+        -DHOLDFAST_BUILD_BENCH=OFF
     echo "== test under sanitizers"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" --timeout 900 -LE "windows|package"

@@ -264,76 +264,78 @@ void HoldfastCtl::status()
     });
 }
 
-void HoldfastCtl::diff()
+AdminClient *HoldfastCtl::newClient()
 {
     auto *client = new AdminClient(this);
     client->setAddress(m_address);
     client->setTimeoutMs(m_timeoutMs);
-    client->get(QStringLiteral("/v1/config/diff"), [this](const AdminClient::Reply &reply) {
+    return client;
+}
+
+template<typename View, typename Use>
+void HoldfastCtl::getView(const QString &path, Use use)
+{
+    newClient()->get(path, [this, path, use](const AdminClient::Reply &reply) {
         if (reply.error.isError())
             return fail(reply.error);
         QString error;
-        const std::optional<ConfigDiffView> d = ConfigDiffView::fromJson(reply.json, &error);
-        if (!d)
-            return fail({ConnectorError::Kind::UnexpectedDocument,
-                         QStringLiteral("GET /v1/config/diff: %1").arg(error)});
-        if (d->persistedSha256.isEmpty() && !m_json)
+        const std::optional<View> view = View::fromJson(reply.json, &error);
+        if (!view)
+            return fail(
+                {ConnectorError::Kind::UnexpectedDocument, QStringLiteral("GET %1: %2").arg(path, error)});
+        use(*view, reply.json);
+    });
+}
+
+void HoldfastCtl::diff()
+{
+    getView<ConfigDiffView>(QStringLiteral("/v1/config/diff"), [this](const ConfigDiffView &d,
+                                                                      const QJsonObject &json) {
+        if (d.persistedSha256.isEmpty() && !m_json)
             m_err << "holdfastctl: the gateway has no persisted configuration (standalone, or nothing saved "
                      "yet): everything live shows as added\n";
         if (m_json)
-            printJson(reply.json);
-        else if (d->equal())
+            printJson(json);
+        else if (d.equal())
             m_out << "no differences: live and persisted are the same configuration\n";
         else
-            m_out << ConfigDiffView::toText(d->changes) << d->changes.size() << " differences\n";
-        done(d->equal() ? Ok : Differences);
+            m_out << ConfigDiffView::toText(d.changes) << d.changes.size() << " differences\n";
+        done(d.equal() ? Ok : Differences);
     });
 }
 
 void HoldfastCtl::upstreams()
 {
-    auto *client = new AdminClient(this);
-    client->setAddress(m_address);
-    client->setTimeoutMs(m_timeoutMs);
-    client->get(QStringLiteral("/v1/upstreams"), [this](const AdminClient::Reply &reply) {
-        if (reply.error.isError())
-            return fail(reply.error);
-        QString error;
-        const std::optional<UpstreamsView> u = UpstreamsView::fromJson(reply.json, &error);
-        if (!u)
-            return fail({ConnectorError::Kind::UnexpectedDocument,
-                         QStringLiteral("GET /v1/upstreams: %1").arg(error)});
-        if (m_json) {
-            printJson(reply.json);
-            return done(Ok);
-        }
-        for (const UpstreamsView::Upstream &up : u->upstreams) {
-            QStringList checks;
-            if (up.activeChecks)
-                checks << QStringLiteral("active");
-            if (up.passiveChecks)
-                checks << QStringLiteral("passive");
-            m_out << up.key << "  " << up.type << "  " << up.healthyNodes() << "/" << up.nodes.size()
-                  << " healthy  checks: "
-                  << (checks.isEmpty() ? QStringLiteral("none") : checks.join(QLatin1Char('+'))) << "\n";
-            for (const UpstreamsView::Node &n : up.nodes)
-                m_out << "  " << n.address << "  weight " << n.weight << "  "
-                      << (!n.checked  ? QStringLiteral("unchecked")
-                          : n.healthy ? QStringLiteral("healthy")
-                                      : QStringLiteral("UNHEALTHY"))
-                      << "  connections " << n.openConnections << " (" << n.idleConnections << " idle)\n";
-        }
-        done(Ok);
-    });
+    getView<UpstreamsView>(
+        QStringLiteral("/v1/upstreams"), [this](const UpstreamsView &u, const QJsonObject &json) {
+            if (m_json) {
+                printJson(json);
+                return done(Ok);
+            }
+            for (const UpstreamsView::Upstream &up : u.upstreams) {
+                QStringList checks;
+                if (up.activeChecks)
+                    checks << QStringLiteral("active");
+                if (up.passiveChecks)
+                    checks << QStringLiteral("passive");
+                m_out << up.key << "  " << up.type << "  " << up.healthyNodes() << "/" << up.nodes.size()
+                      << " healthy  checks: "
+                      << (checks.isEmpty() ? QStringLiteral("none") : checks.join(QLatin1Char('+'))) << "\n";
+                for (const UpstreamsView::Node &n : up.nodes)
+                    m_out << "  " << n.address << "  weight " << n.weight << "  "
+                          << (!n.checked  ? QStringLiteral("unchecked")
+                              : n.healthy ? QStringLiteral("healthy")
+                                          : QStringLiteral("UNHEALTHY"))
+                          << "  connections " << n.openConnections << " (" << n.idleConnections << " idle)\n";
+            }
+            done(Ok);
+        });
 }
 
 void HoldfastCtl::resync(bool wait, int waitMs)
 {
     if (!wait) {
-        auto *client = new AdminClient(this);
-        client->setAddress(m_address);
-        client->setTimeoutMs(m_timeoutMs);
-        client->post(QStringLiteral("/v1/resync"), [this](const AdminClient::Reply &reply) {
+        newClient()->post(QStringLiteral("/v1/resync"), [this](const AdminClient::Reply &reply) {
             if (reply.error.isError())
                 return fail(reply.error);
             const bool accepted = reply.json.value(QLatin1String("accepted")).toBool();
@@ -366,10 +368,7 @@ void HoldfastCtl::resync(bool wait, int waitMs)
 
 void HoldfastCtl::reloadLocal()
 {
-    auto *client = new AdminClient(this);
-    client->setAddress(m_address);
-    client->setTimeoutMs(m_timeoutMs);
-    client->post(QStringLiteral("/v1/reload-local"), [this](const AdminClient::Reply &reply) {
+    newClient()->post(QStringLiteral("/v1/reload-local"), [this](const AdminClient::Reply &reply) {
         const QString message = reply.json.value(QLatin1String("message")).toString();
         if (reply.error.isError() && reply.httpStatus != 409)
             return fail(reply.error);

@@ -8,6 +8,7 @@
 #include <QStringList>
 #include <QTextStream>
 
+class AdminClient;
 class GatewayConnection;
 
 class HoldfastCtl : public QObject
@@ -49,6 +50,12 @@ private:
     void fail(const ConnectorError &error);
     void done(int code);
     void printJson(const QJsonObject &object);
+    // An admin client for the gateway of the command line; it belongs to this object.
+    AdminClient *newClient();
+    // GET path, read as View (View::fromJson); an error or another document ends the command, else
+    // use(view, json).
+    template<typename View, typename Use>
+    void getView(const QString &path, Use use);
 
     QTextStream m_out;
     QTextStream m_err;

@@ -23,7 +23,7 @@ QString orDash(const QString &text)
 } // namespace
 
 DetailModel::DetailModel(QObject *parent)
-    : QAbstractItemModel(parent)
+    : TwoLevelModel(ColumnTitles({tr("Field"), tr("Value")}), parent)
 {}
 
 void DetailModel::setConnection(GatewayConnection *connection)
@@ -133,43 +133,21 @@ QString DetailModel::value(const QString &section, const QString &field) const
     return {};
 }
 
-QModelIndex DetailModel::index(int row, int column, const QModelIndex &parent) const
+int DetailModel::groupCount() const
 {
-    if (row < 0 || column < 0 || column > 1)
-        return {};
-    if (!parent.isValid())
-        return row < m_sections.size() ? createIndex(row, column, quintptr(0)) : QModelIndex();
-    if (parent.internalId() != 0 || row >= m_sections.at(parent.row()).fields.size())
-        return {};
-    return createIndex(row, column, quintptr(parent.row() + 1));
+    return int(m_sections.size());
 }
 
-QModelIndex DetailModel::parent(const QModelIndex &child) const
+int DetailModel::itemCount(int group) const
 {
-    if (!child.isValid() || child.internalId() == 0)
-        return {};
-    return createIndex(int(child.internalId()) - 1, 0, quintptr(0));
-}
-
-int DetailModel::rowCount(const QModelIndex &parent) const
-{
-    if (!parent.isValid())
-        return int(m_sections.size());
-    if (parent.internalId() != 0 || parent.column() != 0)
-        return 0;
-    return int(m_sections.at(parent.row()).fields.size());
-}
-
-int DetailModel::columnCount(const QModelIndex &) const
-{
-    return 2;
+    return int(m_sections.at(group).fields.size());
 }
 
 QVariant DetailModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid())
         return {};
-    if (index.internalId() == 0) {
+    if (isGroup(index)) {
         if (role == Qt::DisplayRole && index.column() == 0)
             return m_sections.at(index.row()).title;
         if (role == Qt::FontRole) {
@@ -179,7 +157,7 @@ QVariant DetailModel::data(const QModelIndex &index, int role) const
         }
         return {};
     }
-    const Field &f = m_sections.at(int(index.internalId()) - 1).fields.at(index.row());
+    const Field &f = m_sections.at(groupOf(index)).fields.at(index.row());
     switch (role) {
     case Qt::DisplayRole:
         return index.column() == 0 ? f.name : f.value;
@@ -192,11 +170,4 @@ QVariant DetailModel::data(const QModelIndex &index, int role) const
     default:
         return {};
     }
-}
-
-QVariant DetailModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    return section == 0 ? tr("Field") : tr("Value");
 }

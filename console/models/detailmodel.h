@@ -2,11 +2,11 @@
 #pragma once
 
 #include "gatewayconnection.h"
+#include "twolevelmodel.h"
 
-#include <QAbstractItemModel>
 #include <QPointer>
 
-class DetailModel : public QAbstractItemModel
+class DetailModel : public TwoLevelModel
 {
     Q_OBJECT
 
@@ -19,14 +19,12 @@ public:
     // The value shown for a field of a section ("State", "since"), for tests.
     QString value(const QString &section, const QString &field) const;
 
-    QModelIndex index(int row, int column, const QModelIndex &parent = {}) const override;
-    QModelIndex parent(const QModelIndex &child) const override;
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
 private:
+    int groupCount() const override;
+    int itemCount(int group) const override;
+
     struct Field
     {
         QString name;

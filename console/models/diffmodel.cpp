@@ -1,5 +1,6 @@
 #include "diffmodel.h"
 
+#include "columntitles.h"
 #include "configdiffview.h"
 
 #include <QBrush>
@@ -250,18 +251,6 @@ QVariant DiffModel::data(const QModelIndex &index, int role) const
 
 QVariant DiffModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    switch (section) {
-    case Entry:
-        return tr("Object / field");
-    case Kind:
-        return tr("Change");
-    case Persisted:
-        return tr("Persisted (on disk)");
-    case Live:
-        return tr("Live (served)");
-    default:
-        return {};
-    }
+    return ColumnTitles({tr("Object / field"), tr("Change"), tr("Persisted (on disk)"), tr("Live (served)")})
+        .headerData(section, orientation, role);
 }

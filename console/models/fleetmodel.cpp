@@ -1,5 +1,7 @@
 #include "fleetmodel.h"
 
+#include "columntitles.h"
+
 #include <QUuid>
 
 namespace {
@@ -349,26 +351,9 @@ QVariant FleetModel::data(const QModelIndex &index, int role) const
 
 QVariant FleetModel::headerData(int section, Qt::Orientation orientation, int role) const
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    switch (section) {
-    case Name:
-        return tr("Gateway");
-    case State:
-        return tr("State");
-    case LiveRevision:
-        return tr("Live");
-    case PersistedRevision:
-        return tr("Persisted");
-    case LastChange:
-        return tr("Last change");
-    case ControlPlane:
-        return tr("Control plane");
-    case Notes:
-        return tr("Notes");
-    default:
-        return {};
-    }
+    return ColumnTitles({tr("Gateway"), tr("State"), tr("Live"), tr("Persisted"), tr("Last change"),
+                         tr("Control plane"), tr("Notes")})
+        .headerData(section, orientation, role);
 }
 
 void FleetModel::checkAlerts(Row &row)

@@ -5,7 +5,8 @@
 #include <QBrush>
 
 UpstreamModel::UpstreamModel(QObject *parent)
-    : QAbstractItemModel(parent)
+    : TwoLevelModel(ColumnTitles({tr("Upstream / node"), tr("Health"), tr("Weight"), tr("Connections")}),
+                    parent)
 {}
 
 void UpstreamModel::setUpstreams(const UpstreamsView &view)
@@ -20,43 +21,21 @@ void UpstreamModel::clear()
     setUpstreams({});
 }
 
-QModelIndex UpstreamModel::index(int row, int column, const QModelIndex &parent) const
+int UpstreamModel::groupCount() const
 {
-    if (row < 0 || column < 0 || column >= ColumnCount)
-        return {};
-    if (!parent.isValid())
-        return row < m_view.upstreams.size() ? createIndex(row, column, quintptr(0)) : QModelIndex();
-    if (parent.internalId() != 0 || row >= m_view.upstreams.at(parent.row()).nodes.size())
-        return {};
-    return createIndex(row, column, quintptr(parent.row() + 1));
+    return int(m_view.upstreams.size());
 }
 
-QModelIndex UpstreamModel::parent(const QModelIndex &child) const
+int UpstreamModel::itemCount(int group) const
 {
-    if (!child.isValid() || child.internalId() == 0)
-        return {};
-    return createIndex(int(child.internalId()) - 1, 0, quintptr(0));
-}
-
-int UpstreamModel::rowCount(const QModelIndex &parent) const
-{
-    if (!parent.isValid())
-        return int(m_view.upstreams.size());
-    if (parent.internalId() != 0 || parent.column() != 0)
-        return 0;
-    return int(m_view.upstreams.at(parent.row()).nodes.size());
-}
-
-int UpstreamModel::columnCount(const QModelIndex &) const
-{
-    return ColumnCount;
+    return int(m_view.upstreams.at(group).nodes.size());
 }
 
 QVariant UpstreamModel::data(const QModelIndex &index, int role) const
 {
     if (!index.isValid())
         return {};
-    if (index.internalId() == 0) {
+    if (isGroup(index)) {
         const UpstreamsView::Upstream &u = m_view.upstreams.at(index.row());
         const bool checked = u.activeChecks || u.passiveChecks;
         const bool allDown = checked && u.healthyNodes() == 0;
@@ -92,7 +71,7 @@ QVariant UpstreamModel::data(const QModelIndex &index, int role) const
             return {};
         }
     }
-    const UpstreamsView::Node &n = m_view.upstreams.at(int(index.internalId()) - 1).nodes.at(index.row());
+    const UpstreamsView::Node &n = m_view.upstreams.at(groupOf(index)).nodes.at(index.row());
     if (role == Qt::ForegroundRole && index.column() == Health && n.checked)
         return QBrush(Severity::color(n.healthy ? Severity::Ok : Severity::Error));
     if (role != Qt::DisplayRole)
@@ -106,24 +85,6 @@ QVariant UpstreamModel::data(const QModelIndex &index, int role) const
         return n.weight;
     case Connections:
         return tr("%1 open, %2 idle").arg(n.openConnections).arg(n.idleConnections);
-    default:
-        return {};
-    }
-}
-
-QVariant UpstreamModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
-        return {};
-    switch (section) {
-    case Name:
-        return tr("Upstream / node");
-    case Health:
-        return tr("Health");
-    case Weight:
-        return tr("Weight");
-    case Connections:
-        return tr("Connections");
     default:
         return {};
     }

@@ -1,11 +1,10 @@
 // A gateway's upstreams and their nodes as a tree: health as the checks see it, weight, connections.
 #pragma once
 
+#include "twolevelmodel.h"
 #include "upstreamsview.h"
 
-#include <QAbstractItemModel>
-
-class UpstreamModel : public QAbstractItemModel
+class UpstreamModel : public TwoLevelModel
 {
     Q_OBJECT
 
@@ -25,13 +24,11 @@ public:
     void clear();
     const UpstreamsView &upstreams() const { return m_view; }
 
-    QModelIndex index(int row, int column, const QModelIndex &parent = {}) const override;
-    QModelIndex parent(const QModelIndex &child) const override;
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
     QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
 
 private:
+    int groupCount() const override;
+    int itemCount(int group) const override;
+
     UpstreamsView m_view;
 };

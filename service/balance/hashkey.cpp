@@ -35,6 +35,22 @@ QByteArrayView trimmed(QByteArrayView v)
     return v;
 }
 
+// Calls visit(piece) for each piece of list between separators, until a visit returns true.
+template<typename Visit>
+bool anyPiece(QByteArrayView list, char separator, Visit visit)
+{
+    qsizetype from = 0;
+    while (from <= list.size()) {
+        qsizetype end = list.indexOf(separator, from);
+        if (end < 0)
+            end = list.size();
+        if (visit(list.sliced(from, end - from)))
+            return true;
+        from = end + 1;
+    }
+    return false;
+}
+
 // A present but empty value must not read as missing: views of nothing get a non-null empty view.
 QByteArrayView present(QByteArrayView v)
 {
@@ -197,20 +213,14 @@ bool HashKey::cookie(QByteArrayView name, const HashKeyRequest &request, QByteAr
     if (!header("cookie", request, &cookies))
         return false;
     // "a=1; b=2": nginx compares cookie names case-insensitively and keeps the value as sent.
-    qsizetype from = 0;
-    while (from <= cookies.size()) {
-        qsizetype end = cookies.indexOf(';', from);
-        if (end < 0)
-            end = cookies.size();
-        const QByteArrayView pair = trimmed(cookies.sliced(from, end - from));
+    return anyPiece(cookies, ';', [&](QByteArrayView piece) {
+        const QByteArrayView pair = trimmed(piece);
         const qsizetype eq = pair.indexOf('=');
-        if (eq > 0 && sameCaseInsensitive(trimmed(pair.first(eq)), name)) {
-            *value = present(trimmed(pair.sliced(eq + 1)));
-            return true;
-        }
-        from = end + 1;
-    }
-    return false;
+        if (eq <= 0 || !sameCaseInsensitive(trimmed(pair.first(eq)), name))
+            return false;
+        *value = present(trimmed(pair.sliced(eq + 1)));
+        return true;
+    });
 }
 
 bool HashKey::queryArgument(QByteArrayView name, const HashKeyRequest &request, QByteArrayView *value)
@@ -219,19 +229,12 @@ bool HashKey::queryArgument(QByteArrayView name, const HashKeyRequest &request, 
     if (!query.data())
         return false;
     // As nginx's $arg_<name>: first match, name case-insensitive, value not decoded.
-    qsizetype from = 0;
-    while (from <= query.size()) {
-        qsizetype end = query.indexOf('&', from);
-        if (end < 0)
-            end = query.size();
-        const QByteArrayView pair = query.sliced(from, end - from);
+    return anyPiece(query, '&', [&](QByteArrayView pair) {
         const qsizetype eq = pair.indexOf('=');
         const QByteArrayView key = eq < 0 ? pair : pair.first(eq);
-        if (sameCaseInsensitive(key, name)) {
-            *value = present(eq < 0 ? QByteArrayView() : pair.sliced(eq + 1));
-            return true;
-        }
-        from = end + 1;
-    }
-    return false;
+        if (!sameCaseInsensitive(key, name))
+            return false;
+        *value = present(eq < 0 ? QByteArrayView() : pair.sliced(eq + 1));
+        return true;
+    });
 }

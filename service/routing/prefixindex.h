@@ -33,14 +33,14 @@ public:
         bool added = false;
         V &value = table.slot(key, &added);
         if (added && prefix)
-            addLength(quint32(key.size()), +1);
+            addLength(key, +1);
         return value;
     }
     void remove(const QByteArray &key, bool prefix)
     {
         Table &table = prefix ? m_prefix : m_exact;
         if (table.remove(key) && prefix)
-            addLength(quint32(key.size()), -1);
+            addLength(key, -1);
     }
 
     // Calls visit(value) in match order until it returns true; returns whether one did. Never allocates.
@@ -49,10 +49,10 @@ public:
     {
         if (const V *value = m_exact.find(key); value && visit(*value))
             return true;
-        for (const quint32 length : m_lengths) {
-            if (length > quint32(key.size()))
+        for (const LengthClass &c : m_lengths) {
+            if (!c.mayBeAPrefixOf(key))
                 continue;
-            if (const V *value = m_prefix.find(key.first(length)); value && visit(*value))
+            if (const V *value = m_prefix.find(key.first(c.length)); value && visit(*value))
                 return true;
         }
         return false;
@@ -126,23 +126,50 @@ private:
         }
     };
 
-    void addLength(quint32 length, int delta)
+    // The prefix keys of one length, and which bytes they end with: a key whose byte at that length does
+    // not end any of them is not hashed for it. Uri prefixes mostly end with '/', so a lookup hashes about
+    // one prefix of the path however many prefix lengths there are.
+    struct LengthClass
     {
-        const int was = m_lengthCounts.value(length);
+        quint32 length = 0;
+        quint64 lastBytes[4] = {0, 0, 0, 0};
+
+        bool mayBeAPrefixOf(QByteArrayView key) const
+        {
+            if (length > quint32(key.size()))
+                return false;
+            if (length == 0)
+                return true;
+            const uchar last = uchar(key[length - 1]);
+            return (lastBytes[last >> 6] >> (last & 63)) & 1;
+        }
+    };
+
+    // Counted per (length, last byte), so that a removal knows when a byte no longer ends any key.
+    void addLength(const QByteArray &key, int delta)
+    {
+        const quint64 id = (quint64(key.size()) << 8) | (key.isEmpty() ? 0u : uchar(key.back()));
+        const int was = m_lengthCounts.value(id);
         const int now = was + delta;
         if (now > 0)
-            m_lengthCounts.insert(length, now);
+            m_lengthCounts.insert(id, now);
         else
-            m_lengthCounts.remove(length);
-        if ((was > 0) != (now > 0)) {
-            m_lengths.clear();
-            for (auto it = m_lengthCounts.cend(); it != m_lengthCounts.cbegin();)
-                m_lengths.push_back((--it).key());
+            m_lengthCounts.remove(id);
+        if ((was > 0) == (now > 0))
+            return;
+        m_lengths.clear();
+        for (auto it = m_lengthCounts.cend(); it != m_lengthCounts.cbegin();) {
+            --it;
+            const quint32 length = quint32(it.key() >> 8);
+            const uchar last = uchar(it.key() & 0xff);
+            if (m_lengths.empty() || m_lengths.back().length != length)
+                m_lengths.push_back(LengthClass{length, {0, 0, 0, 0}});
+            m_lengths.back().lastBytes[last >> 6] |= quint64(1) << (last & 63);
         }
     }
 
     Table m_exact;
     Table m_prefix;
-    QMap<quint32, int> m_lengthCounts; // prefix keys per key length
-    std::vector<quint32> m_lengths;    // the lengths of prefix keys, longest first
+    QMap<quint64, int> m_lengthCounts;  // prefix keys per (key length << 8 | last byte)
+    std::vector<LengthClass> m_lengths; // the lengths of prefix keys, longest first
 };

@@ -22,25 +22,8 @@ private slots:
     void upstreamsShowHealthAndConnections();
 
 private:
-    static bool startSynced(HaScenario &s);
     static GatewayAddress addressOf(GatewayProcess &gateway);
 };
-
-bool tst_GatewayConnection::startSynced(HaScenario &s)
-{
-    QString error;
-    if (!s.start(&error)) {
-        qWarning() << error;
-        return false;
-    }
-    if (s.put("upstreams/1", s.upstream()) < 0 || s.put("routes/1", HaScenario::route("/a")) < 0 ||
-        !s.startGateway())
-        return false;
-    QDeadlineTimer deadline(15000);
-    while (!deadline.hasExpired() && s.gateway().state() != QLatin1String("in_sync"))
-        QTest::qWait(50);
-    return s.gateway().state() == QLatin1String("in_sync");
-}
 
 GatewayAddress tst_GatewayConnection::addressOf(GatewayProcess &gateway)
 {
@@ -54,7 +37,8 @@ GatewayAddress tst_GatewayConnection::addressOf(GatewayProcess &gateway)
 void tst_GatewayConnection::followsStateChangesLive()
 {
     HaScenario s;
-    QVERIFY2(startSynced(s), qPrintable(s.dump()));
+    QString startError;
+    QVERIFY2(s.startSynced(&startError), qPrintable(startError));
     GatewayConnection c(addressOf(s.gateway()));
     c.setPollIntervalMs(60000); // so a change seen in time came through the event stream
     QSignalSpy events(&c, &GatewayConnection::eventReceived);
@@ -141,7 +125,8 @@ void tst_GatewayConnection::hungGatewayTimesOut()
 void tst_GatewayConnection::wrongTokenIsAnAuthError()
 {
     HaScenario s;
-    QVERIFY2(startSynced(s), qPrintable(s.dump()));
+    QString startError;
+    QVERIFY2(s.startSynced(&startError), qPrintable(startError));
     GatewayAddress a = addressOf(s.gateway());
     a.tokenFile.clear();
     a.token = QStringLiteral("not-the-token");
@@ -168,7 +153,8 @@ void tst_GatewayConnection::wrongTokenIsAnAuthError()
 void tst_GatewayConnection::resyncReturnsToInSync()
 {
     HaScenario s;
-    QVERIFY2(startSynced(s), qPrintable(s.dump()));
+    QString startError;
+    QVERIFY2(s.startSynced(&startError), qPrintable(startError));
     GatewayConnection c(addressOf(s.gateway()));
     c.start();
     QTRY_COMPARE_WITH_TIMEOUT(c.link(), GatewayConnection::Link::Following, 5000);
@@ -200,7 +186,8 @@ void tst_GatewayConnection::resyncReturnsToInSync()
 void tst_GatewayConnection::upstreamsShowHealthAndConnections()
 {
     HaScenario s;
-    QVERIFY2(startSynced(s), qPrintable(s.dump()));
+    QString startError;
+    QVERIFY2(s.startSynced(&startError), qPrintable(startError));
     // Upstream 2: one node that refuses (active TCP checks mark it down) and the gateway's own admin
     // port, which accepts.
     const quint16 dead = TestSupport::freePort();
@@ -242,7 +229,7 @@ void tst_GatewayConnection::upstreamsShowHealthAndConnections()
         if (ups.size() == 2 && ups[1].nodes.size() == 2 && !node(ups[1], deadAddress).healthy)
             break;
         QVERIFY2(!deadline.hasExpired(), "the dead node was never reported unhealthy");
-        QTest::qWait(200);
+        QTest::qWait(200); // a poll interval: the admin API has no event for a node's health
     }
     const UpstreamsView::Upstream &one = view->upstreams[0];
     QCOMPARE(one.key, QStringLiteral("upstreams/1"));

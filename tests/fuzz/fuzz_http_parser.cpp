@@ -3,13 +3,10 @@
 // Each input is parsed twice, whole and split at a point its first byte chooses, and both runs must
 // agree (same requests, same error status): a parser whose verdict depends on how TCP cut the bytes is
 // a smuggling bug. Built with -fsanitize=fuzzer (HOLDFAST_FUZZ=ON, clang) it is a libFuzzer target;
-// otherwise a plain program that replays the files and directories given on the command line.
+// otherwise fuzzreplay.cpp's main() replays the files and directories given on the command line.
 #include "httprequestparser.h"
 
 #include <QByteArray>
-#include <QDir>
-#include <QFile>
-#include <QFileInfo>
 
 #include <cstdint>
 #include <cstdio>
@@ -89,32 +86,3 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t length)
     }
     return 0;
 }
-
-#ifndef HOLDFAST_LIBFUZZER
-int main(int argc, char **argv)
-{
-    int inputs = 0;
-    for (int i = 1; i < argc; ++i) {
-        QStringList files;
-        const QFileInfo info(QString::fromLocal8Bit(argv[i]));
-        if (info.isDir()) {
-            for (const QFileInfo &entry : QDir(info.filePath()).entryInfoList(QDir::Files, QDir::Name))
-                files << entry.filePath();
-        } else {
-            files << info.filePath();
-        }
-        for (const QString &path : std::as_const(files)) {
-            QFile file(path);
-            if (!file.open(QIODevice::ReadOnly)) {
-                std::fprintf(stderr, "cannot read %s\n", qPrintable(path));
-                return 1;
-            }
-            const QByteArray data = file.readAll();
-            LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(data.constData()), size_t(data.size()));
-            ++inputs;
-        }
-    }
-    std::printf("%d inputs run\n", inputs);
-    return inputs > 0 ? 0 : 1;
-}
-#endif

@@ -1,18 +1,15 @@
 // Fuzzes the request-parsing path of the HTTP machinery: bytes from a real client socket into an
 // HttpServer, which must answer or close and never crash, hang or leak a connection.
 //
-// Built with -fsanitize=fuzzer (HOLDFAST_FUZZ=ON, clang) it is a libFuzzer target; otherwise it is a
-// plain program that runs each file or directory given on the command line once, so CI can replay the
-// corpus (tests/fuzz/corpus) as an ordinary test.
+// Built with -fsanitize=fuzzer (HOLDFAST_FUZZ=ON, clang) it is a libFuzzer target; otherwise
+// fuzzreplay.cpp's main() runs each file or directory given on the command line once, so CI can replay
+// the corpus (tests/fuzz/corpus) as an ordinary test.
 #include "httpexchange.h"
 #include "httpserver.h"
 #include "irequesthandler.h"
 
 #include <QCoreApplication>
 #include <QDeadlineTimer>
-#include <QDir>
-#include <QFile>
-#include <QFileInfo>
 
 #include <arpa/inet.h>
 #include <cstdint>
@@ -130,32 +127,3 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     harness().run(data, size);
     return 0;
 }
-
-#ifndef HOLDFAST_LIBFUZZER
-int main(int argc, char **argv)
-{
-    int inputs = 0;
-    for (int i = 1; i < argc; ++i) {
-        QStringList files;
-        const QFileInfo info(QString::fromLocal8Bit(argv[i]));
-        if (info.isDir()) {
-            for (const QFileInfo &entry : QDir(info.filePath()).entryInfoList(QDir::Files, QDir::Name))
-                files << entry.filePath();
-        } else {
-            files << info.filePath();
-        }
-        for (const QString &path : std::as_const(files)) {
-            QFile file(path);
-            if (!file.open(QIODevice::ReadOnly)) {
-                std::fprintf(stderr, "cannot read %s\n", qPrintable(path));
-                return 1;
-            }
-            const QByteArray data = file.readAll();
-            LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t *>(data.constData()), size_t(data.size()));
-            ++inputs;
-        }
-    }
-    std::printf("%d inputs run\n", inputs);
-    return inputs > 0 ? 0 : 1;
-}
-#endif

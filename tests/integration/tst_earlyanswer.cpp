@@ -1,8 +1,9 @@
 // Upstreams that answer early and reset while the request is still being sent, raced against clients that
 // send big heads and bodies and leave at any moment: the gateway must answer or close, and live.
+#include "gatewayprocess.h"
 #include "testsupport.h"
 
-#include <QFile>
+#include <QJsonObject>
 #include <QRandomGenerator>
 #include <QTcpSocket>
 #include <QTemporaryDir>
@@ -34,7 +35,7 @@ private:
 
     QTemporaryDir m_dir;
     TestSupport::ManagedProcess m_upstream;
-    TestSupport::ManagedProcess m_gateway;
+    GatewayProcess m_gateway;
     quint16 m_port = 0;
 };
 
@@ -85,32 +86,17 @@ bool clientSendsAndLeaves(quint16 port, const QByteArray &request)
 void tst_EarlyAnswer::initTestCase()
 {
     QVERIFY(m_dir.isValid());
-    QVERIFY(m_upstream.start(TestSupport::builtProgram(QStringLiteral("holdfast_test_upstream")),
-                             {QStringLiteral("--port"), QStringLiteral("0")}));
-    QTRY_VERIFY_WITH_TIMEOUT(m_upstream.output().contains("READY "), 10000);
-    const QByteArray ready = m_upstream.output();
-    const int at = int(ready.indexOf("READY ")) + 6;
-    const QByteArray upstreamPort = ready.mid(at, ready.indexOf('\n', at) - at).trimmed();
-    QVERIFY(upstreamPort.toInt() > 0);
+    const quint16 upstreamPort = TestSupport::startTestUpstream(m_upstream);
+    QVERIFY2(upstreamPort > 0, m_upstream.output().constData());
 
-    m_port = TestSupport::freePort();
-    const quint16 adminPort = TestSupport::freePort();
-    QFile routes(m_dir.filePath(QStringLiteral("routes.json")));
-    QVERIFY(routes.open(QIODevice::WriteOnly));
-    routes.write(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"nodes":{"127.0.0.1:)" +
-                 upstreamPort + R"(":1},"timeout":{"connect":2,"send":2,"read":2}}}})");
-    routes.close();
-    QFile settings(m_dir.filePath(QStringLiteral("holdfastd.json")));
-    QVERIFY(settings.open(QIODevice::WriteOnly));
-    settings.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(m_port) +
-                   R"(}],"workers":2,"data_dir":")" + m_dir.path().toUtf8() +
-                   R"(/data","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(adminPort) +
-                   R"(},"limits":{"max_header_bytes":131072}})");
-    settings.close();
-    QVERIFY(m_gateway.start(TestSupport::builtProgram(QStringLiteral("holdfastd")),
-                            {QStringLiteral("--config"), settings.fileName(), QStringLiteral("--standalone"),
-                             routes.fileName()}));
-    QVERIFY2(TestSupport::waitForPort(m_port), m_gateway.output().constData());
+    GatewayProcess::Options options;
+    options.workers = 2;
+    options.standalone =
+        R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"nodes":{"127.0.0.1:)" +
+        QByteArray::number(upstreamPort) + R"(":1},"timeout":{"connect":2,"send":2,"read":2}}}})";
+    options.extra = {{QStringLiteral("limits"), QJsonObject{{QStringLiteral("max_header_bytes"), 131072}}}};
+    QVERIFY2(m_gateway.start(options), m_gateway.output().constData());
+    m_port = m_gateway.proxyPort();
     // The listeners open before the file is applied: wait until the route serves.
     QTRY_VERIFY_WITH_TIMEOUT(exchange("GET /status/200 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
                                  .startsWith("HTTP/1.1 200 "),

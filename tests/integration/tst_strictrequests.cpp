@@ -1,5 +1,6 @@
 // Issue 9's rows at the HTTP layer, against a real holdfastd: transfer codings, Host syntax, header names
 // with '_', and stripping of the fields a client lists in Connection.
+#include "gatewayprocess.h"
 #include "testsupport.h"
 
 #include <QDeadlineTimer>
@@ -27,15 +28,15 @@ private slots:
     void connectionListedFieldsStripped();
 
 private:
-    bool startGateway(TestSupport::ManagedProcess *gateway, quint16 *port, const QByteArray &limits);
+    bool startGateway(GatewayProcess *gateway, const QJsonObject &limits);
     static QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 5000);
     static QJsonObject echoedHeaders(const QByteArray &answer);
 
     QTemporaryDir m_dir;
     QByteArray m_upstreamPort;
     TestSupport::ManagedProcess m_upstream;
-    TestSupport::ManagedProcess m_gateway;     // default settings
-    TestSupport::ManagedProcess m_underscores; // limits.underscores_in_headers: true
+    GatewayProcess m_gateway;     // default settings
+    GatewayProcess m_underscores; // limits.underscores_in_headers: true
     quint16 m_port = 0;
     quint16 m_underscoresPort = 0;
 };
@@ -43,51 +44,31 @@ private:
 void tst_StrictRequests::initTestCase()
 {
     QVERIFY(m_dir.isValid());
-    QVERIFY(m_upstream.start(TestSupport::builtProgram(QStringLiteral("holdfast_test_upstream")),
-                             {QStringLiteral("--port"), QStringLiteral("0")}));
-    QTRY_VERIFY_WITH_TIMEOUT(m_upstream.output().contains("READY "), 10000);
-    const QByteArray ready = m_upstream.output();
-    const int at = int(ready.indexOf("READY ")) + 6;
-    m_upstreamPort = ready.mid(at, ready.indexOf('\n', at) - at).trimmed();
-    QVERIFY(m_upstreamPort.toInt() > 0);
-    QVERIFY(startGateway(&m_gateway, &m_port, R"({"max_header_bytes":131072})"));
-    QVERIFY(startGateway(&m_underscores, &m_underscoresPort, R"({"underscores_in_headers":true})"));
+    const quint16 upstreamPort = TestSupport::startTestUpstream(m_upstream);
+    QVERIFY2(upstreamPort > 0, m_upstream.output().constData());
+    m_upstreamPort = QByteArray::number(upstreamPort);
+    QVERIFY(startGateway(&m_gateway, {{QStringLiteral("max_header_bytes"), 131072}}));
+    QVERIFY(startGateway(&m_underscores, {{QStringLiteral("underscores_in_headers"), true}}));
+    m_port = m_gateway.proxyPort();
+    m_underscoresPort = m_underscores.proxyPort();
 }
 
-bool tst_StrictRequests::startGateway(TestSupport::ManagedProcess *gateway, quint16 *port,
-                                      const QByteArray &limits)
+bool tst_StrictRequests::startGateway(GatewayProcess *gateway, const QJsonObject &limits)
 {
-    *port = TestSupport::freePort();
-    const quint16 adminPort = TestSupport::freePort();
-    const QString name = QString::number(*port);
-    QFile routes(m_dir.filePath(name + QStringLiteral("-routes.json")));
-    if (!routes.open(QIODevice::WriteOnly))
+    GatewayProcess::Options options;
+    options.standalone =
+        R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"nodes":{"127.0.0.1:)" +
+        m_upstreamPort + R"(":1}}}})";
+    options.extra = {{QStringLiteral("limits"), limits}};
+    if (!gateway->start(options))
         return false;
-    routes.write(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":{"nodes":{"127.0.0.1:)" +
-                 m_upstreamPort + R"(":1}}}})");
-    routes.close();
-    QFile settings(m_dir.filePath(name + QStringLiteral("-holdfastd.json")));
-    if (!settings.open(QIODevice::WriteOnly))
-        return false;
-    settings.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(*port) +
-                   R"(}],"workers":1,"data_dir":")" + m_dir.path().toUtf8() + "/data-" + name.toUtf8() +
-                   R"(","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(adminPort) +
-                   R"(},"limits":)" + limits + "}");
-    settings.close();
-    if (!gateway->start(TestSupport::builtProgram(QStringLiteral("holdfastd")),
-                        {QStringLiteral("--config"), settings.fileName(), QStringLiteral("--standalone"),
-                         routes.fileName()}))
-        return false;
-    if (!TestSupport::waitForPort(*port))
-        return false;
-    QDeadlineTimer deadline(10000);
-    while (!deadline.hasExpired()) {
-        if (exchange(*port, "GET /ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-                .startsWith("HTTP/1.1 200 "))
-            return true;
-        QTest::qWait(50);
-    }
-    return false;
+    const quint16 port = gateway->proxyPort();
+    return QTest::qWaitFor(
+        [&] {
+            return exchange(port, "GET /ready HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                .startsWith("HTTP/1.1 200 ");
+        },
+        10000);
 }
 
 void tst_StrictRequests::cleanupTestCase()

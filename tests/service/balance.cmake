@@ -1,7 +1,4 @@
 # Suites of service/balance: balancers and hash keys, passive and active health, the health registry.
-add_executable(health_upstream ${CMAKE_CURRENT_SOURCE_DIR}/health_upstream.cpp)
-target_link_libraries(health_upstream PRIVATE Qt6::Network holdfast_warnings)
-
 holdfast_add_test(tst_balancer
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tst_balancer.cpp
     LIBS holdfast_balance
@@ -11,4 +8,4 @@ holdfast_add_test(tst_healthcheck
     SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/tst_healthcheck.cpp
     LIBS holdfast_balance
     LABELS unit service TIMEOUT 120)
-add_dependencies(tst_healthcheck health_upstream)
+add_dependencies(tst_healthcheck holdfast_test_upstream)

@@ -240,6 +240,12 @@ bool UpstreamProcess::start(const QString &name, quint16 port)
     return false;
 }
 
+int UpstreamProcess::requestsReceived()
+{
+    const int received = get(m_port, "/stats").json().value(QStringLiteral("received")).toInt();
+    return received - ++m_statsReadings;
+}
+
 SnapshotPtr snapshot(const QByteArray &json)
 {
     ValidationErrors errors;

@@ -63,10 +63,13 @@ public:
     void kill() { m_process.kill(); }
     quint16 port() const { return m_port; }
     QByteArray node() const { return "127.0.0.1:" + QByteArray::number(m_port); }
+    // Request heads the upstream has read, not counting the /stats requests this reading makes.
+    int requestsReceived();
 
 private:
     TestSupport::ManagedProcess m_process;
     quint16 m_port = 0;
+    int m_statsReadings = 0;
 };
 
 SnapshotPtr snapshot(const QByteArray &json);

@@ -60,10 +60,10 @@ std::shared_ptr<Upstream> activeUpstream(const QVector<quint16> &ports, const QB
 bool startUpstream(TestSupport::ManagedProcess &process, quint16 port, int status, bool hang = false)
 {
     QStringList args{QStringLiteral("--port"), QString::number(port), QStringLiteral("--status"),
-                     QString::number(status)};
+                     QString::number(status), QStringLiteral("--log-requests")};
     if (hang)
         args << QStringLiteral("--hang");
-    return process.start(TestSupport::builtProgram(QStringLiteral("health_upstream")), args) &&
+    return process.start(TestSupport::builtProgram(QStringLiteral("holdfast_test_upstream")), args) &&
            TestSupport::waitForPort(port);
 }
 
@@ -448,9 +448,17 @@ void TestHealthCheck::activeFollowsRegistryUpdates()
 
     // No upstream left to check: probing stops.
     checker.setTargets(registry.update({}));
-    QTest::qWait(100); // let a probe that was already running finish
+    // A witness probes the same node on the same 0.1 s schedule. Its first finished probe comes after the
+    // emptied targets reached the checker (set earlier) and after a probe the checker had running is over;
+    // three more of its probes span three intervals in which the checker would have probed again.
+    HealthRegistry witnessRegistry;
+    witnessRegistry.update({{key, activeUpstream({port})}});
+    ActiveHealthChecker witness;
+    Recorder witnessed(&witness);
+    witness.setTargets(witnessRegistry.current());
+    QTRY_VERIFY_WITH_TIMEOUT(witnessed.probes.value(0) >= 1, 5000);
     const int settled = recorder.probes.value(0);
-    QTest::qWait(400); // asserting an absence: there is no event to wait for
+    QTRY_VERIFY_WITH_TIMEOUT(witnessed.probes.value(0) >= 4, 5000);
     QCOMPARE(recorder.probes.value(0), settled);
 }
 

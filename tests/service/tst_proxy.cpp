@@ -710,10 +710,13 @@ void TestProxy::leastConnAvoidsBusyNode()
         m_a.node() + R"(":1,")" + m_b.node() + R"(":1}}}})");
     // Two slow requests hold one connection on each node... then one more slow request on the first
     // that answers: the busy node is the other one while it runs.
+    const auto received = [&] { return m_a.requestsReceived() + m_b.requestsReceived(); };
+    const int before = received();
     Client slow;
     QVERIFY(slow.connectTo(m_port));
     slow.send("GET /delay/1500 HTTP/1.1\r\nHost: h\r\n\r\n");
-    QThread::msleep(200); // the slow request must be in flight (it has no observable start to wait on)
+    // In flight once an upstream has its head: the proxy counts the connection from the pick on.
+    QTRY_COMPARE_WITH_TIMEOUT(received(), before + 1, 5000);
     QMap<QString, int> counts;
     for (int i = 0; i < 6; ++i)
         ++counts[get(m_port, "/").json().value(QStringLiteral("name")).toString()];
@@ -763,7 +766,9 @@ void TestProxy::snapshotSwapUnderLoad()
     }
     for (int i = 0; i < 30; ++i) {
         m_proxy->publish(snapshot(i % 2 ? configA : configB));
-        QTest::qWait(20);
+        // Requests complete under each configuration before the next change.
+        const int answered = ok + failed;
+        QTRY_VERIFY_WITH_TIMEOUT(ok + failed >= answered + 4, 5000);
     }
     stop = true;
     for (QThread *thread : threads) {

@@ -25,6 +25,14 @@ Q_DECLARE_METATYPE(SnapshotPtr)
 
 namespace {
 
+QStringList g_logLines;
+
+void captureMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (type == QtWarningMsg && qstrcmp(context.category, "holdfast.sync") == 0)
+        g_logLines.append(message);
+}
+
 QByteArray route(const QString &id, const QString &uri)
 {
     return QStringLiteral("{\"id\":\"%1\",\"uri\":\"%2\",\"upstream_id\":\"1\"}").arg(id, uri).toUtf8();
@@ -412,9 +420,17 @@ void tst_SyncController::noLocalCopyNoControlPlaneServesNothingAndKeepsTrying()
     QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
     QVERIFY(m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/one"))) > 0);
     m_etcd->stop();
+    g_logLines.clear();
+    const QtMessageHandler previous = qInstallMessageHandler(captureMessage);
+    auto restore = qScopeGuard([previous] { qInstallMessageHandler(previous); });
     Rig rig({m_etcd->endpoint()}, m_dir->path(), 300);
     rig->start();
-    QTest::qWait(800); // the start-up wait is over: the controller must still serve nothing
+    // The controller says when its start-up wait is over; from then on it must still serve nothing.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !g_logLines.filter(QStringLiteral("no full sync from the control plane within 300 ms")).isEmpty(),
+        5000);
+    restore.dismiss();
+    qInstallMessageHandler(previous);
     QCOMPARE(rig->state(), SyncController::State::Starting);
     QVERIFY(!rig->serving());
     QCOMPARE(rig.published->size(), 0);

@@ -79,11 +79,13 @@ QJsonObject GatewayProcess::bootstrap(const Options &o) const
         {QStringLiteral("workers"), o.workers},
         {QStringLiteral("data_dir"), m_dataDir.path()},
         {QStringLiteral("admin"), QJsonObject{{QStringLiteral("address"), QStringLiteral("127.0.0.1")},
-                                              {QStringLiteral("port"), m_adminPort}}},
-        {QStringLiteral("control_plane"), controlPlane},
-        {QStringLiteral("startup"),
-         QJsonObject{{QStringLiteral("wait_for_control_plane_ms"), o.waitForControlPlaneMs},
-                     {QStringLiteral("serve_local_first"), o.serveLocalFirst}}}};
+                                              {QStringLiteral("port"), m_adminPort}}}};
+    if (o.standalone.isEmpty()) {
+        out.insert(QStringLiteral("control_plane"), controlPlane);
+        out.insert(QStringLiteral("startup"),
+                   QJsonObject{{QStringLiteral("wait_for_control_plane_ms"), o.waitForControlPlaneMs},
+                               {QStringLiteral("serve_local_first"), o.serveLocalFirst}});
+    }
     for (auto it = o.extra.begin(); it != o.extra.end(); ++it) {
         if (it->isObject() && out.value(it.key()).isObject()) {
             QJsonObject merged = out.value(it.key()).toObject();
@@ -117,10 +119,18 @@ bool GatewayProcess::start(const Options &options)
     file.write(QJsonDocument(bootstrap(options)).toJson());
     file.close();
 
+    QStringList arguments{QStringLiteral("--config"), bootstrapPath};
+    if (!options.standalone.isEmpty()) {
+        QFile config(m_dataDir.path() + QStringLiteral(".standalone.json"));
+        if (!config.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
+            config.write(options.standalone) != options.standalone.size())
+            return false;
+        arguments << QStringLiteral("--standalone") << config.fileName();
+    }
+
     QStringList env = options.environment;
     env << QStringLiteral("QT_LOGGING_RULES=holdfast.*.debug=false\nholdfast.*.info=true");
-    if (!m_process.start(TestSupport::builtProgram(QStringLiteral("holdfastd")),
-                         {QStringLiteral("--config"), bootstrapPath}, env))
+    if (!m_process.start(TestSupport::builtProgram(QStringLiteral("holdfastd")), arguments, env))
         return false;
     QDeadlineTimer deadline(15000);
     while (!deadline.hasExpired() && m_process.isRunning()) {
@@ -135,6 +145,7 @@ void GatewayProcess::stop()
 {
     m_process.stop(5000);
     QFile::remove(m_dataDir.path() + QStringLiteral(".bootstrap.json"));
+    QFile::remove(m_dataDir.path() + QStringLiteral(".standalone.json"));
 }
 
 void GatewayProcess::kill()

@@ -32,6 +32,9 @@ public:
         // ({"control_plane": {"username": "u"}} keeps the endpoints).
         QJsonObject extra;
         QStringList environment; // "NAME=value" for the child
+        // Not empty: holdfastd --standalone with this configuration file ({"routes":...,"upstreams":...})
+        // and no control plane. The listeners open before the file is applied: wait for a route to serve.
+        QByteArray standalone;
     };
 
     struct Response

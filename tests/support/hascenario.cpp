@@ -3,6 +3,7 @@
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
 #include <QJsonDocument>
+#include <QTest>
 
 #include <chrono>
 
@@ -41,6 +42,21 @@ bool HaScenario::start(QString *error)
         return false;
     }
     m_options.endpoints = QStringList{m_etcd->endpoint()};
+    return true;
+}
+
+bool HaScenario::startSynced(QString *error)
+{
+    if (!start(error))
+        return false;
+    if (put("upstreams/1", upstream()) < 0 || put("routes/1", route("/a")) < 0 || !startGateway()) {
+        *error = QStringLiteral("the gateway did not start: %1").arg(dump());
+        return false;
+    }
+    if (!QTest::qWaitFor([this] { return m_gateway->state() == QLatin1String("in_sync"); }, 15000)) {
+        *error = QStringLiteral("the gateway is not in_sync after 15 s: %1").arg(dump());
+        return false;
+    }
     return true;
 }
 

@@ -38,6 +38,8 @@ public:
     GatewayProcess &gateway() { return *m_gateway; }
     GatewayProcess::Options &options() { return m_options; }
     bool startGateway() { return m_gateway->start(m_options); }
+    // start(), upstream 1 and route /a put in etcd, then the gateway started and in_sync (15 s at most).
+    bool startSynced(QString *error);
 
     // {"type":"roundrobin","nodes":{"127.0.0.1:<upstream>":1}}
     QByteArray upstream() const;

@@ -16,6 +16,11 @@
 //                     or the body, then resets the connection (SO_LINGER 0): nginx's early 413/431
 //   /stats            {"connections": accepted so far, "requests": answered so far, "received": request
 //                     heads read so far (a request the upstream never answered counts here too)}
+//
+// For the health-check suites (the node a checker probes):
+//   --status N        every request, whatever its path, is answered N with the body "status N", then closed
+//   --hang            every connection is accepted and read, never answered (a probe must time out)
+//   --log-requests    each request head is printed as "REQUEST <request line> | Host: <host>"
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QCryptographicHash>
@@ -39,6 +44,50 @@ QByteArray g_name;
 int g_connections = 0;
 int g_requests = 0;
 int g_received = 0;
+
+// Health-check mode (--status, --hang, --log-requests): see the top of the file.
+struct FixedAnswer
+{
+    int status = 0; // 0: the paths above
+    bool hang = false;
+    bool logRequests = false;
+};
+FixedAnswer g_fixed;
+
+void addFixedAnswerOptions(QCommandLineParser &parser)
+{
+    parser.addOption({QStringLiteral("status"), QStringLiteral("Answer every request with this status."),
+                      QStringLiteral("code")});
+    parser.addOption({QStringLiteral("hang"), QStringLiteral("Accept and read, never answer.")});
+    parser.addOption({QStringLiteral("log-requests"), QStringLiteral("Print each request head.")});
+}
+
+bool readFixedAnswerOptions(const QCommandLineParser &parser)
+{
+    if (parser.isSet(QStringLiteral("status"))) {
+        g_fixed.status = parser.value(QStringLiteral("status")).toInt();
+        if (g_fixed.status < 100 || g_fixed.status > 999) {
+            std::fprintf(stderr, "--status takes a status code (100-999)\n");
+            return false;
+        }
+    }
+    g_fixed.hang = parser.isSet(QStringLiteral("hang"));
+    g_fixed.logRequests = parser.isSet(QStringLiteral("log-requests"));
+    return true;
+}
+
+void logRequestHead(const llhttp_t *parser, const QByteArray &url,
+                    const QList<QPair<QByteArray, QByteArray>> &headers)
+{
+    QByteArray host;
+    for (const auto &h : headers) {
+        if (h.first.compare("host", Qt::CaseInsensitive) == 0)
+            host = h.second.trimmed();
+    }
+    std::printf("REQUEST %s %s HTTP/%d.%d | Host: %s\n", llhttp_method_name(llhttp_method_t(parser->method)),
+                url.constData(), int(parser->http_major), int(parser->http_minor), host.constData());
+    std::fflush(stdout);
+}
 
 constexpr qint64 WriteChunk = 64 * 1024;
 constexpr qint64 HighWater = 256 * 1024;
@@ -138,8 +187,12 @@ public:
             c->m_current.headers.last().second.append(at, qsizetype(n));
             return 0;
         };
-        m_settings.on_headers_complete = [](llhttp_t *) {
+        m_settings.on_headers_complete = [](llhttp_t *p) {
             ++g_received;
+            if (g_fixed.logRequests) {
+                auto *c = static_cast<Connection *>(p->data);
+                logRequestHead(p, c->m_current.url, c->m_current.headers);
+            }
             return 0;
         };
         m_settings.on_body = [](llhttp_t *p, const char *at, size_t n) {
@@ -272,6 +325,12 @@ private:
 
     void serve(const Request &request)
     {
+        if (g_fixed.hang)
+            return; // busy for good: what follows on this connection is read, never answered
+        if (g_fixed.status != 0) {
+            answerFixed(request);
+            return;
+        }
         const QByteArray path = request.url.split('?').first();
         const QUrlQuery query(QString::fromLatin1(request.url.mid(path.size() + 1)));
         const QList<QByteArray> parts = path.split('/');
@@ -316,6 +375,12 @@ private:
         } else {
             echo(request);
         }
+    }
+
+    void answerFixed(Request request)
+    {
+        request.keepAlive = false;
+        respond(request, g_fixed.status, "text/plain", "status " + QByteArray::number(g_fixed.status) + '\n');
     }
 
     void startBytes(const Request &request, qint64 length, bool chunked, bool closeDelimited)
@@ -409,8 +474,11 @@ int main(int argc, char **argv)
                       QStringLiteral("127.0.0.1")});
     parser.addOption({QStringLiteral("name"), QStringLiteral("Name in answers."), QStringLiteral("name"),
                       QStringLiteral("upstream")});
+    addFixedAnswerOptions(parser);
     parser.process(app);
     g_name = parser.value(QStringLiteral("name")).toUtf8();
+    if (!readFixedAnswerOptions(parser))
+        return 2;
 
     QTcpServer server;
     server.setMaxPendingConnections(1024);

@@ -113,4 +113,21 @@ QByteArray ManagedProcess::output() const
     return m_output;
 }
 
+quint16 startTestUpstream(ManagedProcess &process, const QStringList &arguments)
+{
+    if (!process.start(builtProgram(QStringLiteral("holdfast_test_upstream")),
+                       QStringList{QStringLiteral("--port"), QStringLiteral("0")} + arguments))
+        return 0;
+    const auto readyLine = [&] {
+        const QByteArray out = process.output();
+        const qsizetype at = out.indexOf("READY ");
+        return at >= 0 && out.indexOf('\n', at) > at ? out.mid(at + 6, out.indexOf('\n', at) - at - 6)
+                                                     : QByteArray();
+    };
+    QDeadlineTimer deadline(10000);
+    while (readyLine().isEmpty() && process.isRunning() && !deadline.hasExpired())
+        process.process()->waitForReadyRead(100);
+    return quint16(readyLine().trimmed().toUInt());
+}
+
 } // namespace TestSupport

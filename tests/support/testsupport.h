@@ -42,4 +42,8 @@ private:
     mutable QByteArray m_output;
 };
 
+// Starts holdfast_test_upstream on a port of its choosing (--port 0), `arguments` added, and waits for its
+// READY line; the port, 0 when it did not start.
+quint16 startTestUpstream(ManagedProcess &process, const QStringList &arguments = {});
+
 } // namespace TestSupport

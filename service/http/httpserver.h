@@ -1,12 +1,15 @@
 // An HTTP/1.1 listener serving its connections in the thread it lives in, through one request handler.
 #pragma once
 
+#include "connectionbudget.h"
 #include "httplimits.h"
 
+#include <QAbstractSocket>
 #include <QHostAddress>
 #include <QObject>
 #include <QTimer>
 
+#include <memory>
 #include <unordered_set>
 
 class HttpConnection;
@@ -47,6 +50,13 @@ public:
     // Serves an already-accepted client socket (from a listener shared between workers).
     void addConnection(qintptr socketDescriptor);
 
+    // A cap shared with other servers (the proxy's workers), instead of one of its own from
+    // HttpLimits::maxConnections. At the cap accepting pauses, so further clients wait in the listen
+    // backlog; it resumes when a connection of this server ends, or on the next tick for one elsewhere.
+    void setConnectionBudget(std::shared_ptr<ConnectionBudget> budget);
+    // Whether accepting is paused now (at the cap, or after running out of descriptors).
+    bool acceptingPaused() const { return m_pause != Pause::None; }
+
     // Drain: stop accepting, close idle connections now and the others after their current response.
     // drained() follows once the last connection is gone.
     void drain();
@@ -60,14 +70,29 @@ signals:
     void drained();
 
 private:
+    enum class Pause
+    {
+        None,
+        Budget,     // at the connection cap
+        AcceptError // accept() failed (EMFILE, ENFILE, ENOBUFS...): retried with backoff
+    };
+
     friend class HttpConnection;
     void connectionFinished(HttpConnection *connection);
     void tick();
+    void createListener();
+    void pauseAccepting(Pause why);
+    void resumeAccepting();
+    void onAcceptError(QAbstractSocket::SocketError error);
 
     IRequestHandler *m_handler;
     HttpLimits m_limits;
     QTcpServer *m_listener = nullptr;
     QTimer m_timer;
     std::unordered_set<HttpConnection *> m_connections;
+    std::shared_ptr<ConnectionBudget> m_budget;
+    Pause m_pause = Pause::None;
+    qint64 m_retryAcceptAt = 0;
+    int m_acceptBackoffMs = 0;
     bool m_draining = false;
 };

@@ -5,6 +5,7 @@
 
 #include <QDeadlineTimer>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -262,6 +263,22 @@ void tst_AdminApi::eventStreamsCapped()
                  .contains(QLatin1String("admin.max_event_streams is 2")),
              third.body.constData());
     QCOMPARE(int(streams.size()), 2); // the refused socket was let go, the two followers stay
+
+    // A follower that goes away frees its slot at once, not at the next keepalive (15 s later): a new
+    // follower is taken well within that.
+    streams.front()->abort();
+    streams.erase(streams.begin());
+    QElapsedTimer clock;
+    clock.start();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        admin("GET", "/v1/status").status == 200 &&
+            [&] {
+                const QByteArray raw = follow();
+                return raw.contains("event: status");
+            }(),
+        3000);
+    QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(int(streams.size()), 2);
 }
 
 void tst_AdminApi::statusConfigAndDiff()

@@ -107,16 +107,23 @@ bool HttpServer::isListening() const
 
 void HttpServer::addConnection(qintptr socketDescriptor)
 {
-    if (m_draining || (m_budget && !m_budget->tryAcquire())) {
-        // Accepted in the same burst as the last one under the cap (or by a shared listener): refused.
-        QTcpSocket discard;
-        discard.setSocketDescriptor(socketDescriptor);
-        discard.abort();
-        if (!m_draining)
-            pauseAccepting(Pause::Budget);
+    if (m_draining) {
+        closeDescriptor(socketDescriptor);
         return;
     }
     m_acceptBackoffMs = 0; // accept() works again
+    if (m_budget && !m_budget->tryAcquire()) {
+        // Accepted in the same burst as the last one under the cap, or while another server sharing the
+        // budget took the last unit: it waits here, unanswered as in the backlog, for a unit to free.
+        m_waiting.push_back(socketDescriptor);
+        pauseAccepting(Pause::Budget);
+        return;
+    }
+    adopt(socketDescriptor);
+}
+
+void HttpServer::adopt(qintptr socketDescriptor)
+{
     auto *connection = new HttpConnection(socketDescriptor, m_handler, m_limits, this);
     if (!connection->isOpen()) {
         delete connection;
@@ -129,6 +136,13 @@ void HttpServer::addConnection(qintptr socketDescriptor)
         pauseAccepting(Pause::Budget);
     if (!m_timer.isActive())
         m_timer.start();
+}
+
+void HttpServer::closeDescriptor(qintptr socketDescriptor)
+{
+    QTcpSocket discard;
+    discard.setSocketDescriptor(socketDescriptor);
+    discard.abort();
 }
 
 void HttpServer::pauseAccepting(Pause why)
@@ -145,9 +159,14 @@ void HttpServer::pauseAccepting(Pause why)
 
 void HttpServer::resumeAccepting()
 {
+    while (!m_waiting.empty() && !m_draining && m_budget && m_budget->tryAcquire()) {
+        const qintptr descriptor = m_waiting.front();
+        m_waiting.pop_front();
+        adopt(descriptor);
+    }
     if (m_pause == Pause::None || !m_listener || !m_listener->isListening() || m_draining)
         return;
-    if (m_budget && m_budget->full()) {
+    if (!m_waiting.empty() || (m_budget && m_budget->full())) {
         m_pause = Pause::Budget;
         return;
     }
@@ -192,6 +211,9 @@ void HttpServer::drain()
 {
     stopListening();
     m_draining = true;
+    for (const qintptr descriptor : m_waiting)
+        closeDescriptor(descriptor);
+    m_waiting.clear();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections)
         connection->shutdown();
@@ -201,6 +223,9 @@ void HttpServer::drain()
 
 void HttpServer::closeAll()
 {
+    for (const qintptr descriptor : m_waiting)
+        closeDescriptor(descriptor);
+    m_waiting.clear();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections)
         connection->abort();
@@ -211,7 +236,7 @@ void HttpServer::tick()
 {
     const qint64 now = HttpClock::nowMs();
     // A connection of another server sharing the budget may have ended; a failed accept's delay may be up.
-    if ((m_pause == Pause::Budget && !m_budget->full()) ||
+    if ((m_pause == Pause::Budget && !m_budget->full()) || (!m_waiting.empty() && !m_budget->full()) ||
         (m_pause == Pause::AcceptError && now >= m_retryAcceptAt))
         resumeAccepting();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());

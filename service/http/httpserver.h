@@ -9,6 +9,7 @@
 #include <QObject>
 #include <QTimer>
 
+#include <deque>
 #include <memory>
 #include <unordered_set>
 
@@ -53,6 +54,8 @@ public:
     // A cap shared with other servers (the proxy's workers), instead of one of its own from
     // HttpLimits::maxConnections. At the cap accepting pauses, so further clients wait in the listen
     // backlog; it resumes when a connection of this server ends, or on the next tick for one elsewhere.
+    // A client accepted in the same burst as the last one under the cap (at most one per pause) waits,
+    // unanswered like those in the backlog, until a unit frees.
     void setConnectionBudget(std::shared_ptr<ConnectionBudget> budget);
     // Whether accepting is paused now (at the cap, or after running out of descriptors).
     bool acceptingPaused() const { return m_pause != Pause::None; }
@@ -81,6 +84,8 @@ private:
     void connectionFinished(HttpConnection *connection);
     void tick();
     void createListener();
+    void adopt(qintptr socketDescriptor);
+    static void closeDescriptor(qintptr socketDescriptor);
     void pauseAccepting(Pause why);
     void resumeAccepting();
     void onAcceptError(QAbstractSocket::SocketError error);
@@ -91,6 +96,7 @@ private:
     QTimer m_timer;
     std::unordered_set<HttpConnection *> m_connections;
     std::shared_ptr<ConnectionBudget> m_budget;
+    std::deque<qintptr> m_waiting; // accepted beyond the cap: adopted as soon as the budget allows
     Pause m_pause = Pause::None;
     qint64 m_retryAcceptAt = 0;
     int m_acceptBackoffMs = 0;

@@ -23,13 +23,14 @@ SocketTunnel::SocketTunnel(QTcpSocket *client, const QByteArray &fromClient, QTc
     m_upstream.counter = &m_totals.upstreamToClient;
     upstream->setParent(this);
     m_chunk.resize(Chunk);
+    // Counted from here: the owner's timer may look at the tunnel before start() runs.
+    m_startedMs = m_lastActivityMs = HttpClock::nowMs();
 }
 
 SocketTunnel::~SocketTunnel() = default;
 
 void SocketTunnel::start()
 {
-    m_startedMs = m_lastActivityMs = HttpClock::nowMs();
     for (Side *side : {&m_client, &m_upstream}) {
         QTcpSocket *socket = side->socket;
         // The owner's read buffer bound applies: Qt stops reading the kernel when it is full.

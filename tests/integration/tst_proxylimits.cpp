@@ -238,7 +238,6 @@ void tst_ProxyLimits::outOfDescriptorsPausesAndResumes()
     }
     // Accepted until no descriptor is left; the rest wait in the backlog.
     QTRY_VERIFY_WITH_TIMEOUT(openDescriptors(pid) >= limit - 1, 5000);
-    QTRY_VERIFY_WITH_TIMEOUT(m_gateway.output().contains("accepting connections failed"), 5000);
     const double cpu = cpuSecondsOver(2000);
     QVERIFY2(cpu < 0.3, qPrintable(QStringLiteral("%1 s of CPU in 2 s while out of descriptors").arg(cpu)));
 

@@ -86,6 +86,15 @@ Frame takeFrame(QByteArray &in)
     return f;
 }
 
+// Reads what `socket` has into `in`; whether a whole frame is there. Consumes nothing of `in`, so that
+// QTRY_VERIFY may evaluate it as often as it likes.
+bool frameArrived(QTcpSocket &socket, QByteArray &in)
+{
+    in += socket.readAll();
+    QByteArray copy = in;
+    return takeFrame(copy).opcode >= 0;
+}
+
 QByteArray pattern(qint64 offset, qint64 length)
 {
     QByteArray out(length, Qt::Uninitialized);
@@ -289,8 +298,9 @@ void tst_WebSocket::handshakeAndEchoBothWays()
     // The upstream received exactly what was sent, framed as sent.
     ws.sendTextMessage(QStringLiteral("count"));
     QTRY_COMPARE_WITH_TIMEOUT(texts.size(), 2, 5000);
-    QCOMPARE(texts.at(1),
-             QStringLiteral("count %1").arg(QByteArray("hello through the gateway").size() + big.size()));
+    QCOMPARE(texts.at(1), QStringLiteral("count %1")
+                              .arg(QByteArray("hello through the gateway").size() + big.size() +
+                                   QByteArray("count").size()));
     ws.close();
     QTRY_VERIFY_WITH_TIMEOUT(ws.state() == QAbstractSocket::UnconnectedState, 5000);
 }
@@ -454,22 +464,15 @@ void tst_WebSocket::idleTunnelClosed()
     // Busy for 2.5 s (past the timeout), a message every 300 ms: still open.
     QElapsedTimer busy;
     busy.start();
+    QElapsedTimer idle; // since the last byte either way
     while (busy.elapsed() < 2500) {
         socket.write(clientFrame(0x1, "ping-ish"));
-        Frame f;
-        QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                in += socket.readAll();
-                f = takeFrame(in);
-                return f.opcode >= 0;
-            }(),
-            3000);
-        QCOMPARE(f.payload, QByteArray("ping-ish"));
+        QTRY_VERIFY_WITH_TIMEOUT(frameArrived(socket, in), 3000);
+        idle.start();
+        QCOMPARE(takeFrame(in).payload, QByteArray("ping-ish"));
         QTest::qWait(300);
     }
     QCOMPARE(socket.state(), QAbstractSocket::ConnectedState);
-    QElapsedTimer idle;
-    idle.start();
     QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 5000);
     QVERIFY2(idle.elapsed() >= 900, qPrintable(QString::number(idle.elapsed())));
     QTRY_COMPARE_WITH_TIMEOUT(metric("holdfast_websocket_tunnels_active"), 0, 5000);
@@ -519,16 +522,9 @@ void tst_WebSocket::metricsAndAccessLog()
         const QByteArray payload(1000, 'x');
         socket.write(clientFrame(0x2, payload)); // 1008 bytes up (8 of framing with the mask)
         QByteArray in;
-        Frame f;
-        QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                in += socket.readAll();
-                f = takeFrame(in);
-                return f.opcode >= 0;
-            }(),
-            5000);
-        QCOMPARE(f.payload, payload); // 1004 bytes down
-        QTest::qWait(200);            // a measurable duration
+        QTRY_VERIFY_WITH_TIMEOUT(frameArrived(socket, in), 5000);
+        QCOMPARE(takeFrame(in).payload, payload); // 1004 bytes down
+        QTest::qWait(200);                        // a measurable duration
         socket.write(clientFrame(0x8, QByteArray("\x03\xe8", 2)));
         // The upstream answers the close and closes; the gateway then closes the client.
         QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 5000);

@@ -136,10 +136,10 @@ public:
     }
 
 private:
-    void send(int opcode, const QByteArray &payload)
+    void send(int opcode, const QByteArray &payload, bool fin = true)
     {
         QByteArray frame;
-        frame.append(char(0x80 | opcode));
+        frame.append(char((fin ? 0x80 : 0) | opcode));
         const qint64 n = payload.size();
         if (n < 126) {
             frame.append(char(n));
@@ -190,11 +190,12 @@ private:
                     payload[i] = char(payload.at(i) ^ m_in.at(maskAt + (i % 4)));
             }
             m_in.remove(0, at + length);
-            handle(opcode, payload);
+            handle(opcode, payload, b0 & 0x80);
         }
     }
 
-    void handle(int opcode, const QByteArray &payload)
+    // `fin`: the last frame of its message; a fragmented message is echoed fragmented alike.
+    void handle(int opcode, const QByteArray &payload, bool fin)
     {
         switch (opcode) {
         case 0x8: // close: answered, then the TCP connection ends
@@ -220,7 +221,7 @@ private:
         } else if (opcode == 0x1 && payload == "count") {
             send(0x1, "count " + QByteArray::number(m_received));
         } else {
-            send(opcode, payload);
+            send(opcode, payload, fin);
         }
     }
 

@@ -9,6 +9,12 @@
 
 #include <vector>
 
+#if defined(Q_OS_UNIX)
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
 Q_DECLARE_LOGGING_CATEGORY(lcHttp)
 
 namespace {
@@ -16,6 +22,23 @@ namespace {
 constexpr int MaxPending = 1024;
 constexpr int FirstAcceptRetryMs = 10;
 constexpr int LastAcceptRetryMs = 1000;
+
+// Whether the process has no descriptor left (EMFILE/ENFILE), so that the next accept() would fail.
+// Found by duplicating a descriptor it has: Qt's accept loop is not relied on to report it.
+bool descriptorsExhausted(qintptr someDescriptor)
+{
+#if defined(Q_OS_UNIX)
+    const int probe = ::fcntl(int(someDescriptor), F_DUPFD_CLOEXEC, 0);
+    if (probe >= 0) {
+        ::close(probe);
+        return false;
+    }
+    return errno == EMFILE || errno == ENFILE;
+#else
+    Q_UNUSED(someDescriptor);
+    return false;
+#endif
+}
 
 // Hands raw descriptors to the HttpServer, skipping the QTcpSocket that QTcpServer would make.
 class DescriptorListener : public QTcpServer
@@ -120,6 +143,10 @@ void HttpServer::addConnection(qintptr socketDescriptor)
         return;
     }
     adopt(socketDescriptor);
+    // That was the last descriptor: accept() would now fail, and the backlog stays readable, which can
+    // keep the event loop spinning; accepting pauses until a connection ends or a retry finds room.
+    if (m_listener && m_listener->isListening() && descriptorsExhausted(m_listener->socketDescriptor()))
+        onAcceptError(QAbstractSocket::SocketResourceError);
 }
 
 void HttpServer::adopt(qintptr socketDescriptor)
@@ -183,9 +210,9 @@ void HttpServer::onAcceptError(QAbstractSocket::SocketError error)
     m_acceptBackoffMs =
         m_acceptBackoffMs == 0 ? FirstAcceptRetryMs : qMin(m_acceptBackoffMs * 2, LastAcceptRetryMs);
     if (m_acceptBackoffMs == FirstAcceptRetryMs || m_acceptBackoffMs == LastAcceptRetryMs)
-        qCWarning(lcHttp).noquote() << "accepting connections failed:" << m_listener->errorString()
-                                    << "(error" << int(error) << "); retrying in" << m_acceptBackoffMs
-                                    << "ms";
+        qCWarning(lcHttp).noquote() << "accepting connections paused: out of file descriptors or other"
+                                    << "resources (socket error" << int(error) << "); retrying in"
+                                    << m_acceptBackoffMs << "ms, or when a connection closes";
     pauseAccepting(Pause::AcceptError);
     m_retryAcceptAt = HttpClock::nowMs() + m_acceptBackoffMs;
     if (!m_timer.isActive())
@@ -237,8 +264,12 @@ void HttpServer::tick()
     const qint64 now = HttpClock::nowMs();
     // A connection of another server sharing the budget may have ended; a failed accept's delay may be up.
     if ((m_pause == Pause::Budget && !m_budget->full()) || (!m_waiting.empty() && !m_budget->full()) ||
-        (m_pause == Pause::AcceptError && now >= m_retryAcceptAt))
-        resumeAccepting();
+        (m_pause == Pause::AcceptError && now >= m_retryAcceptAt)) {
+        if (m_pause == Pause::AcceptError && descriptorsExhausted(m_listener->socketDescriptor()))
+            onAcceptError(QAbstractSocket::SocketResourceError); // still none: wait longer
+        else
+            resumeAccepting();
+    }
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections) {
         if (m_connections.count(connection))

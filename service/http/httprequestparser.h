@@ -60,9 +60,9 @@ public:
     const char *errorReason() const { return m_errorReason; }
 
 private:
-    template <typename Parser>
+    template<typename Parser>
     friend const llhttp_settings_t &llhttpSettings();
-    template <typename Parser>
+    template<typename Parser>
     friend void llhttpStart(llhttp_t *parser, Parser *owner);
     static constexpr llhttp_type_t LlhttpType = HTTP_REQUEST;
     static int onMessageBegin(llhttp_t *p);

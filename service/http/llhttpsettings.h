@@ -7,7 +7,7 @@
 // onHeaderField, onHeaderFieldComplete, onHeaderValue, onHeaderValueComplete, onHeadersComplete, onBody,
 // onMessageComplete, and onUrl (HTTP_REQUEST) or onStatus (HTTP_RESPONSE); and befriends this function.
 // One table per class, made on first use and shared by every instance.
-template <typename Parser>
+template<typename Parser>
 const llhttp_settings_t &llhttpSettings()
 {
     static const llhttp_settings_t settings = [] {
@@ -31,7 +31,7 @@ const llhttp_settings_t &llhttpSettings()
 }
 
 // Starts (or restarts) `parser` for `owner`, whose callbacks find it again through parser->data.
-template <typename Parser>
+template<typename Parser>
 void llhttpStart(llhttp_t *parser, Parser *owner)
 {
     llhttp_init(parser, Parser::LlhttpType, &llhttpSettings<Parser>());

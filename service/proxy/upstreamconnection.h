@@ -107,9 +107,9 @@ signals:
     void idleConnectionLost(UpstreamConnection *connection);
 
 private:
-    template <typename Parser>
+    template<typename Parser>
     friend const llhttp_settings_t &llhttpSettings();
-    template <typename Parser>
+    template<typename Parser>
     friend void llhttpStart(llhttp_t *parser, Parser *owner);
     static constexpr llhttp_type_t LlhttpType = HTTP_RESPONSE;
     static int onMessageBegin(llhttp_t *p);

@@ -424,6 +424,8 @@ void tst_WebSocket::slowReaderBoundsMemory()
     // An observation window, not a synchronisation: without back-pressure 96 MiB pile up within it.
     QTest::qWait(1500);
     const qint64 during = rssKiB(m_gateway.pid());
+    qInfo("gateway RSS %lld KiB before, %lld KiB while 96 MiB wait behind a client that reads nothing",
+          before, during);
     QVERIFY2(during - before < 16 * 1024,
              qPrintable(QStringLiteral("gateway RSS grew from %1 to %2 KiB").arg(before).arg(during)));
 

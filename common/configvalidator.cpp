@@ -180,6 +180,8 @@ RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value,
     optReference(c, o, "upstream_id", &r->upstreamId);
     optReference(c, o, "service_id", &r->serviceId);
     optObject(c, o, "plugins", &r->plugins);
+    bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
+    optBool(c, o, "enable_websocket", &websocket);
     // APISIX's rule: something must serve the request. A plugins-only route is accepted even when no
     // plugin here serves it (it answers 503), so that an APISIX configuration loads as a whole.
     if (member(o, "upstream").isUndefined() && member(o, "upstream_id").isUndefined() &&
@@ -217,6 +219,8 @@ ServicePtr ConfigValidator::parseService(const QString &id, const QJsonValue &va
     s->upstream = parseInlineUpstream(c, o);
     optReference(c, o, "upstream_id", &s->upstreamId);
     optObject(c, o, "plugins", &s->plugins);
+    bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
+    optBool(c, o, "enable_websocket", &websocket);
     return c.failed() ? nullptr : s;
 }
 

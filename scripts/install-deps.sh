@@ -6,6 +6,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 node-llhttp ccache
+          qt6-websockets-dev
           etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux python3 dpkg-dev
           g++-mingw-w64-x86-64-posix
           qt6-qpa-plugins librsvg2-bin imagemagick xvfb xdotool x11-utils)

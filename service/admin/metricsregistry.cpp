@@ -24,6 +24,8 @@ const QList<QByteArray> &builtInNames()
                                "holdfast_http_request_bytes_total",
                                "holdfast_http_response_bytes_total",
                                "holdfast_http_connections_active",
+                               "holdfast_websocket_tunnels_active",
+                               "holdfast_websocket_tunnels_total",
                                "holdfast_upstream_duration_seconds",
                                "holdfast_upstream_connect_failures_total",
                                "holdfast_upstream_retries_total"};
@@ -299,6 +301,12 @@ QByteArray MetricsRegistry::render(const QList<ProxyMetrics::Snapshot> &workers)
 
     header(out, "holdfast_http_connections_active", "gauge", "Client connections open now.");
     sample(out, "holdfast_http_connections_active", "", {}, QByteArray::number(all.activeConnections));
+
+    header(out, "holdfast_websocket_tunnels_active", "gauge", "WebSocket tunnels open now.");
+    sample(out, "holdfast_websocket_tunnels_active", "", {}, QByteArray::number(all.activeTunnels));
+    header(out, "holdfast_websocket_tunnels_total", "counter",
+           "WebSocket tunnels opened (101 from an upstream).");
+    sample(out, "holdfast_websocket_tunnels_total", "", {}, QByteArray::number(all.tunnels));
 
     header(out, "holdfast_upstream_duration_seconds", "histogram",
            "Time from sending a request upstream to the end of the upstream response, by upstream.");

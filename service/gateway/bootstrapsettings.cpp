@@ -259,6 +259,8 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.integer(QStringLiteral("client_keepalive_timeout_ms"), &s.limits.clientKeepaliveTimeoutMs, 100,
                       3600000);
             r.boolean(QStringLiteral("underscores_in_headers"), &s.limits.underscoresInHeaders);
+            r.integer(QStringLiteral("max_connections"), &s.limits.maxConnections, 0, 10000000);
+            r.integer(QStringLiteral("client_body_timeout_ms"), &s.limits.clientBodyTimeoutMs, 0, 86400000);
         });
     } // the Reader's destructor reports unknown keys
     if (s.dataDir.isEmpty())
@@ -306,7 +308,8 @@ bool BootstrapSettings::Limits::operator==(const Limits &o) const
     return maxHeaderBytes == o.maxHeaderBytes && maxBodyBytes == o.maxBodyBytes &&
            clientHeaderTimeoutMs == o.clientHeaderTimeoutMs &&
            clientKeepaliveTimeoutMs == o.clientKeepaliveTimeoutMs &&
-           underscoresInHeaders == o.underscoresInHeaders && requestBufferBytes == o.requestBufferBytes;
+           underscoresInHeaders == o.underscoresInHeaders && requestBufferBytes == o.requestBufferBytes &&
+           maxConnections == o.maxConnections && clientBodyTimeoutMs == o.clientBodyTimeoutMs;
 }
 
 bool BootstrapSettings::operator==(const BootstrapSettings &o) const

@@ -69,6 +69,8 @@ struct BootstrapSettings
         int clientKeepaliveTimeoutMs = 75000;
         qint64 requestBufferBytes = 64 * 1024; // bodies read whole before an upstream is taken; 0: off
         bool underscoresInHeaders = false; // keep request fields whose name holds '_' (nginx's default: drop)
+        int maxConnections = 0;      // open client connections on the proxy listeners at most; 0: no cap
+        int clientBodyTimeoutMs = 0; // a request body must arrive whole within this; 0: no total deadline
         bool operator==(const Limits &o) const;
     } limits;
 

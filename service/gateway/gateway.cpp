@@ -43,6 +43,8 @@ ProxySettings proxySettings(const BootstrapSettings &s)
     p.limits.headerTimeoutMs = s.limits.clientHeaderTimeoutMs;
     p.limits.keepaliveTimeoutMs = s.limits.clientKeepaliveTimeoutMs;
     p.limits.keepUnderscoreHeaders = s.limits.underscoresInHeaders;
+    p.limits.maxConnections = s.limits.maxConnections;
+    p.limits.bodyTotalTimeoutMs = s.limits.clientBodyTimeoutMs;
     p.policy.realIpFrom = s.realIpFrom;
     p.policy.requestBufferBytes = s.limits.requestBufferBytes;
     p.accessLog = s.resolve(s.accessLog);

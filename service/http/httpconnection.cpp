@@ -119,6 +119,9 @@ void HttpConnection::headParsed()
 {
     m_bodyBuffer.resize(0);
     const HttpRequestHead &h = m_parser.head();
+    m_bodyDeadline = (m_limits.bodyTotalTimeoutMs > 0 && h.hasBody())
+                         ? HttpClock::nowMs() + m_limits.bodyTotalTimeoutMs
+                         : 0;
     const qint64 bufferLimit = m_handler->bufferedBodyLimit();
     m_req.bufferBody = bufferLimit > 0;
     if (!m_req.bufferBody) {
@@ -145,6 +148,7 @@ void HttpConnection::headParsed()
 void HttpConnection::messageParsed()
 {
     m_req.requestDone = true;
+    m_bodyDeadline = 0;
     if (m_req.bufferBody)
         m_req.dispatchPending = true;
     else if (m_req.observer && !m_req.responseDone)
@@ -181,7 +185,7 @@ void HttpConnection::dispatch()
 
 void HttpConnection::pump()
 {
-    if (m_pumping)
+    if (m_pumping || m_state == State::Tunnel)
         return;
     m_pumping = true;
     while (m_state != State::Closed) {
@@ -210,6 +214,7 @@ void HttpConnection::startNextRequest()
 {
     m_state = State::Idle;
     m_req = RequestState();
+    m_bodyDeadline = 0;
     m_writer.reset();
     m_deadline = HttpClock::nowMs() + m_limits.keepaliveTimeoutMs;
     if (m_draining && m_inPos == m_inLen && m_socket->bytesAvailable() == 0)
@@ -258,7 +263,7 @@ void HttpConnection::releaseOutput()
 void HttpConnection::writeHead(int status, QByteArrayView reason, const HttpHeaders &headers,
                                qint64 contentLength)
 {
-    if (m_state == State::Closed || m_req.headSent)
+    if (m_state == State::Closed || m_state == State::Tunnel || m_req.headSent)
         return;
     m_req.headSent = true;
     const HttpRequestHead &h = m_parser.head();
@@ -272,7 +277,7 @@ void HttpConnection::writeHead(int status, QByteArrayView reason, const HttpHead
 
 void HttpConnection::writeBody(QByteArrayView data)
 {
-    if (m_state == State::Closed || data.isEmpty())
+    if (m_state == State::Closed || m_state == State::Tunnel || data.isEmpty())
         return;
     m_writer.writeBody(data);
     if (m_socket->bytesToWrite() > m_limits.outputHighWater)
@@ -281,7 +286,7 @@ void HttpConnection::writeBody(QByteArrayView data)
 
 void HttpConnection::finish(const HttpHeaders *trailers)
 {
-    if (m_state == State::Closed || m_req.responseDone)
+    if (m_state == State::Closed || m_state == State::Tunnel || m_req.responseDone)
         return;
     // The exchange ends here for its handler: a client that goes away while the last bytes are written
     // must not call the handler back in the middle of its finish().
@@ -351,6 +356,54 @@ void HttpConnection::failRequest(int status)
     respondError(status);
 }
 
+// --- protocol switch -----------------------------------------------------------------------------
+
+SocketTunnel *HttpConnection::switchProtocols(const HttpHeaders &headers, QTcpSocket *upstream,
+                                              const QByteArray &fromUpstream,
+                                              const SocketTunnel::Settings &settings)
+{
+    // The exchange ends here for its handler, whatever follows.
+    m_req.observer = nullptr;
+    // A bodyless request completes without more input; what the client sent after its head stays unread
+    // in m_in, and belongs to the tunnel.
+    if (m_state == State::Dispatched && !m_req.requestDone && m_parser.completesWithoutInput())
+        execute();
+    if (m_state != State::Dispatched || m_req.headSent || !m_req.requestDone) {
+        upstream->abort();
+        upstream->deleteLater();
+        if (m_state != State::Closed)
+            close(false);
+        return nullptr;
+    }
+    m_req.headSent = true;
+    QByteArray head("HTTP/1.1 101 Switching Protocols\r\n");
+    for (int i = 0; i < headers.size(); ++i) {
+        head.append(headers.name(i).data(), headers.name(i).size());
+        head.append(": ");
+        head.append(headers.value(i).data(), headers.value(i).size());
+        head.append("\r\n");
+    }
+    head.append("\r\n");
+    m_output.write(head);
+    m_output.release();
+    // From here on the tunnel alone reads and writes the socket.
+    disconnect(m_socket, nullptr, this, nullptr);
+    m_state = State::Tunnel;
+    const QByteArray fromClient(m_in.constData() + m_inPos, m_inLen - m_inPos);
+    m_inPos = m_inLen;
+    m_tunnel = new SocketTunnel(m_socket, fromClient, upstream, fromUpstream, settings, this);
+    connect(m_tunnel, &SocketTunnel::finished, this, &HttpConnection::tunnelFinished);
+    // Started from the event loop, so that the caller hears finished() even when a side is gone already.
+    QMetaObject::invokeMethod(m_tunnel, &SocketTunnel::start, Qt::QueuedConnection);
+    return m_tunnel;
+}
+
+void HttpConnection::tunnelFinished()
+{
+    m_state = State::Closed;
+    finalize();
+}
+
 // --- life cycle ----------------------------------------------------------------------------------
 
 void HttpConnection::onBytesWritten()
@@ -376,6 +429,10 @@ void HttpConnection::close(bool graceful)
 {
     if (m_state == State::Closed)
         return;
+    if (m_state == State::Tunnel) {
+        m_tunnel->abort(); // tunnelFinished() follows
+        return;
+    }
     if (graceful)
         m_output.release(); // queued ahead of the close
     else
@@ -409,6 +466,10 @@ void HttpConnection::checkTimeouts(qint64 now)
 {
     if (m_finalized)
         return;
+    if (m_state == State::Tunnel) {
+        m_tunnel->checkTimeouts(now);
+        return;
+    }
     if (m_state == State::Closed) {
         if (now - m_closeStarted > m_limits.sendTimeoutMs) {
             m_socket->abort();
@@ -419,6 +480,14 @@ void HttpConnection::checkTimeouts(qint64 now)
     if (m_socket->bytesToWrite() > 0 && now - m_output.lastProgress() > m_limits.sendTimeoutMs) {
         qCDebug(lcHttp) << "client" << m_parser.head().peerAddressText << "stopped reading: dropped";
         close(false);
+        return;
+    }
+    // A sender that trickles its body (a byte now and then, each read in time) still ends here.
+    if (m_bodyDeadline && now > m_bodyDeadline && !m_req.requestDone && !m_req.bodyPaused &&
+        !m_req.responseDone && (m_state == State::ReadingHead || m_state == State::Dispatched)) {
+        m_bodyDeadline = 0;
+        qCDebug(lcHttp) << "client" << m_parser.head().peerAddressText << "request body too slow: 408";
+        failRequest(408);
         return;
     }
     if (m_deadline == 0 || now <= m_deadline)
@@ -434,6 +503,7 @@ void HttpConnection::checkTimeouts(qint64 now)
         if (!m_req.requestDone && !m_req.bodyPaused && !m_req.responseDone)
             failRequest(408);
         break;
+    case State::Tunnel:
     case State::Closed:
         break;
     }
@@ -442,6 +512,11 @@ void HttpConnection::checkTimeouts(qint64 now)
 void HttpConnection::shutdown()
 {
     m_draining = true;
+    // A tunnel has no response to end after: a drain would otherwise wait for the whole grace period.
+    if (m_state == State::Tunnel) {
+        close(false);
+        return;
+    }
     if (m_state == State::Idle && m_inPos == m_inLen && m_socket->bytesAvailable() == 0)
         close(true);
     else

@@ -45,6 +45,9 @@ public:
     bool outputCongested() const override { return m_req.congested; }
     void holdOutput() override;
     void releaseOutput() override;
+    SocketTunnel *switchProtocols(const HttpHeaders &headers, QTcpSocket *upstream,
+                                  const QByteArray &fromUpstream,
+                                  const SocketTunnel::Settings &settings) override;
 
     // Called by the server's timer with HttpClock::nowMs().
     void checkTimeouts(qint64 nowMs);
@@ -58,6 +61,7 @@ private:
         Idle,
         ReadingHead,
         Dispatched,
+        Tunnel, // after a 101: m_tunnel relays raw bytes; nothing is parsed any more
         Closed
     };
 
@@ -92,6 +96,7 @@ private:
     void failRequest(int status);
     void close(bool graceful);
     void finalize();
+    void tunnelFinished();
 
     QTcpSocket *m_socket;
     SocketOutput m_output;
@@ -101,6 +106,7 @@ private:
     HttpServer *m_server;
     HttpRequestParser m_parser;
     RequestState m_req;
+    SocketTunnel *m_tunnel = nullptr;
 
     QByteArray m_bodyBuffer;
     QByteArray m_in; // reused read buffer: m_in[m_inPos, m_inLen) is not parsed yet
@@ -109,7 +115,8 @@ private:
 
     State m_state = State::Idle;
     int m_requests = 0;
-    qint64 m_deadline = 0; // of the current read phase; 0: none
+    qint64 m_deadline = 0;     // of the current read phase; 0: none
+    qint64 m_bodyDeadline = 0; // for the whole request body (HttpLimits::bodyTotalTimeoutMs); 0: none
     qint64 m_closeStarted = 0;
     bool m_closeAfter = false;
     bool m_draining = false;

@@ -3,9 +3,12 @@
 
 #include "httpheaders.h"
 #include "httprequesthead.h"
+#include "sockettunnel.h"
 
 #include <QByteArray>
 #include <QByteArrayView>
+
+class QTcpSocket;
 
 // Implemented by HttpConnection. Everything runs in the connection's thread.
 //
@@ -64,6 +67,16 @@ public:
     // releaseOutput() or finish(). A producer that delivers head and body in one go holds around it.
     virtual void holdOutput() {}
     virtual void releaseOutput() {}
+
+    // Protocol switch (101): answers `status` with `headers` as given (Upgrade and Connection are the
+    // caller's), then relays raw bytes between the client and `upstream` (a connected socket, taken over)
+    // until either side closes. `fromUpstream`: bytes the upstream sent after its own 101 head. Only for a
+    // request without a body, before anything else was written. The exchange (and its observer) ends here;
+    // the tunnel returned lives until it emits finished(). Null when the client is already gone (the
+    // upstream socket is then closed).
+    virtual SocketTunnel *switchProtocols(const HttpHeaders &headers, QTcpSocket *upstream,
+                                          const QByteArray &fromUpstream,
+                                          const SocketTunnel::Settings &settings) = 0;
 
     // A complete response in one call; `extra` carries fields other than framing ones.
     void respond(int status, QByteArrayView contentType, QByteArrayView body,

@@ -5,10 +5,13 @@
 
 struct HttpLimits
 {
-    int maxHeaderBytes = 32 * 1024;   // request line plus header fields: 431 beyond
-    qint64 maxBodyBytes = 0;          // 0: unlimited; 413 beyond
-    int headerTimeoutMs = 60000;      // a request head must arrive within this (408 after)
-    int bodyTimeoutMs = 60000;        // between two reads of a request body
+    int maxHeaderBytes = 32 * 1024; // request line plus header fields: 431 beyond
+    qint64 maxBodyBytes = 0;        // 0: unlimited; 413 beyond
+    int headerTimeoutMs = 60000;    // a request head must arrive within this (408 after)
+    int bodyTimeoutMs = 60000;      // between two reads of a request body
+    // The whole request body must arrive within this from the end of its head (408 after), time spent
+    // paused because the upstream does not take it excepted; 0: no total deadline.
+    int bodyTotalTimeoutMs = 0;
     int keepaliveTimeoutMs = 75000;   // an idle keep-alive connection is closed after this
     int sendTimeoutMs = 60000;        // a client that reads nothing of its response for this long is dropped
     int maxKeepaliveRequests = 10000; // requests on one connection before it is closed (0: no limit)

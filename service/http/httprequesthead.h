@@ -23,6 +23,9 @@ struct HttpRequestHead
     bool keepAlive = true;
     bool expectContinue = false;
     bool isHead = false; // method HEAD: a response has no body
+    // Upgrade sent with "Connection: upgrade": the handler may switch protocols
+    // (HttpExchange::switchProtocols).
+    bool upgrade = false;
 
     QHostAddress peerAddress;
     QByteArray peerAddressText; // "127.0.0.1", "::1": computed once per connection

@@ -1,6 +1,7 @@
 #include "httprequestparser.h"
 
 #include "httpauthority.h"
+#include "llhttpsettings.h"
 
 #include <cstring>
 
@@ -22,30 +23,10 @@ bool isTransferCodingChunked(QByteArrayView value)
 
 } // namespace
 
-const llhttp_settings_t &HttpRequestParser::settings()
-{
-    static const llhttp_settings_t s = [] {
-        llhttp_settings_t x;
-        llhttp_settings_init(&x);
-        x.on_message_begin = &HttpRequestParser::onMessageBegin;
-        x.on_url = &HttpRequestParser::onUrl;
-        x.on_header_field = &HttpRequestParser::onHeaderField;
-        x.on_header_field_complete = &HttpRequestParser::onHeaderFieldComplete;
-        x.on_header_value = &HttpRequestParser::onHeaderValue;
-        x.on_header_value_complete = &HttpRequestParser::onHeaderValueComplete;
-        x.on_headers_complete = &HttpRequestParser::onHeadersComplete;
-        x.on_body = &HttpRequestParser::onBody;
-        x.on_message_complete = &HttpRequestParser::onMessageComplete;
-        return x;
-    }();
-    return s;
-}
-
 HttpRequestParser::HttpRequestParser(const HttpLimits &limits)
     : m_limits(limits)
 {
-    llhttp_init(&m_parser, HTTP_REQUEST, &settings());
-    m_parser.data = this;
+    llhttpStart(&m_parser, this);
 }
 
 qsizetype HttpRequestParser::parse(const char *data, qsizetype size)
@@ -161,6 +142,7 @@ void HttpRequestParser::beginMessage()
     h.keepAlive = true;
     h.expectContinue = false;
     h.isHead = false;
+    h.upgrade = false;
     m_inField = false;
     m_dropField = false;
     m_inBody = false;
@@ -235,7 +217,11 @@ int HttpRequestParser::onHeadersComplete(llhttp_t *p)
         return -1;
     c->m_inBody = true;
     c->m_headDone = true;
-    // Protocol upgrades are not taken over here: the request is served as a plain one.
+    // The parser treats every request as a plain one: llhttp would otherwise stop for good after an
+    // upgrade request (HPE_PAUSED_UPGRADE). A handler that switches protocols does so once the message is
+    // complete, and takes the bytes after it, which this parser has not consumed (it pauses at the end of
+    // each message); one that does not answers the plain request, and the next bytes are the next request.
+    c->m_head.upgrade = p->upgrade != 0;
     p->upgrade = 0;
     // The caller acts on the head (dispatch, 100 Continue, buffering) before the body is read or the
     // message completes; a bodyless message completes on the next parse(), with or without bytes.

@@ -60,6 +60,11 @@ public:
     const char *errorReason() const { return m_errorReason; }
 
 private:
+    template<typename Parser>
+    friend const llhttp_settings_t &llhttpSettings();
+    template<typename Parser>
+    friend void llhttpStart(llhttp_t *parser, Parser *owner);
+    static constexpr llhttp_type_t LlhttpType = HTTP_REQUEST;
     static int onMessageBegin(llhttp_t *p);
     static int onUrl(llhttp_t *p, const char *at, size_t length);
     static int onHeaderField(llhttp_t *p, const char *at, size_t length);
@@ -69,7 +74,6 @@ private:
     static int onHeadersComplete(llhttp_t *p);
     static int onBody(llhttp_t *p, const char *at, size_t length);
     static int onMessageComplete(llhttp_t *p);
-    static const llhttp_settings_t &settings();
 
     void beginMessage();
     bool scanForFolding(const char *data, qsizetype size);

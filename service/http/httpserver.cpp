@@ -3,12 +3,42 @@
 #include "httpclock.h"
 #include "httpconnection.h"
 
+#include <QLoggingCategory>
 #include <QTcpServer>
 #include <QTcpSocket>
 
 #include <vector>
 
+#if defined(Q_OS_UNIX)
+#include <cerrno>
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
+Q_DECLARE_LOGGING_CATEGORY(lcHttp)
+
 namespace {
+
+constexpr int MaxPending = 1024;
+constexpr int FirstAcceptRetryMs = 10;
+constexpr int LastAcceptRetryMs = 1000;
+
+// Whether the process has no descriptor left (EMFILE/ENFILE), so that the next accept() would fail.
+// Found by duplicating a descriptor it has: Qt's accept loop is not relied on to report it.
+bool descriptorsExhausted(qintptr someDescriptor)
+{
+#if defined(Q_OS_UNIX)
+    const int probe = ::fcntl(int(someDescriptor), F_DUPFD_CLOEXEC, 0);
+    if (probe >= 0) {
+        ::close(probe);
+        return false;
+    }
+    return errno == EMFILE || errno == ENFILE;
+#else
+    Q_UNUSED(someDescriptor);
+    return false;
+#endif
+}
 
 // Hands raw descriptors to the HttpServer, skipping the QTcpSocket that QTcpServer would make.
 class DescriptorListener : public QTcpServer
@@ -38,6 +68,22 @@ HttpServer::HttpServer(IRequestHandler *handler, const HttpLimits &limits, QObje
     m_timer.setInterval(100);
     m_timer.setTimerType(Qt::CoarseTimer);
     connect(&m_timer, &QTimer::timeout, this, &HttpServer::tick);
+    if (m_limits.maxConnections > 0)
+        m_budget = std::make_shared<ConnectionBudget>(m_limits.maxConnections);
+}
+
+void HttpServer::setConnectionBudget(std::shared_ptr<ConnectionBudget> budget)
+{
+    m_budget = std::move(budget);
+}
+
+void HttpServer::createListener()
+{
+    if (m_listener)
+        return;
+    m_listener = new DescriptorListener(this);
+    m_listener->setMaxPendingConnections(MaxPending);
+    connect(m_listener, &QTcpServer::acceptError, this, &HttpServer::onAcceptError);
 }
 
 HttpServer::~HttpServer()
@@ -47,9 +93,7 @@ HttpServer::~HttpServer()
 
 bool HttpServer::listen(const QHostAddress &address, quint16 port, QString *error)
 {
-    if (!m_listener)
-        m_listener = new DescriptorListener(this);
-    m_listener->setMaxPendingConnections(1024);
+    createListener();
     if (!m_listener->listen(address, port)) {
         if (error)
             *error = QStringLiteral("cannot listen on %1:%2: %3")
@@ -64,8 +108,7 @@ bool HttpServer::listen(const QHostAddress &address, quint16 port, QString *erro
 
 bool HttpServer::listenOnDescriptor(qintptr descriptor, QString *error)
 {
-    if (!m_listener)
-        m_listener = new DescriptorListener(this);
+    createListener();
     if (!m_listener->setSocketDescriptor(descriptor)) {
         if (error)
             *error = QStringLiteral("cannot adopt listening socket: %1").arg(m_listener->errorString());
@@ -87,30 +130,100 @@ bool HttpServer::isListening() const
 
 void HttpServer::addConnection(qintptr socketDescriptor)
 {
-    if (m_draining || (m_limits.maxConnections > 0 && connectionCount() >= m_limits.maxConnections)) {
-        QTcpSocket discard;
-        discard.setSocketDescriptor(socketDescriptor);
-        discard.abort();
+    if (m_draining) {
+        closeDescriptor(socketDescriptor);
         return;
     }
+    m_acceptBackoffMs = 0; // accept() works again
+    if (m_budget && !m_budget->tryAcquire()) {
+        // Accepted in the same burst as the last one under the cap, or while another server sharing the
+        // budget took the last unit: it waits here, unanswered as in the backlog, for a unit to free.
+        m_waiting.push_back(socketDescriptor);
+        pauseAccepting(Pause::Budget);
+        return;
+    }
+    adopt(socketDescriptor);
+    // That was the last descriptor: accept() would now fail, and the backlog stays readable, which can
+    // keep the event loop spinning; accepting pauses until a connection ends or a retry finds room.
+    if (m_listener && m_listener->isListening() && descriptorsExhausted(m_listener->socketDescriptor()))
+        onAcceptError(QAbstractSocket::SocketResourceError);
+}
+
+void HttpServer::adopt(qintptr socketDescriptor)
+{
     auto *connection = new HttpConnection(socketDescriptor, m_handler, m_limits, this);
     if (!connection->isOpen()) {
         delete connection;
+        if (m_budget)
+            m_budget->release();
         return;
     }
     m_connections.insert(connection);
-    if (m_limits.maxConnections > 0 && connectionCount() >= m_limits.maxConnections && m_listener)
-        m_listener->pauseAccepting();
+    if (m_budget && m_budget->full())
+        pauseAccepting(Pause::Budget);
+    if (!m_timer.isActive())
+        m_timer.start();
+}
+
+void HttpServer::closeDescriptor(qintptr socketDescriptor)
+{
+    QTcpSocket discard;
+    discard.setSocketDescriptor(socketDescriptor);
+    discard.abort();
+}
+
+void HttpServer::pauseAccepting(Pause why)
+{
+    if (!m_listener || !m_listener->isListening())
+        return;
+    m_pause = why;
+    m_listener->pauseAccepting();
+    // QTcpServer goes on accepting in the loop that called incomingConnection() until accept() would
+    // block; a pending-connection cap of 0 ends that loop before the next accept(), so the clients beyond
+    // the cap stay in the backlog instead of being accepted and closed.
+    m_listener->setMaxPendingConnections(0);
+}
+
+void HttpServer::resumeAccepting()
+{
+    while (!m_waiting.empty() && !m_draining && m_budget && m_budget->tryAcquire()) {
+        const qintptr descriptor = m_waiting.front();
+        m_waiting.pop_front();
+        adopt(descriptor);
+    }
+    if (m_pause == Pause::None || !m_listener || !m_listener->isListening() || m_draining)
+        return;
+    if (!m_waiting.empty() || (m_budget && m_budget->full())) {
+        m_pause = Pause::Budget;
+        return;
+    }
+    m_pause = Pause::None;
+    m_listener->setMaxPendingConnections(MaxPending);
+    m_listener->resumeAccepting();
+}
+
+// QTcpServer stops accepting on any error but EAGAIN and never resumes by itself. Out of descriptors
+// (EMFILE/ENFILE), the backlog stays readable, so resuming at once would spin; resumed instead when one of
+// this server's connections ends, or after a delay that doubles up to a second while accept keeps failing.
+void HttpServer::onAcceptError(QAbstractSocket::SocketError error)
+{
+    m_acceptBackoffMs =
+        m_acceptBackoffMs == 0 ? FirstAcceptRetryMs : qMin(m_acceptBackoffMs * 2, LastAcceptRetryMs);
+    if (m_acceptBackoffMs == FirstAcceptRetryMs || m_acceptBackoffMs == LastAcceptRetryMs)
+        qCWarning(lcHttp).noquote() << "accepting connections paused: out of file descriptors or other"
+                                    << "resources (socket error" << int(error) << "); retrying in"
+                                    << m_acceptBackoffMs << "ms, or when a connection closes";
+    pauseAccepting(Pause::AcceptError);
+    m_retryAcceptAt = HttpClock::nowMs() + m_acceptBackoffMs;
     if (!m_timer.isActive())
         m_timer.start();
 }
 
 void HttpServer::connectionFinished(HttpConnection *connection)
 {
-    m_connections.erase(connection);
-    if (m_limits.maxConnections > 0 && connectionCount() < m_limits.maxConnections && m_listener &&
-        m_listener->isListening() && !m_draining)
-        m_listener->resumeAccepting();
+    if (m_connections.erase(connection) && m_budget)
+        m_budget->release();
+    resumeAccepting();
     if (m_draining && m_connections.empty())
         emit drained();
 }
@@ -125,6 +238,9 @@ void HttpServer::drain()
 {
     stopListening();
     m_draining = true;
+    for (const qintptr descriptor : m_waiting)
+        closeDescriptor(descriptor);
+    m_waiting.clear();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections)
         connection->shutdown();
@@ -134,6 +250,9 @@ void HttpServer::drain()
 
 void HttpServer::closeAll()
 {
+    for (const qintptr descriptor : m_waiting)
+        closeDescriptor(descriptor);
+    m_waiting.clear();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections)
         connection->abort();
@@ -143,6 +262,14 @@ void HttpServer::closeAll()
 void HttpServer::tick()
 {
     const qint64 now = HttpClock::nowMs();
+    // A connection of another server sharing the budget may have ended; a failed accept's delay may be up.
+    if ((m_pause == Pause::Budget && !m_budget->full()) || (!m_waiting.empty() && !m_budget->full()) ||
+        (m_pause == Pause::AcceptError && now >= m_retryAcceptAt)) {
+        if (m_pause == Pause::AcceptError && descriptorsExhausted(m_listener->socketDescriptor()))
+            onAcceptError(QAbstractSocket::SocketResourceError); // still none: wait longer
+        else
+            resumeAccepting();
+    }
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections) {
         if (m_connections.count(connection))

@@ -1,12 +1,16 @@
 // An HTTP/1.1 listener serving its connections in the thread it lives in, through one request handler.
 #pragma once
 
+#include "connectionbudget.h"
 #include "httplimits.h"
 
+#include <QAbstractSocket>
 #include <QHostAddress>
 #include <QObject>
 #include <QTimer>
 
+#include <deque>
+#include <memory>
 #include <unordered_set>
 
 class HttpConnection;
@@ -47,6 +51,15 @@ public:
     // Serves an already-accepted client socket (from a listener shared between workers).
     void addConnection(qintptr socketDescriptor);
 
+    // A cap shared with other servers (the proxy's workers), instead of one of its own from
+    // HttpLimits::maxConnections. At the cap accepting pauses, so further clients wait in the listen
+    // backlog; it resumes when a connection of this server ends, or on the next tick for one elsewhere.
+    // A client accepted in the same burst as the last one under the cap (at most one per pause) waits,
+    // unanswered like those in the backlog, until a unit frees.
+    void setConnectionBudget(std::shared_ptr<ConnectionBudget> budget);
+    // Whether accepting is paused now (at the cap, or after running out of descriptors).
+    bool acceptingPaused() const { return m_pause != Pause::None; }
+
     // Drain: stop accepting, close idle connections now and the others after their current response.
     // drained() follows once the last connection is gone.
     void drain();
@@ -60,14 +73,32 @@ signals:
     void drained();
 
 private:
+    enum class Pause
+    {
+        None,
+        Budget,     // at the connection cap
+        AcceptError // accept() failed (EMFILE, ENFILE, ENOBUFS...): retried with backoff
+    };
+
     friend class HttpConnection;
     void connectionFinished(HttpConnection *connection);
     void tick();
+    void createListener();
+    void adopt(qintptr socketDescriptor);
+    static void closeDescriptor(qintptr socketDescriptor);
+    void pauseAccepting(Pause why);
+    void resumeAccepting();
+    void onAcceptError(QAbstractSocket::SocketError error);
 
     IRequestHandler *m_handler;
     HttpLimits m_limits;
     QTcpServer *m_listener = nullptr;
     QTimer m_timer;
     std::unordered_set<HttpConnection *> m_connections;
+    std::shared_ptr<ConnectionBudget> m_budget;
+    std::deque<qintptr> m_waiting; // accepted beyond the cap: adopted as soon as the budget allows
+    Pause m_pause = Pause::None;
+    qint64 m_retryAcceptAt = 0;
+    int m_acceptBackoffMs = 0;
     bool m_draining = false;
 };

@@ -88,6 +88,23 @@ int statusFor(UpstreamConnection::Failure failure)
     return UpstreamConnection::isTimeout(failure) ? 504 : 502;
 }
 
+// "Upgrade: websocket" (a token of the list, in any case): the only protocol tunnelled.
+bool asksForWebSocket(const HttpHeaders &headers)
+{
+    const QByteArrayView upgrade = headers.value("upgrade");
+    qsizetype start = 0;
+    while (start <= upgrade.size()) {
+        qsizetype end = upgrade.indexOf(',', start);
+        if (end < 0)
+            end = upgrade.size();
+        QByteArrayView token = upgrade.sliced(start, end - start).trimmed();
+        if (HttpHeaders::equalsIgnoringCase(token, "websocket"))
+            return true;
+        start = end + 1;
+    }
+    return false;
+}
+
 int msFromSeconds(double seconds)
 {
     if (seconds <= 0)
@@ -127,6 +144,10 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     m_replayable = true;
     m_buffering = false;
     m_responseStarted = false;
+    // Only a bodyless GET can be a WebSocket handshake (RFC 6455 section 4.1).
+    const HttpRequestHead &asked = exchange->request();
+    m_upgrade = target->websocket && asked.upgrade && asked.method == "GET" && !asked.hasBody() &&
+                asksForWebSocket(asked.headers);
     m_replay.resize(0);
     m_upstreamAddrs.resize(0);
     m_upstreamStatuses.resize(0);
@@ -303,6 +324,11 @@ void ProxyCall::buildRequestHead(QByteArray &out)
     out.append("\r\n");
     if (!request.authority.isEmpty())
         appendField(out, "X-Forwarded-Host", request.authority);
+    if (m_upgrade) {
+        // nginx's proxy_set_header Upgrade $http_upgrade; Connection "upgrade".
+        appendField(out, "Upgrade", headers.value("upgrade"));
+        out.append("Connection: upgrade\r\n");
+    }
     if (request.chunked) {
         out.append("Transfer-Encoding: chunked\r\n");
     } else if (request.contentLength >= 0) {
@@ -419,6 +445,18 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
         m_entry->health->report(m_node, UpstreamHealth::Outcome::httpStatus(head.status));
 
     m_responseHeaders.clear();
+    if (head.status == 101) {
+        // Answered in upstreamResponseComplete(), which follows at once (a 101 has no body).
+        for (int i = 0; i < head.headers.size(); ++i) {
+            const QByteArrayView name = head.headers.name(i);
+            const Field field = classify(name);
+            if (field != Field::Hop && field != Field::ContentLength)
+                m_responseHeaders.append(name, head.headers.value(i));
+        }
+        m_responseHeaders.append("Upgrade", head.headers.value("upgrade"));
+        m_responseHeaders.append("Connection", "upgrade");
+        return;
+    }
     const ConnectionList connection(head.headers.value("connection"));
     for (int i = 0; i < head.headers.size(); ++i) {
         const QByteArrayView name = head.headers.name(i);
@@ -456,6 +494,10 @@ void ProxyCall::responseWritable()
 
 void ProxyCall::upstreamResponseComplete(const HttpHeaders &trailers)
 {
+    if (m_status == 101) {
+        startTunnel();
+        return;
+    }
     UpstreamConnection *connection = std::exchange(m_connection, nullptr);
     if (m_upstreamDone)
         m_handler->pool().release(connection, m_entry->upstream->keepalive);
@@ -469,6 +511,64 @@ void ProxyCall::upstreamResponseComplete(const HttpHeaders &trailers)
         exchange->finish(trailers.isEmpty() ? nullptr : &trailers);
     }
     complete(status);
+}
+
+void ProxyCall::startTunnel()
+{
+    UpstreamConnection *connection = std::exchange(m_connection, nullptr);
+    releaseNode();
+    if (!m_upgrade || !m_exchange) {
+        // A switch nobody asked for (the Upgrade field was not forwarded): the node broke the protocol.
+        m_handler->pool().discard(connection);
+        qCDebug(lcProxy) << "upstream" << m_entry->key << "answered 101 to a request that was not upgraded";
+        m_responseStarted = false;
+        failClient(502);
+        return;
+    }
+    QByteArray fromUpstream;
+    QTcpSocket *socket = connection->takeSocket(&fromUpstream);
+    m_handler->pool().discard(connection);
+
+    SocketTunnel::Settings settings;
+    // As nginx's proxy_read_timeout for an upgraded connection: the upstream's read timeout is the most
+    // a tunnel may stay silent both ways.
+    settings.idleTimeoutMs = msFromSeconds(m_entry->upstream->timeout.read);
+    const QString routeId = m_target->route ? m_target->route->id : QString();
+    AccessLog::Entry entry = ProxyHandler::logEntry(*m_request, m_clientAddress, routeId, 101, 0);
+    entry.upstreamAddr = m_upstreamAddrs;
+    entry.upstreamStatus = m_upstreamStatuses;
+    const QString upstreamKey = m_entry->key;
+    const qint64 startMicros = m_startMicros;
+    const qint64 upstreamStartMicros = m_upstreamStartMicros;
+
+    HttpExchange *exchange = std::exchange(m_exchange, nullptr);
+    exchange->setObserver(nullptr);
+    SocketTunnel *tunnel = exchange->switchProtocols(m_responseHeaders, socket, fromUpstream, settings);
+    if (!tunnel) {
+        complete(499); // the client went away meanwhile
+        return;
+    }
+    ProxyHandler *handler = m_handler;
+    handler->metrics().tunnelOpened();
+    QObject::connect(tunnel, &SocketTunnel::finished, tunnel, [=]() mutable {
+        const SocketTunnel::Totals &totals = tunnel->totals();
+        const qint64 now = ProxyHandler::nowMicros();
+        handler->metrics().tunnelClosed();
+        handler->metrics().recordRequest(routeId, upstreamKey, 101, now - startMicros,
+                                         now - upstreamStartMicros, totals.clientToUpstream,
+                                         totals.upstreamToClient);
+        AccessLog::Buffer *log = handler->accessLog();
+        if (log && log->isEnabled()) {
+            entry.timeMsecs = 0;
+            entry.requestTimeMicros = now - startMicros;
+            entry.upstreamResponseTimeMicros = now - upstreamStartMicros;
+            entry.requestLength = totals.clientToUpstream;
+            entry.bodyBytesSent = totals.upstreamToClient;
+            entry.bytesSent = totals.upstreamToClient;
+            log->append(entry);
+        }
+    });
+    complete(101, false);
 }
 
 void ProxyCall::upstreamFailed(UpstreamConnection::Failure failure)
@@ -566,26 +666,28 @@ void ProxyCall::failClient(int status)
     complete(status);
 }
 
-void ProxyCall::complete(int status)
+void ProxyCall::complete(int status, bool record)
 {
     if (!std::exchange(m_active, false))
         return; // ended already, by a callback from deeper in the same stack
     ProxyHandler *handler = m_handler;
     const qint64 now = ProxyHandler::nowMicros();
     const QString &routeId = m_target->route ? m_target->route->id : QString();
-    handler->metrics().recordRequest(routeId, m_entry->key, status, now - m_startMicros,
-                                     m_upstreamStartMicros < 0 ? -1 : now - m_upstreamStartMicros,
-                                     m_requestBytes, m_responseBytes);
-    AccessLog::Buffer *log = handler->accessLog();
-    if (log && log->isEnabled()) {
-        AccessLog::Entry entry =
-            ProxyHandler::logEntry(*m_request, m_clientAddress, routeId, status, now - m_startMicros);
-        entry.bodyBytesSent = m_responseBytes;
-        entry.requestLength = m_requestBytes;
-        entry.upstreamAddr = m_upstreamAddrs;
-        entry.upstreamStatus = m_upstreamStatuses;
-        entry.upstreamResponseTimeMicros = m_upstreamStartMicros < 0 ? -1 : now - m_upstreamStartMicros;
-        log->append(entry);
+    if (record) {
+        handler->metrics().recordRequest(routeId, m_entry->key, status, now - m_startMicros,
+                                         m_upstreamStartMicros < 0 ? -1 : now - m_upstreamStartMicros,
+                                         m_requestBytes, m_responseBytes);
+        AccessLog::Buffer *log = handler->accessLog();
+        if (log && log->isEnabled()) {
+            AccessLog::Entry entry =
+                ProxyHandler::logEntry(*m_request, m_clientAddress, routeId, status, now - m_startMicros);
+            entry.bodyBytesSent = m_responseBytes;
+            entry.requestLength = m_requestBytes;
+            entry.upstreamAddr = m_upstreamAddrs;
+            entry.upstreamStatus = m_upstreamStatuses;
+            entry.upstreamResponseTimeMicros = m_upstreamStartMicros < 0 ? -1 : now - m_upstreamStartMicros;
+            log->append(entry);
+        }
     }
     m_entry = nullptr;
     m_request = nullptr;

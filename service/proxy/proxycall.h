@@ -13,7 +13,9 @@
 // enough to keep (ReplayLimit); past that a request is not retried. A non-idempotent request (POST,
 // PATCH, ...) is retried only when nothing of it was sent, unless its upstream sets
 // retry_non_idempotent. A body up to ProxyPolicy::requestBufferBytes is read whole before a node is
-// picked. Recycled by ProxyHandler.
+// picked. A WebSocket handshake on a route with enable_websocket is forwarded with its Upgrade field; a
+// 101 from the node turns the client connection and that upstream connection (never pooled again) into a
+// SocketTunnel, counted in the metrics and logged when it ends. Recycled by ProxyHandler.
 class ProxyCall : public HttpExchange::Observer, public UpstreamConnection::Observer
 {
 public:
@@ -55,7 +57,9 @@ private:
     void endUpstreamBody();
     void releaseNode();
     void failClient(int status);
-    void complete(int status);
+    void startTunnel();
+    // `record`: count the request and log it now (a tunnel does so when it ends instead).
+    void complete(int status, bool record = true);
     void buildRequestHead(QByteArray &out);
 
     ProxyHandler *m_handler;
@@ -97,4 +101,5 @@ private:
     bool m_replayable = true;
     bool m_buffering = false; // reading a small body whole before taking an upstream connection
     bool m_responseStarted = false;
+    bool m_upgrade = false; // a WebSocket handshake on a route that allows it: a 101 opens a tunnel
 };

@@ -67,6 +67,8 @@ void ProxyMetrics::Snapshot::merge(const Snapshot &other)
         mine.retries += it->retries;
     }
     activeConnections += other.activeConnections;
+    activeTunnels += other.activeTunnels;
+    tunnels += other.tunnels;
 }
 
 void ProxyMetrics::recordRequest(const QString &routeId, const QString &upstream, int statusCode,

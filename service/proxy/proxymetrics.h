@@ -64,6 +64,8 @@ public:
         QHash<QString, RouteStats> routes;       // by route id, "" for requests that matched no route
         QHash<QString, UpstreamStats> upstreams; // by upstream key
         qint64 activeConnections = 0;
+        qint64 activeTunnels = 0; // WebSocket tunnels open now
+        quint64 tunnels = 0;      // WebSocket tunnels opened since start
 
         void merge(const Snapshot &other);
     };
@@ -74,6 +76,12 @@ public:
                        qint64 upstreamMicros, qint64 requestBytes, qint64 responseBytes);
     void connectionOpened() { ++m_snapshot.activeConnections; }
     void connectionClosed() { --m_snapshot.activeConnections; }
+    void tunnelOpened()
+    {
+        ++m_snapshot.activeTunnels;
+        ++m_snapshot.tunnels;
+    }
+    void tunnelClosed() { --m_snapshot.activeTunnels; }
     void upstreamConnectFailed(const QString &upstream) { ++m_snapshot.upstreams[upstream].connectFailures; }
     void upstreamRetried(const QString &upstream) { ++m_snapshot.upstreams[upstream].retries; }
 

@@ -71,11 +71,14 @@ bool ProxyServer::start(QString *error)
     }
 
     m_checker = std::make_unique<ActiveHealthChecker>();
+    const auto budget = m_settings.limits.maxConnections > 0
+                            ? std::make_shared<ConnectionBudget>(m_settings.limits.maxConnections)
+                            : nullptr;
     for (int i = 0; i < workers; ++i) {
         auto *thread = new QThread;
         thread->setObjectName(QStringLiteral("proxy-worker-%1").arg(i));
         auto *worker = new ProxyWorker(i, m_settings.limits, m_settings.policy,
-                                       m_settings.accessLog.isEmpty() ? nullptr : &m_accessLog);
+                                       m_settings.accessLog.isEmpty() ? nullptr : &m_accessLog, budget);
         worker->moveToThread(thread);
         connect(worker, &ProxyWorker::drained, this, &ProxyServer::onWorkerDrained, Qt::QueuedConnection);
         thread->start();

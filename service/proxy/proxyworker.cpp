@@ -5,12 +5,15 @@
 #include "proxyhandler.h"
 
 ProxyWorker::ProxyWorker(int index, const HttpLimits &limits, const ProxyPolicy &policy,
-                         const AccessLog *accessLog)
+                         const AccessLog *accessLog, std::shared_ptr<ConnectionBudget> budget)
     : m_index(index)
     , m_limits(limits)
     , m_policy(policy)
     , m_accessLog(accessLog)
-{}
+    , m_budget(std::move(budget))
+{
+    m_limits.maxConnections = 0; // the shared budget counts instead of one cap per worker
+}
 
 ProxyWorker::~ProxyWorker()
 {
@@ -37,8 +40,11 @@ bool ProxyWorker::setUp(const QList<qintptr> &listeningDescriptors, QString *err
         if (!server->listenOnDescriptor(listeningDescriptors.at(i), error))
             return false;
     }
-    for (HttpServer *server : std::as_const(m_servers))
+    for (HttpServer *server : std::as_const(m_servers)) {
+        if (m_budget)
+            server->setConnectionBudget(m_budget);
         connect(server, &HttpServer::drained, this, &ProxyWorker::checkDrained);
+    }
     return true;
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "accesslog.h"
+#include "connectionbudget.h"
 #include "httplimits.h"
 #include "proxymetrics.h"
 #include "proxysettings.h"
@@ -24,7 +25,9 @@ class ProxyWorker : public QObject
     Q_OBJECT
 
 public:
-    ProxyWorker(int index, const HttpLimits &limits, const ProxyPolicy &policy, const AccessLog *accessLog);
+    // `budget`: the gateway-wide connection cap (limits.max_connections) shared by every worker; null: none.
+    ProxyWorker(int index, const HttpLimits &limits, const ProxyPolicy &policy, const AccessLog *accessLog,
+                std::shared_ptr<ConnectionBudget> budget = nullptr);
     ~ProxyWorker() override;
 
     int index() const { return m_index; }
@@ -57,6 +60,7 @@ private:
     HttpLimits m_limits;
     ProxyPolicy m_policy;
     const AccessLog *m_accessLog;
+    std::shared_ptr<ConnectionBudget> m_budget;
     ProxyMetrics m_metrics;
     std::unique_ptr<AccessLog::Buffer> m_logBuffer;
     std::unique_ptr<ProxyHandler> m_handler;

@@ -1,6 +1,7 @@
 #include "upstreamconnection.h"
 
 #include "httpclock.h"
+#include "llhttpsettings.h"
 
 #include <QLoggingCategory>
 #include <QTcpSocket>
@@ -22,25 +23,6 @@ inline UpstreamConnection *self(llhttp_t *p)
 
 } // namespace
 
-const llhttp_settings_t &UpstreamConnection::parserSettings()
-{
-    static const llhttp_settings_t settings = [] {
-        llhttp_settings_t s;
-        llhttp_settings_init(&s);
-        s.on_message_begin = &UpstreamConnection::onMessageBegin;
-        s.on_status = &UpstreamConnection::onStatus;
-        s.on_header_field = &UpstreamConnection::onHeaderField;
-        s.on_header_field_complete = &UpstreamConnection::onHeaderFieldComplete;
-        s.on_header_value = &UpstreamConnection::onHeaderValue;
-        s.on_header_value_complete = &UpstreamConnection::onHeaderValueComplete;
-        s.on_headers_complete = &UpstreamConnection::onHeadersComplete;
-        s.on_body = &UpstreamConnection::onBody;
-        s.on_message_complete = &UpstreamConnection::onMessageComplete;
-        return s;
-    }();
-    return settings;
-}
-
 UpstreamConnection::UpstreamConnection(QByteArray nodeKey, QByteArray host, quint16 port, QObject *parent)
     : QObject(parent)
     , m_nodeKey(std::move(nodeKey))
@@ -49,8 +31,7 @@ UpstreamConnection::UpstreamConnection(QByteArray nodeKey, QByteArray host, quin
     , m_socket(new QTcpSocket(this))
     , m_output(m_socket)
 {
-    llhttp_init(&m_parser, HTTP_RESPONSE, &parserSettings());
-    m_parser.data = this;
+    llhttpStart(&m_parser, this);
     m_in.resize(ReadChunk);
     m_socket->setReadBufferSize(ReadBuffer);
     connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
@@ -85,8 +66,7 @@ void UpstreamConnection::onConnected()
 
 void UpstreamConnection::beginRequest(bool headRequest)
 {
-    llhttp_init(&m_parser, HTTP_RESPONSE, &parserSettings());
-    m_parser.data = this;
+    llhttpStart(&m_parser, this);
     m_headRequest = headRequest;
     m_busy = true;
     m_complete = false;
@@ -182,6 +162,23 @@ void UpstreamConnection::close()
     m_observer = nullptr;
     m_socket->abort();
     deleteLater();
+}
+
+QTcpSocket *UpstreamConnection::takeSocket(QByteArray *unread)
+{
+    *unread = QByteArray(m_in.constData() + m_inPos, m_inLen - m_inPos);
+    m_inPos = m_inLen = 0;
+    m_output.release();
+    m_failed = true;
+    m_busy = false;
+    m_observer = nullptr;
+    QTcpSocket *socket = m_socket;
+    disconnect(socket, nullptr, this, nullptr);
+    socket->setParent(nullptr);
+    // An unconnected stand-in, so that everything else here (close() included) stays valid.
+    m_socket = new QTcpSocket(this);
+    m_output = SocketOutput(m_socket);
+    return socket;
 }
 
 void UpstreamConnection::onReadyRead()

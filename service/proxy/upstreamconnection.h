@@ -88,6 +88,10 @@ public:
     qint64 idleSince() const { return m_idleSince; }
     void markIdle(qint64 nowMs);
 
+    // After a complete 101 response: hands the connected socket over (for a tunnel), with the bytes read
+    // after the response head. The connection is dead afterwards and must be discarded, never pooled.
+    QTcpSocket *takeSocket(QByteArray *unread);
+
     // Checks connect, send and read deadlines; reports a timeout failure to the observer.
     void checkTimeouts(qint64 nowMs);
     void close();
@@ -103,6 +107,11 @@ signals:
     void idleConnectionLost(UpstreamConnection *connection);
 
 private:
+    template<typename Parser>
+    friend const llhttp_settings_t &llhttpSettings();
+    template<typename Parser>
+    friend void llhttpStart(llhttp_t *parser, Parser *owner);
+    static constexpr llhttp_type_t LlhttpType = HTTP_RESPONSE;
     static int onMessageBegin(llhttp_t *p);
     static int onStatus(llhttp_t *p, const char *at, size_t length);
     static int onHeaderField(llhttp_t *p, const char *at, size_t length);
@@ -112,7 +121,6 @@ private:
     static int onHeadersComplete(llhttp_t *p);
     static int onBody(llhttp_t *p, const char *at, size_t length);
     static int onMessageComplete(llhttp_t *p);
-    static const llhttp_settings_t &parserSettings();
     HttpHeaders &currentHeaders() { return m_inBody ? m_trailers : m_head.headers; }
 
     void onConnected();

@@ -203,8 +203,16 @@ void Router::Data::add(const RoutePtr &route, const ConfigSnapshot &snapshot)
 {
     Slot slot;
     const UpstreamPtr upstream = snapshot.upstreamFor(*route);
+    // APISIX: the route's own enable_websocket when it has one (false included), else its service's.
+    // The validator has checked that either is a boolean.
+    const QJsonValue own = route->json.value(QLatin1String("enable_websocket"));
+    bool websocket = own.toBool();
+    if (own.isUndefined() && !route->serviceId.isEmpty()) {
+        if (const ServicePtr service = snapshot.services().value(route->serviceId))
+            websocket = service->json.value(QLatin1String("enable_websocket")).toBool();
+    }
     slot.target = std::make_shared<const RouteTarget>(
-        RouteTarget{route, upstream, upstreamKeyFor(snapshot, *route, upstream)});
+        RouteTarget{route, upstream, upstreamKeyFor(snapshot, *route, upstream), websocket});
     for (const QByteArray &method : route->methods)
         slot.methods |= methodBit(method);
     slot.priority = route->priority;
@@ -366,7 +374,7 @@ QByteArray Router::digest() const
             line += ' ' + t.route->id.toUtf8() + '/' + QByteArray::number(slot.priority) + '/' +
                     QByteArray::number(slot.methods) + '/' + t.upstreamKey.toUtf8() + '/' +
                     QByteArray::number(quintptr(t.upstream.get()), 16) + '/' +
-                    QByteArray::number(quintptr(t.route.get()), 16);
+                    QByteArray::number(quintptr(t.route.get()), 16) + (t.websocket ? "/ws" : "");
             for (const auto &[host, wildcard] : slot.hosts)
                 line += (wildcard ? "/*" : "/") + host;
         }

@@ -24,6 +24,8 @@ struct RouteTarget
     // (from upstream_id, the route's or its service's), "routes/<id>" or "services/<id>" for an inline
     // one; empty when `upstream` is null.
     QString upstreamKey;
+    // enable_websocket of the route, or of its service when the route does not say (as APISIX).
+    bool websocket = false;
 };
 
 // The order a request is tried against the routes, as APISIX's routers (lua-resty-radixtree):

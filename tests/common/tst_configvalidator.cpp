@@ -91,6 +91,8 @@ void TestConfigValidator::rejects_data()
     row("route not object", "route", R"("x")", one("routes/1: expected object, got string"));
     row("uri wrong type", "route", R"({"uri":5,"upstream_id":1})",
         one("routes/1: /uri: expected string, got number"));
+    row("enable_websocket not a boolean", "route", R"({"uri":"/a","upstream_id":1,"enable_websocket":1})",
+        one("routes/1: /enable_websocket: expected boolean, got number"));
     row("uri missing", "route", R"({"upstream_id":1})",
         one(R"(routes/1: expected "uri" or "uris", got neither)"));
     row("uri and uris", "route", R"({"uri":"/a","uris":["/b"],"upstream_id":1})",
@@ -376,6 +378,8 @@ void TestConfigValidator::rejects_data()
 
     // services
     row("service not object", "service", "1", one("services/1: expected object, got number"));
+    row("service enable_websocket", "service", R"({"upstream_id":1,"enable_websocket":"true"})",
+        one("services/1: /enable_websocket: expected boolean, got string"));
     row("service upstream_id", "service", R"({"upstream_id":[]})",
         one("services/1: /upstream_id: expected non-empty string or integer >= 1, got array"));
     row("service inline upstream", "service", R"({"upstream":{"nodes":{"a:0":1}}})",

@@ -5,6 +5,7 @@
 
 #include <QDeadlineTimer>
 #include <QDir>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -262,6 +263,24 @@ void tst_AdminApi::eventStreamsCapped()
                  .contains(QLatin1String("admin.max_event_streams is 2")),
              third.body.constData());
     QCOMPARE(int(streams.size()), 2); // the refused socket was let go, the two followers stay
+
+    // A follower that goes away frees its slot at once, not at the next keepalive (15 s later): a new
+    // follower is taken well within that.
+    streams.front()->abort();
+    streams.erase(streams.begin());
+    QElapsedTimer clock;
+    clock.start();
+    // follow() opens a connection each time: a loop of its own rather than QTRY_VERIFY, which evaluates
+    // its condition once more after it held.
+    bool taken = false;
+    while (!taken && clock.elapsed() < 3000) {
+        taken = follow().contains("event: status");
+        if (!taken)
+            QTest::qWait(50);
+    }
+    QVERIFY(taken);
+    QVERIFY2(clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(int(streams.size()), 2);
 }
 
 void tst_AdminApi::statusConfigAndDiff()

@@ -42,7 +42,8 @@ void tst_BootstrapSettings::everyKey()
                           "prefix": "/p", "username": "u", "password": "pw",
                           "tls": {"ca": "ca.pem", "cert": "c.pem", "key": "k.pem"}},
         "startup": {"wait_for_control_plane_ms": 10, "serve_local_first": true},
-        "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000, "request_buffer_bytes": 0},
+        "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000, "request_buffer_bytes": 0,
+                   "max_connections": 500, "client_body_timeout_ms": 30000},
         "access_log": "access.log", "real_ip_from": ["10.0.0.0/8", "192.168.1.7", "fd00::/8"]
     })",
                                                &errors);
@@ -60,6 +61,8 @@ void tst_BootstrapSettings::everyKey()
     QCOMPARE(s->limits.maxHeaderBytes, 4096);
     QCOMPARE(s->limits.maxBodyBytes, qint64(1000));
     QCOMPARE(s->limits.requestBufferBytes, qint64(0));
+    QCOMPARE(s->limits.maxConnections, 500);
+    QCOMPARE(s->limits.clientBodyTimeoutMs, 30000);
     QCOMPARE(s->resolve(s->accessLog), QStringLiteral("/tmp/hf/access.log"));
     QCOMPARE(s->realIpFrom.size(), 3);
     QCOMPARE(s->realIpFrom.at(0), qMakePair(QHostAddress(QStringLiteral("10.0.0.0")), 8));

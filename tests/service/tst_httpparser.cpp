@@ -102,6 +102,7 @@ private slots:
     void pipelinedRequestsOneAtATime();
     void underscoreHeadersDroppedUnlessKept();
     void stopsAtTheHeadAndAtTheMessage();
+    void upgradeLeavesTheBytesAfterTheHead();
 };
 
 static HttpLimits testLimits()
@@ -360,6 +361,40 @@ void TestHttpParser::stopsAtTheHeadAndAtTheMessage()
     QCOMPARE(parser.status(), HttpRequestParser::Status::MessageComplete);
     QCOMPARE(collector.body, QByteArray("abc"));
     QVERIFY(request.sliced(pos).startsWith("GET /next"));
+}
+
+// An upgrade request is flagged and completes as a bodyless message; the bytes after its head (the first
+// WebSocket frame, sent in the same packet) are not consumed: they belong to whoever takes the upgrade.
+// Without the upgrade taken, they parse as the next request (the parser never sticks in llhttp's
+// HPE_PAUSED_UPGRADE).
+void TestHttpParser::upgradeLeavesTheBytesAfterTheHead()
+{
+    const QByteArray head =
+        "GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n";
+    const QByteArray frame("\x81\x85\x01\x02\x03\x04iiiii", 11);
+    const QByteArray input = head + frame;
+    HttpRequestParser parser(testLimits());
+    qsizetype pos = parser.parse(input.constData(), input.size());
+    QCOMPARE(parser.status(), HttpRequestParser::Status::HeadComplete);
+    QVERIFY(parser.head().upgrade);
+    QCOMPARE(pos, head.size());
+    QVERIFY(parser.completesWithoutInput());
+    pos += parser.parse(input.constData() + pos, 0);
+    QCOMPARE(parser.status(), HttpRequestParser::Status::MessageComplete);
+    QCOMPARE(pos, head.size());
+
+    const Outcome plain =
+        parse("GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+              "\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n",
+              0, testLimits());
+    QCOMPARE(plain.status, 0);
+    QCOMPARE(plain.messages, 2);
+    QCOMPARE(plain.target, QByteArray("/next"));
+
+    HttpRequestParser noUpgrade(testLimits());
+    const QByteArray ordinary = "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\n\r\n";
+    noUpgrade.parse(ordinary.constData(), ordinary.size());
+    QVERIFY(!noUpgrade.head().upgrade);
 }
 
 QTEST_GUILESS_MAIN(TestHttpParser)

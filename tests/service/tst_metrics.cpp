@@ -100,6 +100,9 @@ void TestMetrics::expositionText()
     m.recordRequest(QStringLiteral("r1"), QStringLiteral("upstreams/1"), 502, 12000000, -1, 10, 0);
     m.upstreamConnectFailed(QStringLiteral("upstreams/1"));
     m.upstreamRetried(QStringLiteral("upstreams/1"));
+    m.tunnelOpened();
+    m.tunnelOpened();
+    m.tunnelClosed();
 
     MetricsRegistry registry;
     const QByteArray text = registry.render({m.snapshot()});
@@ -127,6 +130,12 @@ void TestMetrics::expositionText()
         "# HELP holdfast_http_connections_active Client connections open now.\n"
         "# TYPE holdfast_http_connections_active gauge\n"
         "holdfast_http_connections_active 1\n"
+        "# HELP holdfast_websocket_tunnels_active WebSocket tunnels open now.\n"
+        "# TYPE holdfast_websocket_tunnels_active gauge\n"
+        "holdfast_websocket_tunnels_active 1\n"
+        "# HELP holdfast_websocket_tunnels_total WebSocket tunnels opened (101 from an upstream).\n"
+        "# TYPE holdfast_websocket_tunnels_total counter\n"
+        "holdfast_websocket_tunnels_total 2\n"
         "# HELP holdfast_upstream_duration_seconds Time from sending a request upstream to the end of the "
         "upstream response, by upstream.\n"
         "# TYPE holdfast_upstream_duration_seconds histogram\n" +

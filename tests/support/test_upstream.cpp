@@ -14,8 +14,10 @@
 //   /close            closes the connection without answering
 //   /early/N          answers status N as soon as the request line is read, before the rest of the head
 //                     or the body, then resets the connection (SO_LINGER 0): nginx's early 413/431
+//   /ws/...           (with Upgrade: websocket) a minimal RFC 6455 echo, see WebSocketEcho below
 //   /stats            {"connections": accepted so far, "requests": answered so far, "received": request
-//                     heads read so far (a request the upstream never answered counts here too)}
+//                     heads read so far (a request the upstream never answered counts here too),
+//                     "open": HTTP connections open now, this one included}
 //
 // For the health-check suites (the node a checker probes):
 //   --status N        every request, whatever its path, is answered N with the body "status N", then closed
@@ -44,6 +46,7 @@ QByteArray g_name;
 int g_connections = 0;
 int g_requests = 0;
 int g_received = 0;
+int g_open = 0; // HTTP connections open now (WebSocket ones not counted)
 
 // Health-check mode (--status, --hang, --log-requests): see the top of the file.
 struct FixedAnswer
@@ -149,6 +152,148 @@ struct Request
     bool keepAlive = true;
 };
 
+// --- WebSocket (kept apart from the HTTP echo above) ---------------------------------------------------
+
+// The RFC 6455 server side of one upgraded connection: echoes every data frame (unmasked, same opcode),
+// answers ping with pong and close with close. Text messages that are commands instead:
+//   "close"     the upstream sends a close frame (1000) and closes the connection
+//   "push N"    the upstream sends N bytes of the pattern in binary frames of 64 KiB, as fast as the
+//               connection takes them, then the text message "pushed N"
+//   "count"     the text message "count <bytes of data frames received so far>"
+class WebSocketEcho : public QObject
+{
+public:
+    WebSocketEcho(QTcpSocket *socket, const QByteArray &already)
+        : m_socket(socket)
+        , m_in(already)
+    {
+        socket->setParent(this);
+        connect(socket, &QTcpSocket::readyRead, this, [this] {
+            m_in += m_socket->readAll();
+            parse();
+        });
+        connect(socket, &QTcpSocket::bytesWritten, this, &WebSocketEcho::push);
+        connect(socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
+        parse();
+    }
+
+    static QByteArray acceptKey(const QByteArray &key)
+    {
+        return QCryptographicHash::hash(key.trimmed() + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+                                        QCryptographicHash::Sha1)
+            .toBase64();
+    }
+
+private:
+    void send(int opcode, const QByteArray &payload, bool fin = true)
+    {
+        QByteArray frame;
+        frame.append(char((fin ? 0x80 : 0) | opcode));
+        const qint64 n = payload.size();
+        if (n < 126) {
+            frame.append(char(n));
+        } else if (n < 65536) {
+            frame.append(char(126));
+            frame.append(char(n >> 8));
+            frame.append(char(n & 0xff));
+        } else {
+            frame.append(char(127));
+            for (int i = 7; i >= 0; --i)
+                frame.append(char((n >> (8 * i)) & 0xff));
+        }
+        m_socket->write(frame + payload);
+    }
+
+    void parse()
+    {
+        for (;;) {
+            if (m_in.size() < 2)
+                return;
+            const auto b0 = quint8(m_in.at(0));
+            const auto b1 = quint8(m_in.at(1));
+            const int opcode = b0 & 0x0f;
+            qint64 length = b1 & 0x7f;
+            qsizetype at = 2;
+            if (length == 126) {
+                if (m_in.size() < 4)
+                    return;
+                length = (quint8(m_in.at(2)) << 8) | quint8(m_in.at(3));
+                at = 4;
+            } else if (length == 127) {
+                if (m_in.size() < 10)
+                    return;
+                length = 0;
+                for (int i = 0; i < 8; ++i)
+                    length = (length << 8) | quint8(m_in.at(2 + i));
+                at = 10;
+            }
+            const bool masked = b1 & 0x80;
+            const qsizetype maskAt = at;
+            if (masked)
+                at += 4;
+            if (m_in.size() < at + length)
+                return;
+            QByteArray payload = m_in.mid(at, length);
+            if (masked) {
+                for (qsizetype i = 0; i < payload.size(); ++i)
+                    payload[i] = char(payload.at(i) ^ m_in.at(maskAt + (i % 4)));
+            }
+            m_in.remove(0, at + length);
+            handle(opcode, payload, b0 & 0x80);
+        }
+    }
+
+    // `fin`: the last frame of its message; a fragmented message is echoed fragmented alike.
+    void handle(int opcode, const QByteArray &payload, bool fin)
+    {
+        switch (opcode) {
+        case 0x8: // close: answered, then the TCP connection ends
+            send(0x8, payload.left(2));
+            m_socket->disconnectFromHost();
+            return;
+        case 0x9:
+            send(0xA, payload);
+            return;
+        case 0xA:
+            return;
+        default:
+            break;
+        }
+        m_received += payload.size();
+        if (opcode == 0x1 && payload == "close") {
+            send(0x8, QByteArray("\x03\xe8", 2));
+            m_socket->disconnectFromHost();
+        } else if (opcode == 0x1 && payload.startsWith("push ")) {
+            m_pushTotal = payload.mid(5).toLongLong();
+            m_pushed = 0;
+            push();
+        } else if (opcode == 0x1 && payload == "count") {
+            send(0x1, "count " + QByteArray::number(m_received));
+        } else {
+            send(opcode, payload, fin);
+        }
+    }
+
+    void push()
+    {
+        while (m_pushTotal > 0 && m_socket->bytesToWrite() < HighWater) {
+            const qint64 n = qMin(WriteChunk, m_pushTotal - m_pushed);
+            send(0x2, pattern(m_pushed, n));
+            m_pushed += n;
+            if (m_pushed == m_pushTotal) {
+                send(0x1, "pushed " + QByteArray::number(m_pushTotal));
+                m_pushTotal = 0;
+            }
+        }
+    }
+
+    QTcpSocket *m_socket;
+    QByteArray m_in;
+    qint64 m_received = 0;
+    qint64 m_pushTotal = 0;
+    qint64 m_pushed = 0;
+};
+
 class Connection : public QObject
 {
 public:
@@ -212,16 +357,25 @@ public:
         };
         llhttp_init(&m_parser, HTTP_REQUEST, &m_settings);
         m_parser.data = this;
+        ++g_open;
         connect(socket, &QTcpSocket::readyRead, this, &Connection::onReadyRead);
         connect(socket, &QTcpSocket::bytesWritten, this, &Connection::onBytesWritten);
         connect(socket, &QTcpSocket::disconnected, this, &QObject::deleteLater);
     }
 
+    ~Connection() override { --g_open; }
+
 private:
     void onReadyRead()
     {
         const QByteArray data = m_socket->readAll();
-        if (llhttp_execute(&m_parser, data.constData(), size_t(data.size())) != HPE_OK) {
+        const llhttp_errno_t err = llhttp_execute(&m_parser, data.constData(), size_t(data.size()));
+        if (err == HPE_PAUSED_UPGRADE) {
+            const qsizetype used = qsizetype(llhttp_get_error_pos(&m_parser) - data.constData());
+            upgrade(data.mid(used));
+            return;
+        }
+        if (err != HPE_OK) {
             m_socket->write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             m_socket->disconnectFromHost();
             return;
@@ -233,6 +387,38 @@ private:
             return;
         }
         next();
+    }
+
+    // A request with Upgrade and "Connection: upgrade": a WebSocket handshake on /ws/ is taken (after any
+    // request queued before it is answered: they are not pipelined in the tests); elsewhere it is served
+    // as a plain request and the connection closes after it.
+    void upgrade(const QByteArray &after)
+    {
+        const Request request = m_queue.back();
+        m_queue.pop_back();
+        QByteArray key;
+        QByteArray upgradeTo;
+        for (const auto &h : request.headers) {
+            if (h.first.compare("sec-websocket-key", Qt::CaseInsensitive) == 0)
+                key = h.second;
+            if (h.first.compare("upgrade", Qt::CaseInsensitive) == 0)
+                upgradeTo = h.second.toLower();
+        }
+        ++g_requests;
+        if (!request.url.startsWith("/ws/") || upgradeTo != "websocket" || key.isEmpty()) {
+            Request plain = request;
+            plain.keepAlive = false;
+            m_queue.push_back(plain);
+            next();
+            return;
+        }
+        m_socket->write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Accept: " +
+                        WebSocketEcho::acceptKey(key) + "\r\nX-Upstream-Name: " + g_name + "\r\n\r\n");
+        disconnect(m_socket, nullptr, this, nullptr);
+        new WebSocketEcho(m_socket, after);
+        m_socket = nullptr;
+        deleteLater();
     }
 
     void answerEarlyAndReset(int status)
@@ -369,9 +555,9 @@ private:
             deleteLater();
         } else if (first == "stats") {
             respond(request, 200, "application/json",
-                    "{\"connections\":" + QByteArray::number(g_connections) +
-                        ",\"requests\":" + QByteArray::number(g_requests) +
-                        ",\"received\":" + QByteArray::number(g_received) + "}");
+                    "{\"connections\":" + QByteArray::number(g_connections) + ",\"requests\":" +
+                        QByteArray::number(g_requests) + ",\"received\":" + QByteArray::number(g_received) +
+                        ",\"open\":" + QByteArray::number(g_open) + "}");
         } else {
             echo(request);
         }

@@ -114,6 +114,7 @@ void Persister::run()
             if (m_keepEdited == keepEdited)
                 m_keepEdited.clear();
             result.savedAt = finishedAt;
+            result.sha256 = store.savedSha256();
             m_failures = 0;
             m_retryAt = QDeadlineTimer(QDeadlineTimer::Forever);
             // A generation that came during this save waits from its own submit() on.

@@ -30,6 +30,8 @@ public:
         bool ok = false;
         qint64 revision = 0;
         SnapshotPtr snapshot;
+        QByteArray sha256; // when ok: the digest recorded, equal to snapshot->sha256() (which may not be
+                           // computed yet: a receiver need not wait for it)
         QJsonObject source;
         QDateTime savedAt;    // when ok
         QString error;        // when not ok

@@ -438,7 +438,8 @@ void SyncController::onPersisted(const Persister::Result &result)
     GatewayEvent::Persisted event;
     event.ok = result.ok;
     event.revision = result.revision;
-    event.sha256 = QString::fromLatin1(result.snapshot->sha256());
+    // A failed save computed no digest: the snapshot's own then (a failure is not on the hot path).
+    event.sha256 = QString::fromLatin1(result.ok ? result.sha256 : result.snapshot->sha256());
     event.latencyMs = result.latencyMs;
     if (result.ok) {
         PersistedConfig saved;
@@ -446,7 +447,7 @@ void SyncController::onPersisted(const Persister::Result &result)
         saved.revision = result.revision;
         saved.source = result.source;
         saved.savedAt = result.savedAt;
-        saved.recordedSha256 = result.snapshot->sha256();
+        saved.recordedSha256 = result.sha256;
         saved.snapshot = result.snapshot;
         m_persisted = std::move(saved);
         if (!m_persistError.isEmpty())

@@ -93,6 +93,12 @@ public:
     static QByteArray serialize(const ConfigSnapshot &snapshot, qint64 revision, const QJsonObject &source,
                                 const QDateTime &savedAt);
 
+    // SHA-256 (raw) of config.json's bytes as the last load() or save() found them valid; empty when
+    // unknown. Another store over the same directory (the persister's) given it with
+    // setKnownGoodFileDigest() need not parse that file again to keep it as the previous generation.
+    const QByteArray &knownGoodFileDigest() const { return m_knownGoodFileDigest; }
+    void setKnownGoodFileDigest(const QByteArray &digest) { m_knownGoodFileDigest = digest; }
+
     void setStepHook(std::function<void(SaveStep)> hook) { m_stepHook = std::move(hook); }
 
 private:

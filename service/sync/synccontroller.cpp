@@ -91,6 +91,7 @@ void SyncController::start()
     qCInfo(lcSync).noquote() << "state starting:" << m_cause;
 
     const ConfigStore::LoadResult loaded = m_store.load();
+    m_persister->recogniseCurrentFile(m_store.knownGoodFileDigest());
     m_loadAttempts = loaded.attempts;
     m_persisted = loaded.config;
     if (m_persisted) {
@@ -507,6 +508,7 @@ ResyncAnswer SyncController::reloadLocal()
         return {false, QStringLiteral("no valid local copy in %1: %2")
                            .arg(m_settings.dataDir, loaded.attempts.join(QLatin1String("; ")))};
     m_publishSoon.stop();
+    m_persister->recogniseCurrentFile(m_store.knownGoodFileDigest());
     m_persisted = loaded.config;
     if (m_persisted->edited)
         m_persister->keepEditedBeforeNextSave(m_persisted->file);

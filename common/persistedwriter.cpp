@@ -8,6 +8,7 @@
 #include <QMap>
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 namespace {
@@ -42,17 +43,25 @@ QList<const QByteArray *> update(Collection &kept, const Map &objects, Persisted
     members.reserve(objects.size());
     bool utf8Order = false;
     auto k = kept.begin();
-    for (auto it = objects.cbegin(), prev = it; it != objects.cend(); prev = it, ++it) {
-        // A map that does not iterate in QString order would break the merge walk: sort it first.
-        if (it != objects.cbegin() && !(prev.key() < it.key())) {
-            QMap<QString, typename Map::mapped_type> sorted;
-            for (auto o = objects.cbegin(); o != objects.cend(); ++o)
-                sorted.insert(o.key(), o.value());
-            return update(kept, sorted, figures);
-        }
+    // A map that does not iterate in QString order would break the merge walk: sort such a one first.
+    // QMap<QString, …> does by construction, and is not checked (that would cost a string compare each).
+    if constexpr (!std::is_same_v<Map, QMap<QString, typename Map::mapped_type>>) {
+        QMap<QString, typename Map::mapped_type> sorted;
+        for (auto o = objects.cbegin(); o != objects.cend(); ++o)
+            sorted.insert(o.key(), o.value());
+        return update(kept, sorted, figures);
     }
     for (auto it = objects.cbegin(); it != objects.cend(); ++it) {
         const QString &id = it.key();
+        // The common case, unchanged: the same object under the very same id string (kept ids are copies
+        // of the snapshot's, sharing their data), recognised without comparing any text.
+        if (k != kept.end() && k->object.get() == it.value().get() && k.key().constData() == id.constData()) {
+            ++figures->reused;
+            utf8Order = utf8Order || !k->utf8Id.isEmpty();
+            members.append(&k->member);
+            ++k;
+            continue;
+        }
         while (k != kept.end() && k.key() < id)
             k = kept.erase(k);
         const std::shared_ptr<const void> object = it.value();
@@ -63,6 +72,13 @@ QList<const QByteArray *> update(Collection &kept, const Map &objects, Persisted
                 ++figures->serialised;
             } else {
                 ++figures->reused;
+            }
+            // An equal id in other memory (a full resync builds new strings): keep the snapshot's, so that
+            // the next walk recognises this entry on the fast path again.
+            if (k.key().constData() != id.constData()) {
+                Entry entry = std::move(*k);
+                k = kept.erase(k);
+                k = kept.insert(k, id, std::move(entry));
             }
         } else {
             Entry entry;

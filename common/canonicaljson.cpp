@@ -1,6 +1,7 @@
 #include "canonicaljson.h"
 
-#include <QCryptographicHash>
+#include "sha256.h"
+
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLocale>
@@ -164,7 +165,7 @@ QByteArray serialize(const QJsonValue &value)
 
 QByteArray sha256Hex(const QByteArray &bytes)
 {
-    return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256).toHex();
+    return Sha256::hash(bytes).toHex();
 }
 
 const char *typeName(const QJsonValue &value)

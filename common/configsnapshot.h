@@ -54,6 +54,8 @@ public:
     const Routes &routes() const { return m_routes; }
     const Upstreams &upstreams() const { return m_upstreams; }
     const Services &services() const { return m_services; }
+    // The config object's members other than the three collections, kept as they came.
+    const QJsonObject &extra() const { return m_extra; }
 
     // The upstream a route sends to: inline, then upstream_id, then its service's; null when none
     // resolves (APISIX answers 503 then).

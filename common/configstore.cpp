@@ -2,8 +2,9 @@
 
 #include "canonicaljson.h"
 #include "durablefile.h"
+#include "persistedwriter.h"
+#include "sha256.h"
 
-#include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -32,7 +33,23 @@ QString fileName(const char *name)
 
 QByteArray fileDigest(const QByteArray &bytes)
 {
-    return QCryptographicHash::hash(bytes, QCryptographicHash::Sha256);
+    return Sha256::hash(bytes);
+}
+
+// The digest of a file read in pieces: a 20 MB generation need not be held in memory to be recognised.
+QByteArray fileDigest(QFile &file)
+{
+    Sha256 sha;
+    QByteArray buffer(1 << 20, Qt::Uninitialized);
+    for (;;) {
+        const qint64 n = file.read(buffer.data(), buffer.size());
+        if (n < 0)
+            return {};
+        if (n == 0)
+            break;
+        sha.addData(QByteArrayView(buffer.constData(), n));
+    }
+    return sha.result();
 }
 
 // The one place that knows every way a file can fail; load() turns the kind into its attempt line.
@@ -151,7 +168,10 @@ std::optional<PersistedConfig> parseBytes(const QByteArray &bytes, QStringList *
 
 ConfigStore::ConfigStore(QString dataDir)
     : m_dataDir(std::move(dataDir))
+    , m_writer(std::make_unique<PersistedWriter>())
 {}
+
+ConfigStore::~ConfigStore() = default;
 
 QString ConfigStore::path(const char *file) const
 {
@@ -241,26 +261,9 @@ ConfigStore::LoadResult ConfigStore::load()
 QByteArray ConfigStore::serialize(const ConfigSnapshot &snapshot, qint64 revision, const QJsonObject &source,
                                   const QDateTime &savedAt)
 {
-    // Written by hand rather than through one QJsonObject so the members keep the documented order, with
-    // the large "config" last, for an operator reading or editing the file.
-    QByteArray config = QJsonDocument(snapshot.json()).toJson(QJsonDocument::Indented).trimmed();
-    config.replace('\n', QByteArrayLiteral("\n    ")); // JSON strings hold no raw newline
-    QByteArray out;
-    out.reserve(config.size() + 512);
-    out += QByteArrayLiteral("{\n    \"format\": \"");
-    out += Format;
-    out += QByteArrayLiteral("\",\n    \"revision\": ");
-    out += QByteArray::number(revision);
-    out += QByteArrayLiteral(",\n    \"source\": ");
-    out += QJsonDocument(source).toJson(QJsonDocument::Compact);
-    out += QByteArrayLiteral(",\n    \"saved_at\": \"");
-    out += savedAt.toUTC().toString(Qt::ISODateWithMs).toLatin1();
-    out += QByteArrayLiteral("\",\n    \"sha256\": \"");
-    out += snapshot.sha256();
-    out += QByteArrayLiteral("\",\n    \"config\": ");
-    out += config;
-    out += QByteArrayLiteral("\n}\n");
-    return out;
+    PersistedWriter writer;
+    writer.prepare(snapshot, revision, source, savedAt);
+    return writer.bytes();
 }
 
 bool ConfigStore::keepEdited(const QString &file, QString *keptAs, QString *error)
@@ -338,14 +341,19 @@ bool ConfigStore::save(const ConfigSnapshot &snapshot, qint64 revision, const QJ
     if (QFileInfo::exists(currentPath)) {
         if (!DurableFile::link(currentPath, linkPath, &message))
             return failed(message);
+        // The file this store wrote last is recognised by its digest; anything else (a hand edit, a file
+        // from another program) is parsed before it may become the previous generation.
         QFile linked(linkPath);
-        QByteArray bytes;
-        if (linked.open(QIODevice::ReadOnly))
-            bytes = linked.readAll();
-        bool envelope = false;
-        rotate = linked.error() == QFileDevice::NoError && !bytes.isEmpty() &&
-                 (fileDigest(bytes) == m_knownGoodFileDigest ||
-                  (ConfigStore::parse(bytes, nullptr, &envelope).has_value() && envelope));
+        const bool opened = linked.open(QIODevice::ReadOnly);
+        const bool known = opened && !m_knownGoodFileDigest.isEmpty() && linked.size() > 0 &&
+                           fileDigest(linked) == m_knownGoodFileDigest;
+        rotate = known;
+        if (opened && !known && linked.seek(0)) {
+            const QByteArray bytes = linked.readAll();
+            bool envelope = false;
+            rotate = linked.error() == QFileDevice::NoError && !bytes.isEmpty() &&
+                     ConfigStore::parse(bytes, nullptr, &envelope).has_value() && envelope;
+        }
         linked.close();
         if (!rotate) {
             qCWarning(lcStore).noquote() << currentPath << "is not a valid generation; keeping"
@@ -356,16 +364,19 @@ bool ConfigStore::save(const ConfigSnapshot &snapshot, qint64 revision, const QJ
     }
     step(SaveStep::PreviousLinked);
 
-    const QByteArray bytes = serialize(snapshot, revision, source, QDateTime::currentDateTimeUtc());
+    m_writer->prepare(snapshot, revision, source, QDateTime::currentDateTimeUtc());
     const auto abandon = [&](const QString &why) {
         QString ignored;
         if (rotate)
             DurableFile::removeIfPresent(linkPath, &ignored);
         return failed(why);
     };
-    if (!DurableFile::write(currentPath, bytes, &message, [this] { step(SaveStep::TempWritten); }))
+    QByteArray fileSha;
+    if (!DurableFile::write(
+            currentPath, m_writer->parts(), &message, [this] { step(SaveStep::TempWritten); }, &fileSha))
         return abandon(message);
-    m_knownGoodFileDigest = fileDigest(bytes);
+    m_knownGoodFileDigest = fileSha;
+    m_savedSha256 = m_writer->sha256();
     step(SaveStep::Committed);
 
     // From here the new generation is in place: a later failure is logged, not returned, since the

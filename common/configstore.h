@@ -9,7 +9,10 @@
 #include <QStringList>
 
 #include <functional>
+#include <memory>
 #include <optional>
+
+class PersistedWriter;
 
 // One persisted file, parsed: the envelope of docs/architecture.md around a validated snapshot.
 struct PersistedConfig
@@ -55,6 +58,8 @@ public:
     };
 
     explicit ConfigStore(QString dataDir);
+    ~ConfigStore();
+    ConfigStore(ConfigStore &&) = delete;
 
     const QString &dataDir() const { return m_dataDir; }
 
@@ -66,7 +71,12 @@ public:
     // never rotated: the previous generation stays). Creates data_dir (0700) when missing. On failure
     // returns false with *error set ("<path>: <what failed>: <cause>") and every existing file exactly as
     // it was.
+    // Each object's canonical JSON is kept from one save to the next (see PersistedWriter): a save
+    // serialises only the objects that changed since the last one.
     bool save(const ConfigSnapshot &snapshot, qint64 revision, const QJsonObject &source, QString *error);
+    // The digest the last successful save recorded (hex, equal to the snapshot's sha256()); computed
+    // from the kept bytes, so a caller need not wait for the snapshot to digest itself.
+    const QByteArray &savedSha256() const { return m_savedSha256; }
 
     // Parses the bytes of a persisted file, or of a bare config object (then revision 0, not edited). An
     // object with a "format" or a "config" member is taken as an envelope. On failure *errors says why,
@@ -79,9 +89,15 @@ public:
     static std::optional<PersistedConfig> parse(const QByteArray &bytes, QStringList *errors,
                                                 bool *wasEnvelope = nullptr);
 
-    // The bytes save() writes for this generation.
+    // The bytes save() writes for this generation (the layout is described in persistedwriter.h).
     static QByteArray serialize(const ConfigSnapshot &snapshot, qint64 revision, const QJsonObject &source,
                                 const QDateTime &savedAt);
+
+    // SHA-256 (raw) of config.json's bytes as the last load() or save() found them valid; empty when
+    // unknown. Another store over the same directory (the persister's) given it with
+    // setKnownGoodFileDigest() need not parse that file again to keep it as the previous generation.
+    const QByteArray &knownGoodFileDigest() const { return m_knownGoodFileDigest; }
+    void setKnownGoodFileDigest(const QByteArray &digest) { m_knownGoodFileDigest = digest; }
 
     void setStepHook(std::function<void(SaveStep)> hook) { m_stepHook = std::move(hook); }
 
@@ -93,5 +109,7 @@ private:
     // SHA-256 of the raw bytes of config.json when the last load or save found it valid; a later save then
     // need not validate it again before keeping it as the previous generation. Empty: unknown.
     QByteArray m_knownGoodFileDigest;
+    QByteArray m_savedSha256;
+    std::unique_ptr<PersistedWriter> m_writer;
     std::function<void(SaveStep)> m_stepHook;
 };

@@ -1,10 +1,20 @@
 #include "durablefile.h"
 
+#include "sha256.h"
+
 #include <QFile>
 #include <QSaveFile>
 
+#include <optional>
+
 bool DurableFile::write(const QString &path, const QByteArray &bytes, QString *error,
                         const std::function<void()> &beforeRename)
+{
+    return write(path, QList<QByteArrayView>{QByteArrayView(bytes)}, error, beforeRename);
+}
+
+bool DurableFile::write(const QString &path, const QList<QByteArrayView> &parts, QString *error,
+                        const std::function<void()> &beforeRename, QByteArray *sha256)
 {
     QSaveFile file(path);
     const auto fail = [&](const QString &why) {
@@ -18,12 +28,40 @@ bool DurableFile::write(const QString &path, const QByteArray &bytes, QString *e
         return fail(QStringLiteral("cannot set mode 0600: %1").arg(file.errorString()));
     // write() may stop short when the disk fills (it reports the bytes that fitted, with no error), and
     // QSaveFile would then commit a truncated file: keep writing until it is all out or the error shows.
-    for (qint64 written = 0; written < bytes.size();) {
-        const qint64 n = file.write(bytes.constData() + written, bytes.size() - written);
+    const auto writeAll = [&file](QByteArrayView bytes) -> qint64 {
+        for (qint64 written = 0; written < bytes.size();) {
+            const qint64 n = file.write(bytes.data() + written, bytes.size() - written);
+            if (n <= 0)
+                return n;
+            written += n;
+        }
+        return 1;
+    };
+    // Small parts (one object each) are gathered into large writes.
+    std::optional<Sha256> sha;
+    if (sha256)
+        sha.emplace();
+    QByteArray buffer;
+    constexpr qsizetype chunk = 1 << 20;
+    buffer.reserve(chunk);
+    for (qsizetype i = 0; i <= parts.size(); ++i) {
+        const bool last = i == parts.size();
+        if (!last && buffer.size() + parts.at(i).size() <= chunk) {
+            buffer.append(parts.at(i));
+            continue;
+        }
+        const QByteArrayView out = buffer.isEmpty() && !last ? parts.at(i) : QByteArrayView(buffer);
+        if (sha)
+            sha->addData(out);
+        const qint64 n = writeAll(out);
         if (n <= 0)
             return fail(QStringLiteral("cannot write: %1")
                             .arg(n < 0 ? file.errorString() : QStringLiteral("short write")));
-        written += n;
+        if (out.data() == buffer.constData()) {
+            buffer.resize(0); // keeps the capacity
+            if (!last)
+                buffer.append(parts.at(i));
+        }
     }
     // QSaveFile::commit() (Qt 6.4) renames the temporary file even when flushing its buffer failed, and it
     // ignores a failed fsync: a full disk would then replace a good file with an empty or truncated one.
@@ -39,5 +77,7 @@ bool DurableFile::write(const QString &path, const QByteArray &bytes, QString *e
         *error = QStringLiteral("%1: cannot commit: %2").arg(path, file.errorString());
         return false;
     }
+    if (sha)
+        *sha256 = sha->result();
     return true;
 }

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <QByteArray>
+#include <QByteArrayView>
+#include <QList>
 #include <QString>
 
 #include <functional>
@@ -20,6 +22,10 @@ public:
     // call syncDirectory() once the caller's renames are all done.
     static bool write(const QString &path, const QByteArray &bytes, QString *error,
                       const std::function<void()> &beforeRename = {});
+    // The same for the concatenation of `parts` (a large file assembled from kept pieces, never joined
+    // in memory). When `sha256` is given, it receives the SHA-256 (raw) of the bytes written.
+    static bool write(const QString &path, const QList<QByteArrayView> &parts, QString *error,
+                      const std::function<void()> &beforeRename = {}, QByteArray *sha256 = nullptr);
 
     // --- platform steps ---
     static bool removeIfPresent(const QString &path, QString *error);

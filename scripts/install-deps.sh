@@ -5,7 +5,7 @@
 #   --windows  Wine, wixl and Xvfb for the Windows build and its proof (scripts/windows/); not needed by CI
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 node-llhttp ccache
+packages=(cmake ninja-build g++ pkg-config qt6-base-dev qt6-base-dev-tools libqt6test6 node-llhttp ccache libssl-dev
           qt6-websockets-dev
           etcd-server etcd-client nginx-light curl ca-certificates procps iproute2 util-linux python3 dpkg-dev
           g++-mingw-w64-x86-64-posix

@@ -6,6 +6,8 @@
 #include <QMutexLocker>
 #include <QThread>
 
+#include <utility>
+
 Q_LOGGING_CATEGORY(lcPersist, "holdfast.sync.persist")
 
 Persister::Persister(QString dataDir, QObject *parent)
@@ -53,6 +55,12 @@ void Persister::keepEditedBeforeNextSave(const QString &file)
     m_keepEdited = file;
 }
 
+void Persister::recogniseCurrentFile(const QByteArray &fileDigest)
+{
+    QMutexLocker lock(&m_mutex);
+    m_recognise = fileDigest;
+}
+
 bool Persister::idle() const
 {
     QMutexLocker lock(&m_mutex);
@@ -91,6 +99,8 @@ void Persister::run()
         const Pending job = std::move(*m_pending);
         m_pending.reset();
         const QString keepEdited = m_keepEdited;
+        if (!m_recognise.isEmpty())
+            store.setKnownGoodFileDigest(std::exchange(m_recognise, {}));
         m_busy = true;
         lock.unlock();
 
@@ -114,6 +124,7 @@ void Persister::run()
             if (m_keepEdited == keepEdited)
                 m_keepEdited.clear();
             result.savedAt = finishedAt;
+            result.sha256 = store.savedSha256();
             m_failures = 0;
             m_retryAt = QDeadlineTimer(QDeadlineTimer::Forever);
             // A generation that came during this save waits from its own submit() on.

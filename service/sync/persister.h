@@ -30,6 +30,8 @@ public:
         bool ok = false;
         qint64 revision = 0;
         SnapshotPtr snapshot;
+        QByteArray sha256; // when ok: the digest recorded, equal to snapshot->sha256() (which may not be
+                           // computed yet: a receiver need not wait for it)
         QJsonObject source;
         QDateTime savedAt;    // when ok
         QString error;        // when not ok
@@ -51,6 +53,11 @@ public:
     // Before the next save, copy <data_dir>/<file> to config.edited-<time>.json: it holds an operator's
     // edit that the rotation of generations would otherwise throw away.
     void keepEditedBeforeNextSave(const QString &file);
+
+    // config.json as a load found it valid (ConfigStore::knownGoodFileDigest()): the first save then
+    // recognises it by its digest instead of parsing it again (seconds at 100k routes) before keeping it
+    // as the previous generation. An empty digest tells nothing.
+    void recogniseCurrentFile(const QByteArray &fileDigest);
 
     // Whether nothing waits to be written (the last attempt may have failed).
     bool idle() const;
@@ -81,6 +88,7 @@ private:
     bool m_busy = false;                // a save is running outside the lock
     bool m_stop = false;
     QString m_keepEdited;
+    QByteArray m_recognise;       // for the store, taken at the next save
     QElapsedTimer m_pendingSince; // started at the first submit() after the last successful save
     QDeadlineTimer m_retryAt{QDeadlineTimer::Forever};
     int m_failures = 0;

@@ -91,6 +91,7 @@ void SyncController::start()
     qCInfo(lcSync).noquote() << "state starting:" << m_cause;
 
     const ConfigStore::LoadResult loaded = m_store.load();
+    m_persister->recogniseCurrentFile(m_store.knownGoodFileDigest());
     m_loadAttempts = loaded.attempts;
     m_persisted = loaded.config;
     if (m_persisted) {
@@ -438,7 +439,8 @@ void SyncController::onPersisted(const Persister::Result &result)
     GatewayEvent::Persisted event;
     event.ok = result.ok;
     event.revision = result.revision;
-    event.sha256 = QString::fromLatin1(result.snapshot->sha256());
+    // A failed save computed no digest: the snapshot's own then (a failure is not on the hot path).
+    event.sha256 = QString::fromLatin1(result.ok ? result.sha256 : result.snapshot->sha256());
     event.latencyMs = result.latencyMs;
     if (result.ok) {
         PersistedConfig saved;
@@ -446,7 +448,7 @@ void SyncController::onPersisted(const Persister::Result &result)
         saved.revision = result.revision;
         saved.source = result.source;
         saved.savedAt = result.savedAt;
-        saved.recordedSha256 = result.snapshot->sha256();
+        saved.recordedSha256 = result.sha256;
         saved.snapshot = result.snapshot;
         m_persisted = std::move(saved);
         if (!m_persistError.isEmpty())
@@ -506,6 +508,7 @@ ResyncAnswer SyncController::reloadLocal()
         return {false, QStringLiteral("no valid local copy in %1: %2")
                            .arg(m_settings.dataDir, loaded.attempts.join(QLatin1String("; ")))};
     m_publishSoon.stop();
+    m_persister->recogniseCurrentFile(m_store.knownGoodFileDigest());
     m_persisted = loaded.config;
     if (m_persisted->edited)
         m_persister->keepEditedBeforeNextSave(m_persisted->file);

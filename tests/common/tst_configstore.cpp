@@ -193,6 +193,7 @@ private slots:
     void loadFallsBackToPrevious_data();
     void loadFallsBackToPrevious();
     void handEditedFileIsLoadedAsEdited();
+    void fileWrittenByOlderVersionLoadsAndRotates();
     void neitherGenerationLoads();
     void emptyDataDir();
     void corruptCurrentIsNeverRotated();
@@ -474,6 +475,56 @@ void tst_ConfigStore::handEditedFileIsLoadedAsEdited()
     // The first save after the edit keeps the edited file beside the new one.
     QVERIFY2(store.save(*snapshot, 6, testSource(), &error), qPrintable(error));
     QCOMPARE(readBytes(dir.filePath(QStringLiteral("config.prev.json"))), bytes);
+}
+
+void tst_ConfigStore::fileWrittenByOlderVersionLoadsAndRotates()
+{
+    // The bytes ConfigStore::serialize wrote before objects were kept one per line (commit 8580200): the
+    // whole envelope as indented QJsonDocument text. Such files stay on disk across an upgrade.
+    const auto olderSerialize = [](const ConfigSnapshot &snapshot, qint64 revision, const QJsonObject &source,
+                                   const QDateTime &savedAt) {
+        QByteArray config = QJsonDocument(snapshot.json()).toJson(QJsonDocument::Indented).trimmed();
+        config.replace('\n', QByteArrayLiteral("\n    "));
+        QByteArray out = QByteArrayLiteral("{\n    \"format\": \"holdfast-config/1\",\n    \"revision\": ");
+        out += QByteArray::number(revision);
+        out += QByteArrayLiteral(",\n    \"source\": ");
+        out += QJsonDocument(source).toJson(QJsonDocument::Compact);
+        out += QByteArrayLiteral(",\n    \"saved_at\": \"");
+        out += savedAt.toUTC().toString(Qt::ISODateWithMs).toLatin1();
+        out += QByteArrayLiteral("\",\n    \"sha256\": \"");
+        out += snapshot.sha256();
+        out += QByteArrayLiteral("\",\n    \"config\": ");
+        out += config;
+        out += QByteArrayLiteral("\n}\n");
+        return out;
+    };
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const SnapshotPtr older = snapshotOf(makeConfig(3, QStringLiteral("/older")));
+    QVERIFY(older);
+    const QByteArray olderBytes = olderSerialize(*older, 11, testSource(), QDateTime::currentDateTimeUtc());
+    QVERIFY(olderBytes.contains("\n                \"uri\": \"/older1\""));
+    QVERIFY(writeBytes(dir.filePath(QStringLiteral("config.json")), olderBytes));
+
+    ConfigStore store(dir.path());
+    const auto loaded = store.load();
+    QVERIFY2(loaded.config, qPrintable(loaded.attempts.join(QLatin1String("; "))));
+    QCOMPARE(loaded.config->revision, 11);
+    QVERIFY(!loaded.config->edited);
+    QCOMPARE(loaded.config->snapshot->sha256(), older->sha256());
+
+    // The next save writes the new layout and keeps the older file, unchanged, as the previous generation.
+    const SnapshotPtr newer = snapshotOf(makeConfig(4, QStringLiteral("/newer")));
+    QVERIFY(newer);
+    QString error;
+    QVERIFY2(store.save(*newer, 12, testSource(), &error), qPrintable(error));
+    QCOMPARE(readBytes(dir.filePath(QStringLiteral("config.prev.json"))), olderBytes);
+    QCOMPARE(store.savedSha256(), newer->sha256());
+    const auto reloaded = ConfigStore(dir.path()).load();
+    QVERIFY(reloaded.config);
+    QCOMPARE(reloaded.config->revision, 12);
+    QVERIFY(!reloaded.config->edited);
+    QCOMPARE(reloaded.config->snapshot->sha256(), newer->sha256());
 }
 
 void tst_ConfigStore::neitherGenerationLoads()

@@ -1,5 +1,6 @@
 // SyncController and Persister with a real EtcdSource against a real etcd, and real files in data dirs.
 #include "configstore.h"
+#include "configvalidator.h"
 #include "etcdprocess.h"
 #include "etcdsource.h"
 #include "etcdtestsettings.h"
@@ -116,6 +117,7 @@ private slots:
     void cleanup();
 
     void persisterWritesNewestAndCoalesces();
+    void persisterBurstEndsWithTheLastGenerationOnDisk();
     void persisterFailureKeepsOldFileAndRetries();
     void fullSyncValidatesPerObjectAndIgnoresOtherKeys();
     void watchChangesAppliedAndPersistedQuickly();
@@ -166,6 +168,67 @@ void tst_SyncController::persisterWritesNewestAndCoalesces()
     QVERIFY(onDisk);
     QCOMPARE(onDisk->revision, 40);
     QCOMPARE(onDisk->snapshot->routes().size(), 3);
+}
+
+void tst_SyncController::persisterBurstEndsWithTheLastGenerationOnDisk()
+{
+    // As a watch delivers them: each generation derived from the one before with one route more.
+    Persister persister(m_dir->path());
+    QSignalSpy finished(&persister, &Persister::finished);
+    SnapshotPtr snapshot = configWithRoutes(2000);
+    QHash<qint64, SnapshotPtr> submitted;
+    const qint64 burst = 200;
+    for (qint64 revision = 1; revision <= burst; ++revision) {
+        ConfigSnapshot::Routes routes = snapshot->routes();
+        const QString id = QStringLiteral("burst-%1").arg(revision);
+        ValidationErrors errors;
+        routes.insert(id, ConfigValidator::parseRoute(
+                              id,
+                              QJsonObject{{QStringLiteral("uri"), QStringLiteral("/burst/%1").arg(revision)},
+                                          {QStringLiteral("upstream_id"), QStringLiteral("1")}},
+                              &errors));
+        QVERIFY(errors.isEmpty());
+        ConfigSnapshot::Changes changes;
+        changes.routes.insert(id);
+        snapshot =
+            ConfigSnapshot::derive(snapshot, routes, snapshot->upstreams(), snapshot->services(), changes);
+        submitted.insert(revision, snapshot);
+        persister.submit(snapshot, revision, {});
+    }
+    QTRY_VERIFY_WITH_TIMEOUT(
+        !finished.isEmpty() && finished.last().first().value<Persister::Result>().revision == burst, 30000);
+    QVERIFY(persister.waitIdle(5000));
+
+    // Every generation is either written or superseded by a newer one that is: the saves go forward only,
+    // each records the digest of exactly the generation it names, and the last one is the burst's end.
+    qint64 last = 0;
+    QList<qint64> written;
+    for (const QList<QVariant> &args : std::as_const(finished)) {
+        const Persister::Result result = args.first().value<Persister::Result>();
+        QVERIFY2(result.ok, qPrintable(result.error));
+        QVERIFY2(result.revision > last,
+                 qPrintable(QStringLiteral("%1 after %2").arg(result.revision).arg(last)));
+        QCOMPARE(result.snapshot, submitted.value(result.revision));
+        QCOMPARE(result.sha256, result.snapshot->sha256());
+        last = result.revision;
+        written.append(result.revision);
+    }
+    QCOMPARE(last, burst);
+    QVERIFY2(written.size() < burst, qPrintable(QString::number(written.size())));
+
+    const auto onDisk = readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(onDisk);
+    QCOMPARE(onDisk->revision, burst);
+    QVERIFY(!onDisk->edited);
+    QCOMPARE(onDisk->snapshot->sha256(), submitted.value(burst)->sha256());
+    QCOMPARE(onDisk->snapshot->routes().size(), 2000 + burst);
+    if (written.size() > 1) {
+        const auto previous = readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.prev.json")));
+        QVERIFY(previous);
+        QCOMPARE(previous->revision, written.at(written.size() - 2));
+        QVERIFY(!previous->edited);
+        QCOMPARE(previous->snapshot->sha256(), submitted.value(previous->revision)->sha256());
+    }
 }
 
 void tst_SyncController::persisterFailureKeepsOldFileAndRetries()

@@ -179,7 +179,10 @@ RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value,
         c.fail(QStringLiteral(
             "expected \"upstream\", \"upstream_id\", \"service_id\" or \"plugins\", got none"));
 
-    return c.failed() ? nullptr : r;
+    if (c.failed())
+        return nullptr;
+    r->canonical = CanonicalJson::serialize(o);
+    return r;
 }
 
 UpstreamPtr ConfigValidator::parseUpstream(const QString &id, const QJsonValue &value,
@@ -196,7 +199,10 @@ UpstreamPtr ConfigValidator::parseUpstream(const QString &id, const QJsonValue &
         return {};
     auto u = parseUpstreamObject(c, o);
     u->id = upstreamId;
-    return c.failed() ? nullptr : u;
+    if (c.failed())
+        return nullptr;
+    u->canonical = CanonicalJson::serialize(o);
+    return u;
 }
 
 ServicePtr ConfigValidator::parseService(const QString &id, const QJsonValue &value, ValidationErrors *errors)
@@ -217,7 +223,10 @@ ServicePtr ConfigValidator::parseService(const QString &id, const QJsonValue &va
     s->upstream = parseInlineUpstream(c, o);
     optReference(c, o, "upstream_id", &s->upstreamId);
     optObject(c, o, "plugins", &s->plugins);
-    return c.failed() ? nullptr : s;
+    if (c.failed())
+        return nullptr;
+    s->canonical = CanonicalJson::serialize(o);
+    return s;
 }
 
 bool ConfigValidator::idFromJson(const QJsonValue &value, QString *id)

@@ -168,7 +168,8 @@ std::optional<ObjectKind> SyncController::classify(const QString &key, QString *
     return kindOfCollection(k.left(slash));
 }
 
-SyncController::Parsed SyncController::parse(ObjectKind kind, const QString &id, const QByteArray &value)
+SyncController::Parsed SyncController::parse(ObjectKind kind, const QString &id, const QByteArray &value,
+                                             const Objects *known)
 {
     Parsed parsed;
     parsed.kind = kind;
@@ -188,6 +189,27 @@ SyncController::Parsed SyncController::parse(ObjectKind kind, const QString &id,
         parsed.rejection = QStringLiteral("expected an object, got %1")
                                .arg(QLatin1String(doc.isArray() ? "array" : "a scalar"));
         return parsed;
+    }
+
+    if (known) {
+        const QByteArray canonical = CanonicalJson::serialize(doc.object());
+        const auto same = [&](const auto &object) { return object && object->canonical == canonical; };
+        switch (kind) {
+        case ObjectKind::Route:
+            if (RoutePtr was = known->routes.value(id); same(was))
+                parsed.route = std::move(was);
+            break;
+        case ObjectKind::Upstream:
+            if (UpstreamPtr was = known->upstreams.value(id); same(was))
+                parsed.upstream = std::move(was);
+            break;
+        case ObjectKind::Service:
+            if (ServicePtr was = known->services.value(id); same(was))
+                parsed.service = std::move(was);
+            break;
+        }
+        if (parsed.route || parsed.upstream || parsed.service)
+            return parsed; // validated when it was first read
     }
 
     ValidationErrors errors;
@@ -254,12 +276,13 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
 
     const QMap<QString, Rejection> before = m_rejected;
     m_rejected.clear();
-    // Parsed and validated on every core first; then stored in order, here.
+    // Parsed and validated on every core first (m_objects is only read meanwhile); then stored in
+    // order, here.
     std::vector<std::optional<Parsed>> parsed(std::size_t(objects.size()));
     parallelFor(objects.size(), [&](qsizetype i) {
         QString id;
         if (const std::optional<ObjectKind> kind = classify(objects.at(i).key, &id))
-            parsed[std::size_t(i)] = parse(*kind, id, objects.at(i).value);
+            parsed[std::size_t(i)] = parse(*kind, id, objects.at(i).value, &m_objects);
     });
     Objects next;
     QSet<QString> ignored;

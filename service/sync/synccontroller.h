@@ -114,7 +114,12 @@ private:
         ServicePtr service;
         QString rejection; // why not, when invalid
     };
-    static Parsed parse(ObjectKind kind, const QString &id, const QByteArray &value);
+    struct Objects;
+    // With `known`, an object whose canonical JSON equals that of the one `known` holds under its id is
+    // that object, not a new one: a full sync after a restart from the local copy (or a resync) then
+    // shares what did not change instead of holding the configuration twice.
+    static Parsed parse(ObjectKind kind, const QString &id, const QByteArray &value,
+                        const Objects *known = nullptr);
 
     struct Objects
     {

@@ -120,6 +120,10 @@ struct Upstream
     KeepalivePool keepalive;
 
     QJsonObject json; // the object as written, unknown fields included
+    // CanonicalJson::serialize(json), made once by the validator (empty for an inline upstream or an
+    // object built by hand): a snapshot's digest concatenates these instead of serialising every object
+    // again for every generation.
+    QByteArray canonical;
 };
 using UpstreamPtr = std::shared_ptr<const Upstream>;
 
@@ -132,6 +136,7 @@ struct Service
     QJsonObject plugins;
 
     QJsonObject json;
+    QByteArray canonical; // as Upstream::canonical
 };
 using ServicePtr = std::shared_ptr<const Service>;
 
@@ -150,5 +155,6 @@ struct Route
     QJsonObject plugins;
 
     QJsonObject json;
+    QByteArray canonical; // as Upstream::canonical
 };
 using RoutePtr = std::shared_ptr<const Route>;

@@ -2,9 +2,14 @@
 
 #include "canonicaljson.h"
 #include "configvalidator.h"
+#include "sha256.h"
 
 #include <QJsonArray>
 #include <QSet>
+
+#include <algorithm>
+#include <optional>
+#include <vector>
 
 namespace {
 
@@ -168,7 +173,7 @@ namespace {
 template<typename Map>
 QJsonObject collectionJson(const Map &objects)
 {
-    // QMap and QJsonObject order QString keys alike, so every insert appends.
+    // The map and QJsonObject order QString keys alike, so every insert appends.
     QJsonObject json;
     for (auto it = objects.cbegin(); it != objects.cend(); ++it)
         json.insert(it.key(), it.value()->json);
@@ -184,23 +189,108 @@ QString missing(ObjectKind kind, const QString &id, const char *field, const cha
 
 } // namespace
 
-void ConfigSnapshot::digest() const
+namespace {
+
+template<typename Object>
+QByteArray canonicalOf(const Object &object)
 {
-    std::call_once(m_digested, [this] {
-        m_canonical = CanonicalJson::serialize(json());
-        m_sha256 = CanonicalJson::sha256Hex(m_canonical);
-    });
+    return object.canonical.isEmpty() ? CanonicalJson::serialize(object.json) : object.canonical;
 }
 
-const QByteArray &ConfigSnapshot::canonicalJson() const
+// Collection ids in the canonical order (UTF-8 bytes, that is code points). The maps order by UTF-16
+// units, which is the same order unless an id holds a character from U+D800 up: sorted again only then.
+template<typename Map>
+std::vector<typename Map::const_iterator> canonicalOrder(const Map &objects)
 {
-    digest();
-    return m_canonical;
+    std::vector<typename Map::const_iterator> order;
+    order.reserve(std::size_t(objects.size()));
+    bool wide = false;
+    for (auto it = objects.cbegin(); it != objects.cend(); ++it) {
+        order.push_back(it);
+        if (!wide) {
+            const QString &id = it.key();
+            wide = std::any_of(id.cbegin(), id.cend(), [](QChar c) { return c.unicode() >= 0xD800; });
+        }
+    }
+    if (wide) {
+        std::stable_sort(order.begin(), order.end(),
+                         [](const auto &a, const auto &b) { return a.key().toUtf8() < b.key().toUtf8(); });
+    }
+    return order;
+}
+
+// Writes the canonical JSON of a collection to `out` piece by piece, from each object's own canonical
+// text: the same bytes as CanonicalJson::serialize of the collection's object.
+template<typename Map, typename Out>
+void writeCollection(const Map &objects, Out &&out)
+{
+    out(QByteArrayLiteral("{"));
+    bool first = true;
+    for (const auto &it : canonicalOrder(objects)) {
+        QByteArray head = CanonicalJson::serialize(QJsonValue(it.key()));
+        head.prepend(first ? "" : ",");
+        head.append(':');
+        out(head);
+        out(canonicalOf(*it.value()));
+        first = false;
+    }
+    out(QByteArrayLiteral("}"));
+}
+
+} // namespace
+
+template<typename Out>
+void ConfigSnapshot::writeCanonical(Out &&out) const
+{
+    // The top level: the kept extra members and the three collections, sorted as CanonicalJson sorts.
+    struct Member
+    {
+        QByteArray key;
+        std::optional<ObjectKind> kind;
+    };
+    std::vector<Member> members;
+    for (auto it = m_extra.constBegin(); it != m_extra.constEnd(); ++it) {
+        if (!kindOfCollection(it.key())) // json() lets the collections win over such a member too
+            members.push_back({it.key().toUtf8(), std::nullopt});
+    }
+    for (ObjectKind kind : AllObjectKinds)
+        members.push_back({collectionName(kind).toUtf8(), kind});
+    std::sort(members.begin(), members.end(), [](const Member &a, const Member &b) { return a.key < b.key; });
+    out(QByteArrayLiteral("{"));
+    bool first = true;
+    for (const Member &member : members) {
+        QByteArray head = CanonicalJson::serialize(QJsonValue(QString::fromUtf8(member.key)));
+        head.prepend(first ? "" : ",");
+        head.append(':');
+        out(head);
+        first = false;
+        if (!member.kind)
+            out(CanonicalJson::serialize(m_extra.value(QString::fromUtf8(member.key))));
+        else if (*member.kind == ObjectKind::Route)
+            writeCollection(m_routes, out);
+        else if (*member.kind == ObjectKind::Upstream)
+            writeCollection(m_upstreams, out);
+        else
+            writeCollection(m_services, out);
+    }
+    out(QByteArrayLiteral("}"));
+}
+
+QByteArray ConfigSnapshot::canonicalJson() const
+{
+    QByteArray text;
+    writeCanonical([&](const QByteArray &piece) { text += piece; });
+    return text;
 }
 
 const QByteArray &ConfigSnapshot::sha256() const
 {
-    digest();
+    // Streamed: the 20 MB text of 100k routes is never held whole, and no object is serialised again.
+    std::call_once(m_digested, [this] {
+        Sha256 hash;
+        writeCanonical([&](const QByteArray &piece) { hash.addData(piece); });
+        m_sha256 = hash.result().toHex();
+    });
     return m_sha256;
 }
 

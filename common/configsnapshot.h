@@ -2,11 +2,11 @@
 #pragma once
 
 #include "configobjects.h"
+#include "persistentmap.h"
 #include "validationerror.h"
 
 #include <QByteArray>
 #include <QJsonObject>
-#include <QMap>
 #include <QSet>
 #include <QStringList>
 
@@ -19,9 +19,10 @@ using SnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
 class ConfigSnapshot
 {
 public:
-    using Routes = QMap<QString, RoutePtr>;
-    using Upstreams = QMap<QString, UpstreamPtr>;
-    using Services = QMap<QString, ServicePtr>;
+    // Persistent maps: a snapshot derived from another shares every chunk of objects the change left.
+    using Routes = PersistentMap<RoutePtr>;
+    using Upstreams = PersistentMap<UpstreamPtr>;
+    using Services = PersistentMap<ServicePtr>;
 
     // Parses a "config" object: {"routes": {...}, "upstreams": {...}, "services": {...}}. Each collection
     // is an object keyed by id or an array of objects with an "id" field. Every error is appended;
@@ -69,10 +70,12 @@ public:
     // {"routes": {id: object}, "upstreams": ..., "services": ...} plus the kept extra members. Built on
     // first use (by the persister or the admin API), off the path that takes a change to the proxy.
     const QJsonObject &json() const;
-    // Computed on first use, once, by whichever thread asks first: a change reaches the proxy without
-    // waiting for the digest of the whole configuration.
-    const QByteArray &canonicalJson() const;
-    const QByteArray &sha256() const; // hex of canonicalJson()
+    // The canonical JSON of json(), made from each object's own canonical text (Route::canonical, ...);
+    // not kept: the digest streams it.
+    QByteArray canonicalJson() const;
+    // Hex SHA-256 of canonicalJson(). Computed on first use, once, by whichever thread asks first: a
+    // change reaches the proxy without waiting for the digest of the whole configuration.
+    const QByteArray &sha256() const;
 
     // {"routes": n, "upstreams": n, "services": n}
     QJsonObject counts() const;
@@ -80,7 +83,8 @@ public:
 private:
     ConfigSnapshot() = default;
     void build() const; // json and warnings, once
-    void digest() const;
+    template<typename Out>
+    void writeCanonical(Out &&out) const; // canonicalJson() in pieces, each passed to out(QByteArray)
 
     Routes m_routes;
     Upstreams m_upstreams;
@@ -92,6 +96,5 @@ private:
     mutable QJsonObject m_json;
     mutable QStringList m_warnings;
     mutable std::once_flag m_digested;
-    mutable QByteArray m_canonical;
     mutable QByteArray m_sha256;
 };

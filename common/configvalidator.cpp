@@ -189,7 +189,10 @@ RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value,
         c.fail(QStringLiteral(
             "expected \"upstream\", \"upstream_id\", \"service_id\" or \"plugins\", got none"));
 
-    return c.failed() ? nullptr : r;
+    if (c.failed())
+        return nullptr;
+    r->canonical = CanonicalJson::serialize(o);
+    return r;
 }
 
 UpstreamPtr ConfigValidator::parseUpstream(const QString &id, const QJsonValue &value,
@@ -202,7 +205,10 @@ UpstreamPtr ConfigValidator::parseUpstream(const QString &id, const QJsonValue &
         return {};
     auto u = parseUpstreamObject(c, o);
     u->id = upstreamId;
-    return c.failed() ? nullptr : u;
+    if (c.failed())
+        return nullptr;
+    u->canonical = CanonicalJson::serialize(o);
+    return u;
 }
 
 ServicePtr ConfigValidator::parseService(const QString &id, const QJsonValue &value, ValidationErrors *errors)
@@ -221,7 +227,10 @@ ServicePtr ConfigValidator::parseService(const QString &id, const QJsonValue &va
     optObject(c, o, "plugins", &s->plugins);
     bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
     optBool(c, o, "enable_websocket", &websocket);
-    return c.failed() ? nullptr : s;
+    if (c.failed())
+        return nullptr;
+    s->canonical = CanonicalJson::serialize(o);
+    return s;
 }
 
 bool ConfigValidator::idFromJson(const QJsonValue &value, QString *id)

@@ -15,8 +15,9 @@ namespace {
 
 struct Entry
 {
-    std::shared_ptr<const void> object; // the object serialised, compared by identity
-    QByteArray member;                  // "id":{…}, canonical
+    std::shared_ptr<const void> object; // the object written, compared by identity
+    QByteArray key;                     // "id": canonical, with its colon
+    QByteArray body;                    // the object's canonical text, shared with the object itself
     QByteArray utf8Id; // the canonical sort key, kept only when it differs from QString order
 };
 
@@ -33,19 +34,29 @@ QByteArray canonicalString(const QString &text)
     return CanonicalJson::serialize(QJsonValue(text));
 }
 
+// The validator made each object's canonical text once; an object built otherwise (none in the daemon)
+// is serialised here.
+template<typename Object>
+QByteArray canonicalObject(const Object &object)
+{
+    return object.canonical.isEmpty() ? CanonicalJson::serialize(object.json) : object.canonical;
+}
+
 // Brings `kept` up to `objects` (a map id → shared pointer to an object with a `json` member) and returns
 // the members in canonical order. The snapshot and `kept` are both in QString order, so one merge walk
 // pairs them: an object is serialised again only when the snapshot holds a different one under its id.
 template<typename Map>
-QList<const QByteArray *> update(Collection &kept, const Map &objects, PersistedWriter::Figures *figures)
+QList<const Entry *> update(Collection &kept, const Map &objects, PersistedWriter::Figures *figures)
 {
-    QList<const QByteArray *> members;
+    QList<const Entry *> members;
     members.reserve(objects.size());
     bool utf8Order = false;
     auto k = kept.begin();
     // A map that does not iterate in QString order would break the merge walk: sort such a one first.
-    // QMap<QString, …> does by construction, and is not checked (that would cost a string compare each).
-    if constexpr (!std::is_same_v<Map, QMap<QString, typename Map::mapped_type>>) {
+    // QMap<QString, …> and PersistentMap do by construction, and are not checked (that would cost a
+    // string compare each).
+    if constexpr (!std::is_same_v<Map, QMap<QString, typename Map::mapped_type>> &&
+                  !std::is_same_v<Map, PersistentMap<typename Map::mapped_type>>) {
         QMap<QString, typename Map::mapped_type> sorted;
         for (auto o = objects.cbegin(); o != objects.cend(); ++o)
             sorted.insert(o.key(), o.value());
@@ -58,7 +69,7 @@ QList<const QByteArray *> update(Collection &kept, const Map &objects, Persisted
         if (k != kept.end() && k->object.get() == it.value().get() && k.key().constData() == id.constData()) {
             ++figures->reused;
             utf8Order = utf8Order || !k->utf8Id.isEmpty();
-            members.append(&k->member);
+            members.append(&*k);
             ++k;
             continue;
         }
@@ -68,7 +79,7 @@ QList<const QByteArray *> update(Collection &kept, const Map &objects, Persisted
         if (k != kept.end() && k.key() == id) {
             if (k->object != object) {
                 k->object = object;
-                k->member = canonicalString(id) + ':' + CanonicalJson::serialize(it.value()->json);
+                k->body = canonicalObject(*it.value());
                 ++figures->serialised;
             } else {
                 ++figures->reused;
@@ -83,14 +94,15 @@ QList<const QByteArray *> update(Collection &kept, const Map &objects, Persisted
         } else {
             Entry entry;
             entry.object = object;
-            entry.member = canonicalString(id) + ':' + CanonicalJson::serialize(it.value()->json);
+            entry.key = canonicalString(id) + ':';
+            entry.body = canonicalObject(*it.value());
             if (sortsApartInUtf8(id))
                 entry.utf8Id = id.toUtf8();
             k = kept.insert(k, id, std::move(entry));
             ++figures->serialised;
         }
         utf8Order = utf8Order || !k->utf8Id.isEmpty();
-        members.append(&k->member);
+        members.append(&*k);
         ++k;
     }
     while (k != kept.end())
@@ -98,10 +110,10 @@ QList<const QByteArray *> update(Collection &kept, const Map &objects, Persisted
 
     if (utf8Order) {
         // Rare (ids outside the Basic Multilingual Plane): sort by the UTF-8 of the ids, as canonical JSON.
-        QList<std::pair<QByteArray, const QByteArray *>> byUtf8;
+        QList<std::pair<QByteArray, const Entry *>> byUtf8;
         byUtf8.reserve(kept.size());
         for (auto e = kept.cbegin(); e != kept.cend(); ++e)
-            byUtf8.append({e->utf8Id.isEmpty() ? e.key().toUtf8() : e->utf8Id, &e->member});
+            byUtf8.append({e->utf8Id.isEmpty() ? e.key().toUtf8() : e->utf8Id, &*e});
         std::sort(byUtf8.begin(), byUtf8.end(),
                   [](const auto &a, const auto &b) { return a.first < b.first; });
         for (qsizetype i = 0; i < byUtf8.size(); ++i)
@@ -115,7 +127,7 @@ struct TopMember
 {
     QByteArray utf8Key;
     QByteArray key; // canonical, quoted
-    QList<const QByteArray *> members;
+    QList<const Entry *> members;
     QByteArray value; // an extra member's canonical value
     bool collection = false;
 };
@@ -140,7 +152,7 @@ void PersistedWriter::prepare(const ConfigSnapshot &snapshot, qint64 revision, c
 {
     m_figures = {};
     QList<TopMember> top;
-    const auto addCollection = [&](ObjectKind kind, QList<const QByteArray *> members) {
+    const auto addCollection = [&](ObjectKind kind, QList<const Entry *> members) {
         TopMember m;
         m.utf8Key = collectionName(kind).toUtf8();
         m.key = canonicalString(collectionName(kind));
@@ -179,7 +191,8 @@ void PersistedWriter::prepare(const ConfigSnapshot &snapshot, qint64 revision, c
         for (qsizetype j = 0; j < m.members.size(); ++j) {
             if (j > 0)
                 sha.addData(",");
-            sha.addData(*m.members.at(j));
+            sha.addData(m.members.at(j)->key);
+            sha.addData(m.members.at(j)->body);
         }
         sha.addData("}");
     }
@@ -192,7 +205,7 @@ void PersistedWriter::prepare(const ConfigSnapshot &snapshot, qint64 revision, c
     qsizetype objects = 0;
     for (const TopMember &m : std::as_const(top))
         objects += m.members.size();
-    m_parts.reserve(2 * objects + 4 * top.size() + 4);
+    m_parts.reserve(3 * objects + 4 * top.size() + 4);
     const auto own = [this](QByteArray bytes) {
         m_framing.append(std::move(bytes));
         m_parts.append(m_framing.last());
@@ -226,7 +239,8 @@ void PersistedWriter::prepare(const ConfigSnapshot &snapshot, qint64 revision, c
         own(std::move(open));
         for (qsizetype j = 0; j < m.members.size(); ++j) {
             m_parts.append(j > 0 ? nextObject : firstObject);
-            m_parts.append(*m.members.at(j));
+            m_parts.append(m.members.at(j)->key);
+            m_parts.append(m.members.at(j)->body);
         }
         m_parts.append(m.members.isEmpty() ? QByteArrayView("}") : QByteArrayView("\n        }"));
     }

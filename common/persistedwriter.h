@@ -12,9 +12,10 @@
 #include <memory>
 
 // With 100k routes the file is ~20 MB: serialising every object again for each change took most of a
-// second. This keeps the canonical member ("id":{…}) of every object written last, keyed by id and
-// checked by identity (snapshots share unchanged objects), so a new generation serialises only the
-// objects that changed; the digest and the file are then assembled from the kept bytes.
+// second. This keeps, for every object written last, its canonical id and its canonical text (the one
+// the validator made, shared with the object), keyed by id and checked by identity (snapshots share
+// unchanged objects), so a new generation touches only the objects that changed; the digest and the
+// file are then assembled from the kept bytes.
 //
 // The file keeps the envelope of DESIGN.md, with one object per line in its canonical form:
 //   {

@@ -6,8 +6,11 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QLoggingCategory>
+#include <QThread>
 
 #include <algorithm>
+#include <thread>
+#include <vector>
 
 Q_LOGGING_CATEGORY(lcSync, "holdfast.sync")
 
@@ -36,22 +39,24 @@ decltype(auto) withCollection(ObjectKind kind, F &&f)
     return f(&Objects::services);
 }
 
-RoutePtr parseObject(const ConfigSnapshot::Routes &, const QString &id, const QJsonValue &value,
-                     ValidationErrors *errors)
+// Calls fn(i) for every i in [0, count), on every core when there is enough to share: a full sync of
+// 100k objects is mostly JSON parsing and validation, which touch nothing shared.
+template<typename Fn>
+void parallelFor(qsizetype count, Fn fn)
 {
-    return ConfigValidator::parseRoute(id, value, errors);
-}
-
-UpstreamPtr parseObject(const ConfigSnapshot::Upstreams &, const QString &id, const QJsonValue &value,
-                        ValidationErrors *errors)
-{
-    return ConfigValidator::parseUpstream(id, value, errors);
-}
-
-ServicePtr parseObject(const ConfigSnapshot::Services &, const QString &id, const QJsonValue &value,
-                       ValidationErrors *errors)
-{
-    return ConfigValidator::parseService(id, value, errors);
+    const qsizetype threads = count >= 2000 ? qMax(1, QThread::idealThreadCount()) : 1;
+    const qsizetype share = (count + threads - 1) / threads;
+    std::vector<std::thread> helpers;
+    for (qsizetype t = 1; t < threads; ++t) {
+        helpers.emplace_back([=] {
+            for (qsizetype i = t * share; i < qMin(count, (t + 1) * share); ++i)
+                fn(i);
+        });
+    }
+    for (qsizetype i = 0; i < qMin(count, share); ++i)
+        fn(i);
+    for (std::thread &helper : helpers)
+        helper.join();
 }
 
 } // namespace
@@ -127,16 +132,19 @@ GatewayStatus::Origin SyncController::liveOrigin() const
     return m_liveFromControlPlane ? GatewayStatus::Origin::ControlPlane : GatewayStatus::Origin::LocalCopy;
 }
 
-bool SyncController::Objects::put(ObjectKind kind, const QString &id, const QJsonValue &value,
-                                  ValidationErrors *errors)
+void SyncController::Objects::put(const Parsed &parsed)
 {
-    return withCollection<Objects>(kind, [&](auto member) {
-        auto &collection = this->*member;
-        auto object = parseObject(collection, id, value, errors);
-        if (object)
-            collection.insert(id, std::move(object));
-        return object != nullptr;
-    });
+    switch (parsed.kind) {
+    case ObjectKind::Route:
+        routes.insert(parsed.id, parsed.route);
+        return;
+    case ObjectKind::Upstream:
+        upstreams.insert(parsed.id, parsed.upstream);
+        return;
+    case ObjectKind::Service:
+        break;
+    }
+    services.insert(parsed.id, parsed.service);
 }
 
 void SyncController::Objects::remove(ObjectKind kind, const QString &id)
@@ -161,44 +169,87 @@ std::optional<ObjectKind> SyncController::classify(const QString &key, QString *
     return kindOfCollection(k.left(slash));
 }
 
-bool SyncController::putObject(Objects *objects, ObjectKind kind, const QString &key, const QString &id,
-                               const QByteArray &value, qint64 revision)
+SyncController::Parsed SyncController::parse(ObjectKind kind, const QString &id, const QByteArray &value,
+                                             const Objects *known)
 {
+    Parsed parsed;
+    parsed.kind = kind;
+    parsed.id = id;
     QJsonParseError parseError;
     const QJsonDocument doc = QJsonDocument::fromJson(value, &parseError);
     if (value.trimmed().isEmpty()) {
-        reject(key, QStringLiteral("not JSON: empty value"), revision);
-        return false;
+        parsed.rejection = QStringLiteral("not JSON: empty value");
+        return parsed;
     }
     if (parseError.error != QJsonParseError::NoError) {
-        reject(
-            key,
-            QStringLiteral("not JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset),
-            revision);
-        return false;
+        parsed.rejection =
+            QStringLiteral("not JSON: %1 at offset %2").arg(parseError.errorString()).arg(parseError.offset);
+        return parsed;
     }
     if (!doc.isObject()) {
-        reject(key,
-               QStringLiteral("expected an object, got %1")
-                   .arg(QLatin1String(doc.isArray() ? "array" : "a scalar")),
-               revision);
-        return false;
+        parsed.rejection = QStringLiteral("expected an object, got %1")
+                               .arg(QLatin1String(doc.isArray() ? "array" : "a scalar"));
+        return parsed;
+    }
+
+    if (known) {
+        const QByteArray canonical = CanonicalJson::serialize(doc.object());
+        const auto same = [&](const auto &object) { return object && object->canonical == canonical; };
+        switch (kind) {
+        case ObjectKind::Route:
+            if (RoutePtr was = known->routes.value(id); same(was))
+                parsed.route = std::move(was);
+            break;
+        case ObjectKind::Upstream:
+            if (UpstreamPtr was = known->upstreams.value(id); same(was))
+                parsed.upstream = std::move(was);
+            break;
+        case ObjectKind::Service:
+            if (ServicePtr was = known->services.value(id); same(was))
+                parsed.service = std::move(was);
+            break;
+        }
+        if (parsed.route || parsed.upstream || parsed.service)
+            return parsed; // validated when it was first read
     }
 
     ValidationErrors errors;
-    const bool ok = objects->put(kind, id, doc.object(), &errors);
-    if (ok) {
-        if (m_rejected.remove(key) > 0)
-            qCInfo(lcSync).noquote() << key << "is valid again at revision" << revision;
-        return true;
+    bool ok = false;
+    switch (kind) {
+    case ObjectKind::Route:
+        parsed.route = ConfigValidator::parseRoute(id, doc.object(), &errors);
+        ok = parsed.route != nullptr;
+        break;
+    case ObjectKind::Upstream:
+        parsed.upstream = ConfigValidator::parseUpstream(id, doc.object(), &errors);
+        ok = parsed.upstream != nullptr;
+        break;
+    case ObjectKind::Service:
+        parsed.service = ConfigValidator::parseService(id, doc.object(), &errors);
+        ok = parsed.service != nullptr;
+        break;
     }
+    if (ok)
+        return parsed;
     QStringList reasons;
     for (const ValidationError &e : std::as_const(errors))
         reasons.append(e.pointer.isEmpty() ? e.message : QStringLiteral("%1: %2").arg(e.pointer, e.message));
     if (reasons.isEmpty())
         reasons.append(QStringLiteral("not a valid object"));
-    reject(key, reasons.join(QLatin1String("; ")), revision);
-    return false;
+    parsed.rejection = reasons.join(QLatin1String("; "));
+    return parsed;
+}
+
+bool SyncController::putObject(Objects *objects, const QString &key, const Parsed &parsed, qint64 revision)
+{
+    if (!parsed.rejection.isEmpty()) {
+        reject(key, parsed.rejection, revision);
+        return false;
+    }
+    objects->put(parsed);
+    if (m_rejected.remove(key) > 0)
+        qCInfo(lcSync).noquote() << key << "is valid again at revision" << revision;
+    return true;
 }
 
 void SyncController::reject(const QString &key, const QString &reason, qint64 revision)
@@ -226,12 +277,20 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
 
     const QMap<QString, Rejection> before = m_rejected;
     m_rejected.clear();
+    // Parsed and validated on every core first (m_objects is only read meanwhile); then stored in
+    // order, here.
+    std::vector<std::optional<Parsed>> parsed(std::size_t(objects.size()));
+    parallelFor(objects.size(), [&](qsizetype i) {
+        QString id;
+        if (const std::optional<ObjectKind> kind = classify(objects.at(i).key, &id))
+            parsed[std::size_t(i)] = parse(*kind, id, objects.at(i).value, &m_objects);
+    });
     Objects next;
     QSet<QString> ignored;
-    for (const SourceObject &object : objects) {
-        QString id;
-        const std::optional<ObjectKind> kind = classify(object.key, &id);
-        if (!kind) {
+    for (qsizetype i = 0; i < objects.size(); ++i) {
+        const SourceObject &object = objects.at(i);
+        std::optional<Parsed> &one = parsed[std::size_t(i)];
+        if (!one) {
             ignored.insert(object.key);
             continue;
         }
@@ -240,8 +299,9 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
         const auto was = before.constFind(object.key);
         if (was != before.constEnd())
             m_rejected.insert(object.key, was.value());
-        if (!putObject(&next, *kind, object.key, id, object.value, object.modRevision))
-            next.copyFrom(m_objects, *kind, id); // its last good version stays
+        if (!putObject(&next, object.key, *one, object.modRevision))
+            next.copyFrom(m_objects, one->kind, one->id); // its last good version stays
+        one.reset();                                      // its JSON text goes now, not after the whole set
     }
     m_objects = std::move(next);
     m_wholesale = true;
@@ -291,7 +351,7 @@ void SyncController::onChangesArrived(qint64 revision, const QList<SourceEvent> 
             m_objects.remove(*kind, id);
             m_rejected.remove(event.key);
             ++applied;
-        } else if (putObject(&m_objects, *kind, event.key, id, event.value, event.modRevision)) {
+        } else if (putObject(&m_objects, event.key, parse(*kind, id, event.value), event.modRevision)) {
             ++applied;
         }
     }

@@ -104,14 +104,31 @@ signals:
     void persistFinished(const GatewayEvent::Persisted &result);
 
 private:
+    // One stored value read and validated, touching nothing of the controller: made on any thread.
+    struct Parsed
+    {
+        ObjectKind kind = ObjectKind::Route;
+        QString id;
+        RoutePtr route; // the one of kind's three that is set, when valid
+        UpstreamPtr upstream;
+        ServicePtr service;
+        QString rejection; // why not, when invalid
+    };
+    struct Objects;
+    // With `known`, an object whose canonical JSON equals that of the one `known` holds under its id is
+    // that object, not a new one: a full sync after a restart from the local copy (or a resync) then
+    // shares what did not change instead of holding the configuration twice.
+    static Parsed parse(ObjectKind kind, const QString &id, const QByteArray &value,
+                        const Objects *known = nullptr);
+
     struct Objects
     {
         ConfigSnapshot::Routes routes;
         ConfigSnapshot::Upstreams upstreams;
         ConfigSnapshot::Services services;
 
-        // Validates `value` as an object of `kind` and stores it; false with *errors when invalid.
-        bool put(ObjectKind kind, const QString &id, const QJsonValue &value, ValidationErrors *errors);
+        // Stores a valid parsed object.
+        void put(const Parsed &parsed);
         void remove(ObjectKind kind, const QString &id);
         // Copies the object `id` of `kind` from `from`, when it has one.
         void copyFrom(const Objects &from, ObjectKind kind, const QString &id);
@@ -125,9 +142,8 @@ private:
 
     // The kind of "routes/12" (and "12" in *id); nullopt for keys the gateway ignores.
     static std::optional<ObjectKind> classify(const QString &key, QString *id);
-    // Validates one value and stores it in `objects`; false (with the rejection recorded) when invalid.
-    bool putObject(Objects *objects, ObjectKind kind, const QString &key, const QString &id,
-                   const QByteArray &value, qint64 revision);
+    // Stores a parsed value in `objects`; false (with the rejection recorded) when it is invalid.
+    bool putObject(Objects *objects, const QString &key, const Parsed &parsed, qint64 revision);
     void reject(const QString &key, const QString &reason, qint64 revision);
     void publishObjects(const QString &cause);
     bool serveLocalCopy(const QString &why);

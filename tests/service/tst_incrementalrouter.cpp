@@ -1,5 +1,6 @@
 // Property test: a snapshot derived change by change, and the router updated with it, always equal a
 // snapshot and a router built from scratch from the same objects.
+#include "canonicaljson.h"
 #include "configsnapshot.h"
 #include "configvalidator.h"
 #include "proxyserver.h"
@@ -129,6 +130,7 @@ private:
 // The objects as the control plane holds them, and the same set as validated objects.
 struct World
 {
+    int routeIds = Generator::RouteIds; // more ids: several chunks in each persistent map
     QJsonObject routes, upstreams, services;
     ConfigSnapshot::Routes routeObjects;
     ConfigSnapshot::Upstreams upstreamObjects;
@@ -149,7 +151,7 @@ void mutate(Generator &g, World *w, ConfigSnapshot::Changes *changes)
     const int kind = g.below(10);
     const bool remove = g.chance(25);
     if (kind < 7) {
-        const QString id = QStringLiteral("r%1").arg(g.below(Generator::RouteIds));
+        const QString id = QStringLiteral("r%1").arg(g.below(w->routeIds));
         changes->routes.insert(id);
         if (remove) {
             w->routes.remove(id);
@@ -185,6 +187,17 @@ void mutate(Generator &g, World *w, ConfigSnapshot::Changes *changes)
     QVERIFY2(errors.isEmpty(), errors.isEmpty() ? "" : qPrintable(errors.first().toString()));
 }
 
+// A map's entries by identity: what a generation that is still served must keep, whatever its
+// successors change.
+template<typename Map>
+QList<QPair<QString, const void *>> entries(const Map &map)
+{
+    QList<QPair<QString, const void *>> out;
+    for (auto it = map.cbegin(); it != map.cend(); ++it)
+        out.append({it.key(), it.value().get()});
+    return out;
+}
+
 QString describe(const RouteTarget *t)
 {
     if (!t)
@@ -209,18 +222,24 @@ void TestIncrementalRouter::equalsFullRebuild_data()
 {
     QTest::addColumn<int>("kind");
     QTest::addColumn<quint32>("seed");
-    QTest::newRow("radixtree_host_uri") << int(RouterKind::HostUri) << 1201u;
-    QTest::newRow("radixtree_uri") << int(RouterKind::Uri) << 1202u;
-    QTest::newRow("radixtree_host_uri, another seed") << int(RouterKind::HostUri) << 77u;
+    QTest::addColumn<int>("routeIds");
+    QTest::newRow("radixtree_host_uri") << int(RouterKind::HostUri) << 1201u << int(Generator::RouteIds);
+    QTest::newRow("radixtree_uri") << int(RouterKind::Uri) << 1202u << int(Generator::RouteIds);
+    QTest::newRow("radixtree_host_uri, another seed")
+        << int(RouterKind::HostUri) << 77u << int(Generator::RouteIds);
+    QTest::newRow("radixtree_host_uri, routes over several map chunks")
+        << int(RouterKind::HostUri) << 78u << 300;
 }
 
 void TestIncrementalRouter::equalsFullRebuild()
 {
     QFETCH(int, kind);
     QFETCH(quint32, seed);
+    QFETCH(int, routeIds);
     const RouterKind routerKind = RouterKind(kind);
     Generator g(seed);
     World world;
+    world.routeIds = routeIds;
     const QList<Request> requests = fixedRequests();
 
     SnapshotPtr snapshot = ConfigSnapshot::fromObjects({}, {}, {});
@@ -229,6 +248,9 @@ void TestIncrementalRouter::equalsFullRebuild()
     for (int step = 0; step < 2500; ++step) {
         // Changes that arrive together (one watch batch) become one generation.
         ConfigSnapshot::Changes changes;
+        const auto routesBefore = entries(snapshot->routes());
+        const auto upstreamsBefore = entries(snapshot->upstreams());
+        const auto servicesBefore = entries(snapshot->services());
         for (int n = g.chance(80) ? 1 : 2 + g.below(6); n > 0; --n)
             mutate(g, &world, &changes);
         if (QTest::currentTestFailed())
@@ -236,13 +258,24 @@ void TestIncrementalRouter::equalsFullRebuild()
         const SnapshotPtr next = ConfigSnapshot::derive(snapshot, world.routeObjects, world.upstreamObjects,
                                                         world.serviceObjects, changes);
         QCOMPARE(next->base(), snapshot);
+        // The maps share chunks with the generation before, which changing the world must not touch.
+        QCOMPARE(entries(snapshot->routes()), routesBefore);
+        QCOMPARE(entries(snapshot->upstreams()), upstreamsBefore);
+        QCOMPARE(entries(snapshot->services()), servicesBefore);
         const RouterPtr updated = Router::update(*router, *snapshot, *next, changes);
 
         // From scratch: the objects' JSON parsed again, and a router built from that snapshot.
         ValidationErrors errors;
         const SnapshotPtr scratch = ConfigSnapshot::fromJson(world.config(), &errors);
         QVERIFY(scratch);
+        QCOMPARE(next->routes().keys(), scratch->routes().keys());
+        QCOMPARE(next->upstreams().keys(), scratch->upstreams().keys());
+        QCOMPARE(next->services().keys(), scratch->services().keys());
         QCOMPARE(next->sha256(), scratch->sha256());
+        // The digest streams each object's own canonical text: it must be the canonical form of the
+        // whole configuration as one document.
+        if (step % 10 == 0)
+            QCOMPARE(next->canonicalJson(), CanonicalJson::serialize(scratch->json()));
         const RouterPtr rebuilt = Router::build(*next, routerKind);
         QCOMPARE(updated->routeCount(), rebuilt->routeCount());
         QVERIFY2(updated->digest() == rebuilt->digest(), qPrintable(QStringLiteral("step %1").arg(step)));

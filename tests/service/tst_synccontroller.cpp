@@ -128,6 +128,7 @@ private slots:
     void hungControlPlaneServesLocalCopyWhenWaitEnds();
     void noLocalCopyNoControlPlaneServesNothingAndKeepsTrying();
     void serveLocalFirstSwitchesWhenSyncCompletes();
+    void fullSyncSharesUnchangedObjectsWithLocalCopy();
     void editedLocalCopyIsKeptBesideTheNextSync();
     void reloadLocalRefusedWhileInSync();
 
@@ -520,6 +521,33 @@ void tst_SyncController::serveLocalFirstSwitchesWhenSyncCompletes()
     QCOMPARE(rig.published->last().at(1).toLongLong(), revision);
     QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
              QStringLiteral("/etcd"));
+}
+
+void tst_SyncController::fullSyncSharesUnchangedObjectsWithLocalCopy()
+{
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(3), 5, {}, nullptr));
+    // Routes 1 and 2 and the upstream as the local copy has them (other bytes, same canonical JSON);
+    // route 3 changed.
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", R"({ "upstream_id": "1", "uri": "/local/1" })") > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/2", R"({"uri":"/local/2","upstream_id":"1"})") > 0);
+    const qint64 revision = m_etcd->put("/apisix/routes/3", R"({"uri":"/etcd/3","upstream_id":"1"})");
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 3000, true);
+    rig->start();
+    const SnapshotPtr local = rig->live();
+    QVERIFY(local);
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    QCOMPARE(rig->liveRevision(), revision);
+    const SnapshotPtr synced = rig->live();
+    QVERIFY(synced != local);
+    // The same objects, not equal copies: the configuration is not held twice after a restart.
+    QCOMPARE(synced->routes().value(QStringLiteral("1")), local->routes().value(QStringLiteral("1")));
+    QCOMPARE(synced->routes().value(QStringLiteral("2")), local->routes().value(QStringLiteral("2")));
+    QCOMPARE(synced->upstreams().value(QStringLiteral("1")), local->upstreams().value(QStringLiteral("1")));
+    QVERIFY(synced->routes().value(QStringLiteral("3")) != local->routes().value(QStringLiteral("3")));
+    QCOMPARE(synced->routes().value(QStringLiteral("3"))->json.value(QLatin1String("uri")).toString(),
+             QStringLiteral("/etcd/3"));
 }
 
 void tst_SyncController::editedLocalCopyIsKeptBesideTheNextSync()

@@ -191,8 +191,8 @@ void tst_PersistedWriter::onlyChangedObjectsAreSerialisedAgain()
     for (int i = 1; i <= 100; ++i)
         routes.insert(QString::number(i),
                       routeOf(QString::number(i), QStringLiteral("/r%1").arg(i), QStringLiteral("u")));
-    ConfigSnapshot::Upstreams upstreams{
-        {QStringLiteral("u"), upstreamOf(QStringLiteral("u"), QStringLiteral("h:1"))}};
+    ConfigSnapshot::Upstreams upstreams;
+    upstreams.insert(QStringLiteral("u"), upstreamOf(QStringLiteral("u"), QStringLiteral("h:1")));
     const SnapshotPtr first = ConfigSnapshot::fromObjects(routes, upstreams, {});
     PersistedWriter writer;
     writer.prepare(*first, 1, {}, savedAt);

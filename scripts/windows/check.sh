@@ -136,7 +136,7 @@ settings_sum="$(sha256sum <"$program_data/holdfastd.json")"
 service_process_gone() {
     local pid
     for pid in $(pgrep -f 'holdfastd\.exe'); do
-        tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | grep -qx "WINEPREFIX=$WINEPREFIX" && return 1
+        { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qx "WINEPREFIX=$WINEPREFIX" && return 1
     done
     return 0
 }

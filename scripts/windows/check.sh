@@ -153,7 +153,13 @@ check "msiexec /i $(basename "$msi") /qn" w msiexec /i "$(winepath -w "$msi")" /
 check "files installed under Program Files" test -f "$program_files/holdfastd.exe" -a -f "$program_files/Qt6Network.dll" \
     -a -f "$program_files/tls/qschannelbackend.dll"
 shortcut="Holdfast Console.lnk"
-[[ -f "$build/stage/holdfast-console.exe" ]] || shortcut="Holdfast Command Prompt.lnk"
+if [[ -f "$build/stage/holdfast-console.exe" ]]; then
+    check "console installed with Qt Gui, Widgets, Concurrent and the qwindows plugin" test \
+        -f "$program_files/holdfast-console.exe" -a -f "$program_files/Qt6Widgets.dll" \
+        -a -f "$program_files/Qt6Concurrent.dll" -a -f "$program_files/platforms/qwindows.dll"
+else
+    shortcut="Holdfast Command Prompt.lnk"
+fi
 check "Start menu: $shortcut" bash -c '[[ -n "$(find "$1" -name "$2" | head -n1)" ]]' _ "$WINEPREFIX/drive_c" "$shortcut"
 check "existing settings kept by the install (NeverOverwrite)" bash -c '[[ "$(sha256sum <"$1")" == "$2" ]]' _ \
     "$program_data/holdfastd.json" "$settings_sum"

@@ -154,9 +154,9 @@ check "files installed under Program Files" test -f "$program_files/holdfastd.ex
     -a -f "$program_files/tls/qschannelbackend.dll"
 shortcut="Holdfast Console.lnk"
 if [[ -f "$build/stage/holdfast-console.exe" ]]; then
-    check "console installed with Qt Gui, Widgets, Concurrent and the qwindows plugin" test \
+    check "console installed with Qt Gui, Widgets and the qwindows plugin" test \
         -f "$program_files/holdfast-console.exe" -a -f "$program_files/Qt6Widgets.dll" \
-        -a -f "$program_files/Qt6Concurrent.dll" -a -f "$program_files/platforms/qwindows.dll"
+        -a -f "$program_files/platforms/qwindows.dll"
 else
     shortcut="Holdfast Command Prompt.lnk"
 fi

@@ -9,7 +9,8 @@
 #   --keep             leave the Wine prefix and logs in place (their path is printed)
 # Environment: HOLDFAST_LINUX_BUILD (default build/): where holdfast_test_upstream is built;
 #              HOLDFAST_SCREENSHOT (default docs/screenshots/console-windows.png).
-# Not run by CI (.ci/run): it needs Qt for MinGW (build-qt.sh, ~25 min cold) and takes minutes of Wine.
+# Not run by CI (.ci/run): a cold run first builds Qt for MinGW (build-qt.sh: ~25 min on idle cores, hours
+# on a busy 2-core machine), then the cross build, then ~4 min of Wine: not well inside CI's 90 minutes.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

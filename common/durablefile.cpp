@@ -2,10 +2,33 @@
 
 #include "sha256.h"
 
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
+#include <QRegularExpression>
 #include <QSaveFile>
 
 #include <optional>
+
+namespace {
+
+// QSaveFile writes to "<name>.XXXXXX" beside the target where the system has no unnamed temporary files
+// (Windows; Linux uses O_TMPFILE): a process killed before the rename leaves that file behind, and each
+// such crash would add one. Only this process writes the target, so any such file is a dead one.
+void removeAbandonedTemporaries(const QString &path)
+{
+    const QFileInfo target(path);
+    const QRegularExpression pattern(
+        QStringLiteral("^%1\\.[A-Za-z0-9]{6}$").arg(QRegularExpression::escape(target.fileName())));
+    QDir dir = target.absoluteDir();
+    const QStringList names = dir.entryList(QDir::Files | QDir::Hidden | QDir::System);
+    for (const QString &name : names) {
+        if (pattern.match(name).hasMatch())
+            dir.remove(name);
+    }
+}
+
+} // namespace
 
 bool DurableFile::write(const QString &path, const QByteArray &bytes, QString *error,
                         const std::function<void()> &beforeRename)
@@ -16,6 +39,7 @@ bool DurableFile::write(const QString &path, const QByteArray &bytes, QString *e
 bool DurableFile::write(const QString &path, const QList<QByteArrayView> &parts, QString *error,
                         const std::function<void()> &beforeRename, QByteArray *sha256)
 {
+    removeAbandonedTemporaries(path);
     QSaveFile file(path);
     const auto fail = [&](const QString &why) {
         *error = QStringLiteral("%1: %2").arg(path, why);

@@ -8,8 +8,9 @@
 #   WINDOWS_BUILD_DIR  default build-windows (scripts/windows/build.sh)
 #   --keep             leave the Wine prefix and logs in place (their path is printed)
 # Environment: HOLDFAST_LINUX_BUILD (default build/): where holdfast_test_upstream is built;
-#              HOLDFAST_SCREENSHOT (default docs/windows-console.png).
-# Not run by CI (.ci/run): it needs Qt for MinGW (build-qt.sh, ~25 min cold) and takes minutes of Wine.
+#              HOLDFAST_SCREENSHOT (default docs/screenshots/console-windows.png).
+# Not run by CI (.ci/run): a cold run first builds Qt for MinGW (build-qt.sh: ~25 min on idle cores, hours
+# on a busy 2-core machine), then the cross build, then ~4 min of Wine: not well inside CI's 90 minutes.
 set -uo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,9 +24,9 @@ for arg in "$@"; do
     esac
 done
 linux_build="${HOLDFAST_LINUX_BUILD:-$root/build}"
-screenshot="${HOLDFAST_SCREENSHOT:-$root/docs/windows-console.png}"
+screenshot="${HOLDFAST_SCREENSHOT:-$root/docs/screenshots/console-windows.png}"
 
-for tool in wine wineserver wineboot winepath etcd etcdctl curl python3 Xvfb import; do
+for tool in wine wineserver wineboot winepath etcd etcdctl curl python3 Xvfb import xdotool; do
     command -v "$tool" >/dev/null || { echo "check.sh: $tool is missing (scripts/install-deps.sh --windows)" >&2; exit 2; }
 done
 msi="$(ls "$build"/holdfast-*-x64.msi 2>/dev/null | head -n1)"
@@ -56,7 +57,9 @@ pass() { echo "PASS $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1${2:+: $2}"; failed=$((failed + 1)); }
 check() { # check NAME COMMAND...: pass when COMMAND succeeds; its output is shown on failure
     local name="$1"; shift
-    if "$@" >"$tmp/check.log" 2>&1; then pass "$name"; else fail "$name"; sed 's/^/     /' "$tmp/check.log" | tail -n 12; fi
+    "$@" >"$tmp/check.log" 2>&1
+    local code=$?
+    if [[ $code -eq 0 ]]; then pass "$name"; else fail "$name" "exit $code"; sed 's/^/     /' "$tmp/check.log" | tail -n 12; fi
 }
 eventually() { # eventually SECONDS COMMAND...: COMMAND succeeds within SECONDS
     local deadline=$((SECONDS + $1)); shift
@@ -128,6 +131,17 @@ cat >"$program_data/holdfastd.json" <<JSON
 JSON
 settings_sum="$(sha256sum <"$program_data/holdfastd.json")"
 
+# SCM's STOPPED comes before the process has exited; msiexec replacing or removing holdfastd.exe while
+# it still runs moves the file aside for a reboot (exit 3010) and leaves it installed. Only processes of
+# this Wine prefix count (another proof may be running beside this one).
+service_process_gone() {
+    local pid
+    for pid in $(pgrep -f 'holdfastd\.exe'); do
+        { tr '\0' '\n' <"/proc/$pid/environ"; } 2>/dev/null | grep -qx "WINEPREFIX=$WINEPREFIX" && return 1
+    done
+    return 0
+}
+stopped_and_gone() { is_state STOPPED && eventually 30 service_process_gone; }
 sc_state() { w sc query holdfastd 2>/dev/null | tr -d '\r' | awk '/STATE/ {print $4}'; }
 is_state() { [[ "$(sc_state)" == "$1" ]]; }
 token() { cat "$data/admin.token" 2>/dev/null; }
@@ -140,7 +154,13 @@ check "msiexec /i $(basename "$msi") /qn" w msiexec /i "$(winepath -w "$msi")" /
 check "files installed under Program Files" test -f "$program_files/holdfastd.exe" -a -f "$program_files/Qt6Network.dll" \
     -a -f "$program_files/tls/qschannelbackend.dll"
 shortcut="Holdfast Console.lnk"
-[[ -f "$build/stage/holdfast-console.exe" ]] || shortcut="Holdfast Command Prompt.lnk"
+if [[ -f "$build/stage/holdfast-console.exe" ]]; then
+    check "console installed with Qt Gui, Widgets and the qwindows plugin" test \
+        -f "$program_files/holdfast-console.exe" -a -f "$program_files/Qt6Widgets.dll" \
+        -a -f "$program_files/platforms/qwindows.dll"
+else
+    shortcut="Holdfast Command Prompt.lnk"
+fi
 check "Start menu: $shortcut" bash -c '[[ -n "$(find "$1" -name "$2" | head -n1)" ]]' _ "$WINEPREFIX/drive_c" "$shortcut"
 check "existing settings kept by the install (NeverOverwrite)" bash -c '[[ "$(sha256sum <"$1")" == "$2" ]]' _ \
     "$program_data/holdfastd.json" "$settings_sum"
@@ -170,19 +190,33 @@ check "/v1/status persisted.revision = $revision" bash -c \
 check "event log: service start and state changes reported" grep -q 'holdfastd service starting' "$tmp/wineboot.log"
 
 # --- the console, under Wine on Xvfb, pointed at the Windows gateway
-console_args=()
+# The window is there when X knows it by its title. It is drawn once its part of the screen holds more
+# than a hundred colours (text, icons, the selection); an empty or half-drawn window has a few dozen.
+# (The picture never stands still: the console counts seconds since the last status.) The saved picture
+# is the one to look at: connected, the gateway's row reads "in sync".
+console_window() { xdotool search --onlyvisible --name '^Holdfast Console$' >/dev/null 2>&1; }
+window_drawn() {
+    local geometry WIDTH HEIGHT X Y
+    geometry="$(xdotool search --onlyvisible --name '^Holdfast Console$' getwindowgeometry --shell | head -n 5)"
+    eval "$geometry"
+    import -display "$display" -window root "$tmp/shot.ppm" 2>/dev/null &&
+        convert "$tmp/shot.ppm" -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage -strip "$tmp/shot.png" &&
+        (($(convert "$tmp/shot.png" -format %k info:) > 100))
+}
+take_screenshot() {
+    eventually 30 window_drawn || return 1
+    sleep 2 # the first status arrives after the first paint; nothing outside the window shows when
+    window_drawn && cp "$tmp/shot.png" "$screenshot"
+}
 if [[ ! -f "$program_files/holdfast-console.exe" ]]; then
     echo "     (gateway-only MSI: no console to run)"
-elif strings "$program_files/holdfast-console.exe" | grep -q -- '--token-file'; then
-    console_args=(--url "http://127.0.0.1:$admin_port" --token-file "$(winepath -w "$data/admin.token")")
-fi
-if [[ -f "$program_files/holdfast-console.exe" ]]; then
-    (cd "$program_files" && wine holdfast-console.exe "${console_args[@]}" >"$tmp/console.log" 2>&1) &
+else
+    (cd "$program_files" && wine holdfast-console.exe --connect "http://127.0.0.1:$admin_port" \
+        --token-file "$(winepath -w "$data/admin.token")" >"$tmp/console.log" 2>&1) &
     pids+=($!)
-    sleep 8 # the window appears a few seconds after start; nothing to wait on from outside
+    check "console under Wine: window 'Holdfast Console' shown" eventually 90 console_window
     mkdir -p "$(dirname "$screenshot")"
-    check "console window rendered, screenshot $(basename "$screenshot")" bash -c \
-        'import -display "$1" -window root "$2" && [[ $(convert "$2" -format "%k" info:) -gt 16 ]]' _ "$display" "$screenshot"
+    check "console window rendered, screenshot $(basename "$screenshot")" take_screenshot
 fi
 
 # --- the Windows builds of the store suites
@@ -191,7 +225,8 @@ export WINEPATH="$(winepath -w "$build/stage");$(winepath -w "$qt_bin")"
 for suite in tst_configstore tst_configsnapshot tst_canonicaljson tst_configvalidator tst_jsondiff; do
     exe="$(find "$build/tests" -name "$suite.exe" | head -n1)"
     if [[ -z "$exe" ]]; then fail "$suite.exe under Wine" "not built"; continue; fi
-    (cd "$(dirname "$exe")" && timeout 300 wine "$exe" >"$tmp/$suite.log" 2>&1)
+    # -o: a redirected stdout of a program under Wine comes back empty; QtTest writes the file itself.
+    (cd "$(dirname "$exe")" && timeout 300 wine "$exe" -o "$(winepath -w "$tmp/$suite.log"),txt" >/dev/null 2>&1)
     code=$?
     totals="$(tr -d '\r' <"$tmp/$suite.log" | grep '^Totals' | tail -n1)"
     if [[ $code -eq 0 ]]; then pass "$suite.exe under Wine: $totals"; else
@@ -199,11 +234,11 @@ for suite in tst_configstore tst_configsnapshot tst_canonicaljson tst_configvali
 done
 
 # --- sc stop drains: a request in flight completes, then the service stops
-curl -sS -o "$tmp/slow.out" -w '%{http_code}' "http://127.0.0.1:$proxy_port/delay/3000" >"$tmp/slow.code" 2>&1 &
+curl -sS -o "$tmp/slow.out" -w '%{http_code}' "http://127.0.0.1:$proxy_port/delay/8000" >"$tmp/slow.code" 2>&1 &
 slow=$!
-sleep 0.5 # the request must be in flight before the stop; the upstream holds it 3 s
+sleep 0.5 # the request must be in flight before the stop; held 8 s, long enough for a slow `sc query`
 w sc stop holdfastd >"$tmp/sc-stop.log" 2>&1
-check "sc stop: STOP_PENDING while draining" eventually 3 is_state STOP_PENDING
+check "sc stop: STOP_PENDING while draining" eventually 7 is_state STOP_PENDING
 wait "$slow"
 check "request in flight during the stop answered 200" grep -qx 200 "$tmp/slow.code"
 check "sc query holdfastd: STOPPED" eventually 40 is_state STOPPED
@@ -231,7 +266,7 @@ if cmake -B "$build" -DHOLDFAST_MSI_VERSION="$next" >/dev/null && cmake --build 
     # Wine's msiexec does not wait for a service to stop before replacing it (Windows does, Wait="yes"):
     # stop it first so the upgrade does not race the drain.
     w sc stop holdfastd >/dev/null 2>&1
-    eventually 40 is_state STOPPED
+    eventually 40 stopped_and_gone
     check "msiexec /i $(basename "$newer") /qn (upgrade $current -> $next)" w msiexec /i "$(winepath -w "$newer")" /qn
     check "one Holdfast product registered, version $next" bash -c '
         out="$(wine reg query "HKLM\\Software\\Microsoft\\Windows\\CurrentVersion\\Uninstall" /s 2>/dev/null | tr -d "\r")"
@@ -250,7 +285,7 @@ fi
 # --- msiexec /x removes the program and the service, keeps ProgramData
 # As for the upgrade: Wine's msiexec would remove the files while the service still drains.
 w sc stop holdfastd >/dev/null 2>&1
-eventually 40 is_state STOPPED
+eventually 40 stopped_and_gone
 check "msiexec /x /qn" w msiexec /x "$(winepath -w "$newer")" /qn
 check "service removed (sc query fails)" eventually 40 bash -c '! wine sc query holdfastd >/dev/null 2>&1'
 check "program files removed" test ! -e "$program_files/holdfastd.exe"

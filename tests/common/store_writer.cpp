@@ -2,8 +2,8 @@
 // it at a given step of the save or limit the size of the files it may write.
 //
 // store_writer <data_dir> <config_file> <revision> [--crash-at <step>] [--max-file-size <bytes>]
-// Exit 0: saved; 1: save failed (the error on stdout); 2: bad usage or config. --crash-at sends SIGKILL
-// to itself when save() reaches that SaveStep (its number).
+// Exit 0: saved; 1: save failed (the error on stdout); 2: bad usage or config. --crash-at kills itself
+// (SIGKILL; TerminateProcess on Windows) when save() reaches that SaveStep (its number).
 #include "configstore.h"
 
 #include <QCoreApplication>
@@ -16,6 +16,11 @@
 #ifdef Q_OS_UNIX
 #include <csignal>
 #include <sys/resource.h>
+#endif
+
+#ifdef Q_OS_WIN
+// TerminateProcess on ourselves, the Windows counterpart of SIGKILL (store_writer_win.cpp).
+[[noreturn]] void terminateAtOnce();
 #endif
 
 namespace {
@@ -82,8 +87,14 @@ int main(int argc, char **argv)
         });
     }
 #else
-    if (maxFileSize >= 0 || crashAt >= 0)
-        return usage(QStringLiteral("--crash-at and --max-file-size need POSIX"));
+    if (maxFileSize >= 0)
+        return usage(QStringLiteral("--max-file-size needs POSIX"));
+    if (crashAt >= 0) {
+        store.setStepHook([crashAt](ConfigStore::SaveStep step) {
+            if (int(step) == crashAt)
+                terminateAtOnce();
+        });
+    }
 #endif
 
     QString error;

@@ -55,7 +55,6 @@ private:
     // A GET on `socket` (connected or not), its status; 0 when nothing came within `timeoutMs`.
     static int get(QTcpSocket &socket, int timeoutMs = 5000);
     int getOnce(int timeoutMs = 5000) const;
-    QJsonObject upstreamStats() const;
     double cpuSecondsOver(int ms) const;
 
     QTemporaryDir m_dir;
@@ -133,19 +132,6 @@ int tst_ProxyLimits::getOnce(int timeoutMs) const
     if (!socket.waitForConnected(timeoutMs))
         return 0;
     return get(socket, timeoutMs);
-}
-
-QJsonObject tst_ProxyLimits::upstreamStats() const
-{
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, m_upstreamPort);
-    if (!socket.waitForConnected(5000))
-        return {};
-    socket.write("GET /stats HTTP/1.1\r\nHost: u\r\nConnection: close\r\n\r\n");
-    QByteArray raw;
-    while (socket.waitForReadyRead(5000))
-        raw += socket.readAll();
-    return QJsonDocument::fromJson(raw.mid(raw.indexOf("\r\n\r\n") + 4)).object();
 }
 
 double tst_ProxyLimits::cpuSecondsOver(int ms) const
@@ -247,7 +233,15 @@ void tst_ProxyLimits::outOfDescriptorsPausesAndResumes()
     QVERIFY2(cpu < 0.3, qPrintable(QStringLiteral("%1 s of CPU in 2 s while out of descriptors").arg(cpu)));
 
     held.clear(); // the descriptors come back
-    QTRY_VERIFY_WITH_TIMEOUT(openDescriptors(pid) < limit - 4, 10000);
+    // The gateway's own connections close first; then it accepts the backlog of clients that already left,
+    // up to the limit again, and closes those: the count rises and falls while that drains. So the check is
+    // "it came down", taken at its first true reading: QTRY_VERIFY reads again after the loop and could
+    // land on a refill (seen 1 run in ~5 beside other suites).
+    QVERIFY2(QTest::qWaitFor([&] { return openDescriptors(pid) < limit - 4; }, 10000),
+             qPrintable(QStringLiteral("%1 descriptors open (limit %2, baseline %3)")
+                            .arg(openDescriptors(pid))
+                            .arg(limit)
+                            .arg(baseline)));
     QTRY_COMPARE_WITH_TIMEOUT(getOnce(2000), 200, 10000);
 }
 
@@ -271,13 +265,17 @@ void tst_ProxyLimits::slowStreamedBodyTimesOut()
         if (socket.waitForReadyRead(200))
             raw += socket.readAll();
         if (!raw.contains("\r\n\r\n"))
-            openMeanwhile = qMax(openMeanwhile, upstreamStats().value(QStringLiteral("open")).toInt());
+            openMeanwhile =
+                qMax(openMeanwhile,
+                     TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("open")).toInt());
     }
     QVERIFY2(raw.startsWith("HTTP/1.1 408 "), raw.constData());
     QVERIFY2(clock.elapsed() >= 900 && clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
     QVERIFY(openMeanwhile >= 2); // the stats request's and the one the body streamed to
     // The connection the body was streaming to is closed, not kept for another request.
-    QTRY_COMPARE_WITH_TIMEOUT(upstreamStats().value(QStringLiteral("open")).toInt(), openMeanwhile - 1, 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("open")).toInt(), openMeanwhile - 1,
+        5000);
     QTRY_VERIFY_WITH_TIMEOUT(socket.state() == QAbstractSocket::UnconnectedState, 5000);
 }
 
@@ -286,7 +284,7 @@ void tst_ProxyLimits::slowStreamedBodyTimesOut()
 void tst_ProxyLimits::slowBufferedBodyTimesOut()
 {
     QVERIFY(startGateway(R"("client_body_timeout_ms":1000)"));
-    const int received = upstreamStats().value(QStringLiteral("received")).toInt();
+    const int received = TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt();
     QTcpSocket socket;
     socket.connectToHost(QHostAddress::LocalHost, m_port);
     QVERIFY(socket.waitForConnected(5000));
@@ -302,7 +300,8 @@ void tst_ProxyLimits::slowBufferedBodyTimesOut()
     QVERIFY2(raw.startsWith("HTTP/1.1 408 "), raw.constData());
     QVERIFY2(clock.elapsed() >= 900 && clock.elapsed() < 3000, qPrintable(QString::number(clock.elapsed())));
     // Only this test's stats request reached the upstream since.
-    QCOMPARE(upstreamStats().value(QStringLiteral("received")).toInt(), received + 1);
+    QCOMPARE(TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt(),
+             received + 1);
 }
 
 QTEST_GUILESS_MAIN(tst_ProxyLimits)

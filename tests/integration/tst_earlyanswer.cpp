@@ -111,15 +111,7 @@ void tst_EarlyAnswer::cleanupTestCase()
 
 QByteArray tst_EarlyAnswer::exchange(const QByteArray &request, int timeoutMs) const
 {
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, m_port);
-    if (!socket.waitForConnected(timeoutMs))
-        return {};
-    socket.write(request);
-    QByteArray raw;
-    while (socket.waitForReadyRead(timeoutMs))
-        raw += socket.readAll();
-    return raw + socket.readAll();
+    return TestSupport::exchange(m_port, request, timeoutMs);
 }
 
 void tst_EarlyAnswer::verifyGatewayServes()

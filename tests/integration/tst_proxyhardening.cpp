@@ -51,7 +51,6 @@ private:
     // One raw request on its own connection; the answer up to the close.
     Answer exchange(const QByteArray &request, int timeoutMs = 5000) const;
     Answer get(const QByteArray &target) const;
-    QJsonObject upstreamStats(quint16 port) const;
     // Upstream connections the gateway has open and not idle, from its admin API (GET /v1/upstreams); -1
     // when it does not answer.
     int upstreamConnectionsInUse() const;
@@ -149,16 +148,8 @@ int tst_ProxyHardening::upstreamConnectionsInUse() const
 
 tst_ProxyHardening::Answer tst_ProxyHardening::exchange(const QByteArray &request, int timeoutMs) const
 {
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, m_port);
     Answer answer;
-    if (!socket.waitForConnected(timeoutMs))
-        return answer;
-    socket.write(request);
-    QByteArray raw;
-    while (socket.waitForReadyRead(timeoutMs))
-        raw += socket.readAll();
-    raw += socket.readAll();
+    const QByteArray raw = TestSupport::exchange(m_port, request, timeoutMs);
     const qsizetype end = raw.indexOf("\r\n\r\n");
     answer.head = end < 0 ? raw : raw.left(end);
     answer.body = end < 0 ? QByteArray() : raw.mid(end + 4);
@@ -170,19 +161,6 @@ tst_ProxyHardening::Answer tst_ProxyHardening::exchange(const QByteArray &reques
 tst_ProxyHardening::Answer tst_ProxyHardening::get(const QByteArray &target) const
 {
     return exchange("GET " + target + " HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-}
-
-QJsonObject tst_ProxyHardening::upstreamStats(quint16 port) const
-{
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!socket.waitForConnected(5000))
-        return {};
-    socket.write("GET /stats HTTP/1.1\r\nHost: u\r\nConnection: close\r\n\r\n");
-    QByteArray raw;
-    while (socket.waitForReadyRead(5000))
-        raw += socket.readAll();
-    return QJsonDocument::fromJson(raw.mid(raw.indexOf("\r\n\r\n") + 4)).object();
 }
 
 namespace {
@@ -344,8 +322,8 @@ void tst_ProxyHardening::nonIdempotentNotRepeatedAfterSending()
     // Request heads both nodes read, not counting the two /stats requests of this reading itself.
     int readings = 0;
     const auto received = [&] {
-        return upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() +
-               upstreamStats(b).value(QStringLiteral("received")).toInt() - 2 * ++readings;
+        return TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() +
+               TestSupport::upstreamStats(b).value(QStringLiteral("received")).toInt() - 2 * ++readings;
     };
     const auto send = [&](const QByteArray &method) {
         return exchange(method + " /delay/2500 HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n"
@@ -424,7 +402,8 @@ void tst_ProxyHardening::slowSmallBodyHoldsNoUpstream()
 {
     int readings = 0; // each reading of /stats counts its own request
     const auto received = [&] {
-        return upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() - ++readings;
+        return TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() -
+               ++readings;
     };
     QVERIFY(startGateway(routeConfig(AllPaths, m_upstreamPort), {}, "/status/200"));
     for (const QByteArray &framing : {QByteArray("Content-Length: 10\r\n\r\nhello"),
@@ -466,7 +445,8 @@ void tst_ProxyHardening::largeBodyStreams()
 {
     int readings = 0;
     const auto received = [&] {
-        return upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() - ++readings;
+        return TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt() -
+               ++readings;
     };
     const QByteArray smallBuffer = R"("limits":{"request_buffer_bytes":1024})";
     QVERIFY(startGateway(routeConfig(AllPaths, m_upstreamPort), smallBuffer, "/status/200"));

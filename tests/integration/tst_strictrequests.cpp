@@ -80,15 +80,7 @@ void tst_StrictRequests::cleanupTestCase()
 
 QByteArray tst_StrictRequests::exchange(quint16 port, const QByteArray &request, int timeoutMs)
 {
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!socket.waitForConnected(timeoutMs))
-        return {};
-    socket.write(request);
-    QByteArray raw;
-    while (socket.waitForReadyRead(timeoutMs))
-        raw += socket.readAll();
-    return raw + socket.readAll();
+    return TestSupport::exchange(port, request, timeoutMs);
 }
 
 QJsonObject tst_StrictRequests::echoedHeaders(const QByteArray &answer)

@@ -254,16 +254,8 @@ int tst_WebSocket::handshake(QTcpSocket &socket, const QByteArray &path, const Q
 
 QByteArray tst_WebSocket::metrics() const
 {
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, m_adminPort);
-    if (!socket.waitForConnected(5000))
-        return {};
-    socket.write("GET /metrics HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " + m_token +
-                 "\r\nConnection: close\r\n\r\n");
-    QByteArray raw;
-    while (socket.waitForReadyRead(5000))
-        raw += socket.readAll();
-    return raw;
+    return TestSupport::exchange(m_adminPort, "GET /metrics HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " +
+                                                  m_token + "\r\nConnection: close\r\n\r\n");
 }
 
 qint64 tst_WebSocket::metric(const QByteArray &name) const

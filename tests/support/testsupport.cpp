@@ -4,6 +4,7 @@
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFileInfo>
+#include <QJsonDocument>
 #include <QProcessEnvironment>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -128,6 +129,25 @@ quint16 startTestUpstream(ManagedProcess &process, const QStringList &arguments)
     while (readyLine().isEmpty() && process.isRunning() && !deadline.hasExpired())
         process.process()->waitForReadyRead(100);
     return quint16(readyLine().trimmed().toUInt());
+}
+
+QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(timeoutMs))
+        return {};
+    socket.write(request);
+    QByteArray raw;
+    while (socket.waitForReadyRead(timeoutMs))
+        raw += socket.readAll();
+    return raw + socket.readAll();
+}
+
+QJsonObject upstreamStats(quint16 port)
+{
+    const QByteArray raw = exchange(port, "GET /stats HTTP/1.1\r\nHost: u\r\nConnection: close\r\n\r\n");
+    return QJsonDocument::fromJson(raw.mid(raw.indexOf("\r\n\r\n") + 4)).object();
 }
 
 } // namespace TestSupport

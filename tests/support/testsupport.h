@@ -2,6 +2,7 @@
 #pragma once
 
 #include <QByteArray>
+#include <QJsonObject>
 #include <QProcess>
 #include <QString>
 #include <QStringList>
@@ -45,5 +46,13 @@ private:
 // Starts holdfast_test_upstream on a port of its choosing (--port 0), `arguments` added, and waits for its
 // READY line; the port, 0 when it did not start.
 quint16 startTestUpstream(ManagedProcess &process, const QStringList &arguments = {});
+
+// Sends `request` to 127.0.0.1:port on a new connection and returns all it reads until the peer closes or
+// is silent for timeoutMs; empty when nothing accepts.
+QByteArray exchange(quint16 port, const QByteArray &request, int timeoutMs = 5000);
+
+// holdfast_test_upstream's /stats on 127.0.0.1:port ({"connections", "requests", "received", "open"}),
+// read on a connection of its own; empty when it does not answer.
+QJsonObject upstreamStats(quint16 port);
 
 } // namespace TestSupport

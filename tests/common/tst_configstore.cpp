@@ -1,5 +1,6 @@
 // Tests of ConfigStore on real files: generations, the load chain, failed writes and crashes mid-save.
 #include "configstore.h"
+#include "testconfig.h"
 
 #include <QDir>
 #include <QFile>
@@ -22,6 +23,7 @@
 namespace {
 
 using Step = ConfigStore::SaveStep;
+using TestSupport::snapshotOf;
 
 // routes "1".."count", each with an inline upstream; padding makes the file as large as a test needs.
 QJsonObject makeConfig(int count, const QString &uriPrefix = QStringLiteral("/r"), int padding = 0)
@@ -38,16 +40,6 @@ QJsonObject makeConfig(int count, const QString &uriPrefix = QStringLiteral("/r"
         routes.insert(QString::number(i), route);
     }
     return QJsonObject{{QStringLiteral("routes"), routes}};
-}
-
-SnapshotPtr snapshotOf(const QJsonObject &config)
-{
-    ValidationErrors errors;
-    SnapshotPtr snapshot = ConfigSnapshot::fromJson(config, &errors);
-    if (!snapshot)
-        qWarning() << "test config does not validate:"
-                   << (errors.isEmpty() ? QString() : errors.first().toString());
-    return snapshot;
 }
 
 const QJsonObject &testSource()

@@ -5,6 +5,7 @@
 #include "configvalidator.h"
 #include "persistedwriter.h"
 #include "sha256.h"
+#include "testconfig.h"
 
 #include <QCryptographicHash>
 #include <QJsonArray>
@@ -14,22 +15,14 @@
 
 namespace {
 
+using TestSupport::snapshotOf;
+
 const QDateTime savedAt(QDate(2026, 12, 1), QTime(22, 0, 0, 5), Qt::UTC);
 
 QJsonObject upstreamJson(const QString &node)
 {
     return QJsonObject{{QStringLiteral("type"), QStringLiteral("roundrobin")},
                        {QStringLiteral("nodes"), QJsonObject{{node, 1}}}};
-}
-
-SnapshotPtr snapshotOf(const QJsonObject &config)
-{
-    ValidationErrors errors;
-    SnapshotPtr snapshot = ConfigSnapshot::fromJson(config, &errors);
-    if (!snapshot)
-        qWarning() << "test config does not validate:"
-                   << (errors.isEmpty() ? QString() : errors.first().toString());
-    return snapshot;
 }
 
 RoutePtr routeOf(const QString &id, const QString &uri, const QString &upstreamId)

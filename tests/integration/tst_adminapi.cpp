@@ -1,5 +1,6 @@
 // The admin API of a real holdfastd: token, probes, status, configuration, diff, events, resync, metrics.
 #include "gatewayevent.h"
+#include "gatewayprocess.h"
 #include "gatewaystatus.h"
 #include "testsupport.h"
 
@@ -49,8 +50,7 @@ private:
     bool writeRoutes(const QByteArray &json) const;
     static QByteArray config(const QByteArray &uri);
 
-    std::unique_ptr<QTemporaryDir> m_dir;
-    std::unique_ptr<TestSupport::ManagedProcess> m_gateway;
+    std::unique_ptr<GatewayProcess> m_gateway;
     quint16 m_port = 0;
     quint16 m_adminPort = 0;
     QByteArray m_token;
@@ -64,7 +64,7 @@ QByteArray tst_AdminApi::config(const QByteArray &uri)
 
 bool tst_AdminApi::writeRoutes(const QByteArray &json) const
 {
-    QFile file(m_dir->filePath(QStringLiteral("routes.json")));
+    QFile file(m_gateway->standaloneFile());
     return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(json) == json.size();
 }
 
@@ -110,41 +110,28 @@ tst_AdminApi::Reply tst_AdminApi::call(const QByteArray &method, const QByteArra
 
 void tst_AdminApi::init()
 {
-    m_dir = std::make_unique<QTemporaryDir>();
-    QVERIFY(m_dir->isValid());
-    m_port = TestSupport::freePort();
-    m_adminPort = TestSupport::freePort();
-    QVERIFY(writeRoutes(config("/one")));
-    const QString settings = m_dir->filePath(QStringLiteral("holdfastd.json"));
-    QFile file(settings);
-    QVERIFY(file.open(QIODevice::WriteOnly));
-    file.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(m_port) +
-               R"(}],"workers":1,"data_dir":")" + m_dir->path().toUtf8() +
-               R"(/data","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(m_adminPort) +
-               R"(,"max_connections":4,"max_event_streams":2}})");
-    file.close();
-    m_gateway = std::make_unique<TestSupport::ManagedProcess>();
-    QVERIFY(m_gateway->start(TestSupport::builtProgram(QStringLiteral("holdfastd")),
-                             {QStringLiteral("--config"), settings, QStringLiteral("--standalone"),
-                              m_dir->filePath(QStringLiteral("routes.json"))}));
-    QVERIFY2(TestSupport::waitForPort(m_adminPort), m_gateway->output().constData());
-    QFile tokenFile(m_dir->filePath(QStringLiteral("data/admin.token")));
-    QVERIFY(tokenFile.open(QIODevice::ReadOnly));
-    m_token = tokenFile.readAll().trimmed();
+    m_gateway = std::make_unique<GatewayProcess>();
+    GatewayProcess::Options options;
+    options.standalone = config("/one");
+    options.extra = {{QStringLiteral("admin"), QJsonObject{{QStringLiteral("max_connections"), 4},
+                                                           {QStringLiteral("max_event_streams"), 2}}}};
+    QVERIFY2(m_gateway->start(options), m_gateway->output().constData());
+    m_port = m_gateway->proxyPort();
+    m_adminPort = m_gateway->adminPort();
+    m_token = m_gateway->token();
     QCOMPARE(m_token.size(), 64);
 }
 
 void tst_AdminApi::cleanup()
 {
     m_gateway.reset();
-    m_dir.reset();
 }
 
 void tst_AdminApi::tokenIsCreatedPrivateAndRequired()
 {
     struct stat info;
-    QCOMPARE(
-        ::stat(QFile::encodeName(m_dir->filePath(QStringLiteral("data/admin.token"))).constData(), &info), 0);
+    QCOMPARE(::stat(QFile::encodeName(m_gateway->filePath(QStringLiteral("admin.token"))).constData(), &info),
+             0);
     QCOMPARE(info.st_mode & 0777, mode_t(0600));
     // Probes need no token; everything else does.
     QCOMPARE(call("GET", "/healthz", {}).status, 200);

@@ -57,12 +57,9 @@ private:
 
     QTemporaryDir m_dir;
     std::vector<std::unique_ptr<TestSupport::ManagedProcess>> m_upstreams;
-    TestSupport::ManagedProcess m_gateway;
+    GatewayProcess m_gateway;
     quint16 m_upstreamPort = 0;
     quint16 m_port = 0;
-    quint16 m_adminPort = 0;
-    QString m_dataDir;
-    int m_gateways = 0;
 };
 
 void tst_ProxyHardening::initTestCase()
@@ -97,43 +94,22 @@ quint16 tst_ProxyHardening::startUpstream(const QByteArray &name)
 bool tst_ProxyHardening::startGateway(const QByteArray &config, const QByteArray &settings,
                                       const QByteArray &probe)
 {
-    const QString tag = QString::number(++m_gateways);
-    m_port = TestSupport::freePort();
-    m_adminPort = TestSupport::freePort();
-    const quint16 adminPort = m_adminPort;
-    m_dataDir = m_dir.path() + QStringLiteral("/data") + tag;
-    QFile routes(m_dir.filePath(QStringLiteral("routes%1.json").arg(tag)));
-    if (!routes.open(QIODevice::WriteOnly))
-        return false;
-    routes.write(config);
-    routes.close();
-    QFile file(m_dir.filePath(QStringLiteral("holdfastd%1.json").arg(tag)));
-    if (!file.open(QIODevice::WriteOnly))
-        return false;
-    file.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(m_port) +
-               R"(}],"workers":1,"data_dir":")" + m_dir.path().toUtf8() + "/data" + tag.toUtf8() +
-               R"(","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(adminPort) + "}" +
-               (settings.isEmpty() ? QByteArray() : "," + settings) + "}");
-    file.close();
-    if (!m_gateway.start(
-            TestSupport::builtProgram(QStringLiteral("holdfastd")),
-            {QStringLiteral("--config"), file.fileName(), QStringLiteral("--standalone"), routes.fileName()}))
-        return false;
-    if (!TestSupport::waitForPort(m_port)) {
+    m_gateway.stop();
+    GatewayProcess::Options options;
+    options.standalone = config;
+    options.extra = QJsonDocument::fromJson("{" + settings + "}").object();
+    if (!m_gateway.start(options)) {
         qWarning("%s", m_gateway.output().constData());
         return false;
     }
+    m_port = m_gateway.proxyPort();
     // The listeners open before the file is applied: wait until the route serves.
     return QTest::qWaitFor([&] { return get(probe).status == 200; }, 10000);
 }
 
 int tst_ProxyHardening::upstreamConnectionsInUse() const
 {
-    QFile tokenFile(m_dataDir + QStringLiteral("/admin.token"));
-    if (!tokenFile.open(QIODevice::ReadOnly))
-        return -1;
-    const GatewayProcess::Response r = GatewayProcess::request(
-        m_adminPort, "GET", "/v1/upstreams", {{"Authorization", "Bearer " + tokenFile.readAll().trimmed()}});
+    const GatewayProcess::Response r = m_gateway.admin("GET", "/v1/upstreams");
     if (r.status != 200)
         return -1;
     int inUse = 0;

@@ -1,6 +1,7 @@
 // WebSocket through a real standalone holdfastd to a real holdfast_test_upstream (its RFC 6455 echo):
 // enable_websocket on routes and services, the tunnel both ways, back-pressure, idle timeout, closes,
 // metrics and the access log.
+#include "gatewayprocess.h"
 #include "testsupport.h"
 
 #include <QElapsedTimer>
@@ -146,11 +147,9 @@ private:
 
     QTemporaryDir m_dir;
     std::unique_ptr<TestSupport::ManagedProcess> m_upstream;
-    TestSupport::ManagedProcess m_gateway;
+    GatewayProcess m_gateway;
     quint16 m_upstreamPort = 0;
     quint16 m_port = 0;
-    quint16 m_adminPort = 0;
-    QByteArray m_token;
     QString m_log;
     int m_gateways = 0;
 };
@@ -170,49 +169,22 @@ void tst_WebSocket::cleanup()
 quint16 tst_WebSocket::startUpstream()
 {
     m_upstream = std::make_unique<TestSupport::ManagedProcess>();
-    if (!m_upstream->start(
-            TestSupport::builtProgram(QStringLiteral("holdfast_test_upstream")),
-            {QStringLiteral("--port"), QStringLiteral("0"), QStringLiteral("--name"), QStringLiteral("ws")}))
-        return 0;
-    if (!QTest::qWaitFor([&] { return m_upstream->output().contains('\n'); }, 10000))
-        return 0;
-    const QByteArray ready = m_upstream->output();
-    const int at = int(ready.indexOf("READY "));
-    return at < 0 ? 0 : quint16(ready.mid(at + 6, ready.indexOf('\n', at) - at - 6).trimmed().toUInt());
+    return TestSupport::startTestUpstream(*m_upstream, {QStringLiteral("--name"), QStringLiteral("ws")});
 }
 
 bool tst_WebSocket::startGateway(const QByteArray &config, const QByteArray &settings)
 {
-    const QString tag = QString::number(++m_gateways);
-    m_port = TestSupport::freePort();
-    m_adminPort = TestSupport::freePort();
-    m_log = m_dir.filePath(QStringLiteral("access%1.log").arg(tag));
-    QFile routes(m_dir.filePath(QStringLiteral("routes%1.json").arg(tag)));
-    if (!routes.open(QIODevice::WriteOnly))
-        return false;
-    routes.write(config);
-    routes.close();
-    const QString data = m_dir.filePath(QStringLiteral("data") + tag);
-    QFile file(m_dir.filePath(QStringLiteral("holdfastd%1.json").arg(tag)));
-    if (!file.open(QIODevice::WriteOnly))
-        return false;
-    file.write(R"({"listen":[{"address":"127.0.0.1","port":)" + QByteArray::number(m_port) +
-               R"(}],"workers":1,"data_dir":")" + data.toUtf8() + R"(","access_log":")" + m_log.toUtf8() +
-               R"(","admin":{"address":"127.0.0.1","port":)" + QByteArray::number(m_adminPort) + "}" +
-               (settings.isEmpty() ? QByteArray() : "," + settings) + "}");
-    file.close();
-    if (!m_gateway.start(
-            TestSupport::builtProgram(QStringLiteral("holdfastd")),
-            {QStringLiteral("--config"), file.fileName(), QStringLiteral("--standalone"), routes.fileName()}))
-        return false;
-    if (!TestSupport::waitForPort(m_port) || !TestSupport::waitForPort(m_adminPort)) {
+    m_gateway.stop();
+    m_log = m_dir.filePath(QStringLiteral("access%1.log").arg(++m_gateways));
+    GatewayProcess::Options options;
+    options.standalone = config;
+    options.extra = QJsonDocument::fromJson("{" + settings + "}").object();
+    options.extra.insert(QStringLiteral("access_log"), m_log);
+    if (!m_gateway.start(options)) {
         qWarning("%s", m_gateway.output().constData());
         return false;
     }
-    QFile token(data + QStringLiteral("/admin.token"));
-    if (!QTest::qWaitFor([&] { return token.exists(); }, 5000) || !token.open(QIODevice::ReadOnly))
-        return false;
-    m_token = token.readAll().trimmed();
+    m_port = m_gateway.proxyPort();
     // The listeners open before the file is applied: wait until a route serves.
     return QTest::qWaitFor(
         [&] {
@@ -254,8 +226,7 @@ int tst_WebSocket::handshake(QTcpSocket &socket, const QByteArray &path, const Q
 
 QByteArray tst_WebSocket::metrics() const
 {
-    return TestSupport::exchange(m_adminPort, "GET /metrics HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer " +
-                                                  m_token + "\r\nConnection: close\r\n\r\n");
+    return m_gateway.admin("GET", "/metrics").body;
 }
 
 qint64 tst_WebSocket::metric(const QByteArray &name) const

@@ -63,6 +63,11 @@ QString GatewayProcess::filePath(const QString &name) const
     return QDir(m_dataDir.path()).filePath(name);
 }
 
+QString GatewayProcess::standaloneFile() const
+{
+    return m_dataDir.path() + QStringLiteral(".standalone.json");
+}
+
 QJsonObject GatewayProcess::bootstrap(const Options &o) const
 {
     QJsonObject controlPlane{{QStringLiteral("prefix"), o.prefix},
@@ -121,7 +126,7 @@ bool GatewayProcess::start(const Options &options)
 
     QStringList arguments{QStringLiteral("--config"), bootstrapPath};
     if (!options.standalone.isEmpty()) {
-        QFile config(m_dataDir.path() + QStringLiteral(".standalone.json"));
+        QFile config(standaloneFile());
         if (!config.open(QIODevice::WriteOnly | QIODevice::Truncate) ||
             config.write(options.standalone) != options.standalone.size())
             return false;
@@ -145,7 +150,7 @@ void GatewayProcess::stop()
 {
     m_process.stop(5000);
     QFile::remove(m_dataDir.path() + QStringLiteral(".bootstrap.json"));
-    QFile::remove(m_dataDir.path() + QStringLiteral(".standalone.json"));
+    QFile::remove(standaloneFile());
 }
 
 void GatewayProcess::kill()

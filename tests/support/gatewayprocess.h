@@ -55,6 +55,8 @@ public:
 
     QString dataDir() const { return m_dataDir.path(); }
     QString filePath(const QString &name) const; // inside the data dir
+    // The file a standalone gateway serves (beside the data dir): rewrite it to change the configuration.
+    QString standaloneFile() const;
 
     // Writes the bootstrap file, starts holdfastd --config and waits until the admin API answers. Ports
     // are chosen on the first start and kept by restarts, like the data dir.

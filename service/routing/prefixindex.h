@@ -34,21 +34,29 @@ public:
         V &value = table.slot(key, &added);
         if (added && prefix)
             addLength(key, +1);
+        else if (added)
+            m_exactFilter.add(key);
         return value;
     }
     void remove(const QByteArray &key, bool prefix)
     {
         Table &table = prefix ? m_prefix : m_exact;
-        if (table.remove(key) && prefix)
+        if (!table.remove(key))
+            return;
+        if (prefix)
             addLength(key, -1);
+        else if (m_exact.count * 2 < m_exactFilter.keys)
+            rebuildExactFilter();
     }
 
     // Calls visit(value) in match order until it returns true; returns whether one did. Never allocates.
     template<typename Visitor>
     bool visit(QByteArrayView key, Visitor &&visit) const
     {
-        if (const V *value = m_exact.find(key); value && visit(*value))
-            return true;
+        if (m_exactFilter.mayContain(key)) {
+            if (const V *value = m_exact.find(key); value && visit(*value))
+                return true;
+        }
         for (const LengthClass &c : m_lengths) {
             if (!c.mayBeAPrefixOf(key))
                 continue;
@@ -145,6 +153,36 @@ private:
         }
     };
 
+    // The lengths of the exact keys and the bytes they end with, each folded into 64 bits: a looked-up key
+    // whose length or last byte no exact key has is not hashed. A request host that names no host route
+    // (the usual case: most routes have none) is then turned away by two bit tests instead of a hash
+    // lookup. Removals leave their bits set (a stale bit only costs a lookup) until half the keys are
+    // gone, when the filter is rebuilt from those left.
+    struct ExactFilter
+    {
+        quint64 lengths = 0;
+        quint64 lastBytes = 0;
+        qsizetype keys = 0; // exact keys when last rebuilt, plus those added since
+
+        void add(QByteArrayView key)
+        {
+            lengths |= quint64(1) << (key.size() & 63);
+            if (!key.isEmpty())
+                lastBytes |= quint64(1) << (uchar(key.back()) & 63);
+            ++keys;
+        }
+        bool mayContain(QByteArrayView key) const
+        {
+            return ((lengths >> (key.size() & 63)) & 1) &&
+                   (key.isEmpty() || ((lastBytes >> (uchar(key.back()) & 63)) & 1));
+        }
+    };
+    void rebuildExactFilter()
+    {
+        m_exactFilter = ExactFilter();
+        m_exact.forEach([this](const QByteArray &key, const V &) { m_exactFilter.add(key); });
+    }
+
     // Counted per (length, last byte), so that a removal knows when a byte no longer ends any key.
     void addLength(const QByteArray &key, int delta)
     {
@@ -169,6 +207,7 @@ private:
     }
 
     Table m_exact;
+    ExactFilter m_exactFilter;
     Table m_prefix;
     QMap<quint64, int> m_lengthCounts;  // prefix keys per (key length << 8 | last byte)
     std::vector<LengthClass> m_lengths; // the lengths of prefix keys, longest first

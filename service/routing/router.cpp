@@ -11,68 +11,25 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <vector>
 
 Q_LOGGING_CATEGORY(lcRouting, "holdfast.routing")
 
 namespace {
 
-// The methods APISIX's schema allows, one bit each; anything else is compared by name.
-enum : quint32
-{
-    MethodGet = 1u << 0,
-    MethodPost = 1u << 1,
-    MethodPut = 1u << 2,
-    MethodDelete = 1u << 3,
-    MethodPatch = 1u << 4,
-    MethodHead = 1u << 5,
-    MethodOptions = 1u << 6,
-    MethodConnect = 1u << 7,
-    MethodTrace = 1u << 8,
-    MethodPurge = 1u << 9,
-    MethodOther = 1u << 31,
-};
-
-bool equals(QByteArrayView a, const char *b, qsizetype size)
-{
-    return a.size() == size && std::memcmp(a.data(), b, std::size_t(size)) == 0;
-}
+// The methods APISIX's schema allows: bit i of a route's methods stands for MethodNames[i]. Any other
+// method is MethodOther, and compared by name.
+constexpr QByteArrayView MethodNames[] = {"GET",  "POST",    "PUT",     "DELETE", "PATCH",
+                                          "HEAD", "OPTIONS", "CONNECT", "TRACE",  "PURGE"};
+constexpr quint32 MethodOther = 1u << 31;
 
 quint32 methodBit(QByteArrayView m)
 {
-    switch (m.size()) {
-    case 3:
-        if (equals(m, "GET", 3))
-            return MethodGet;
-        if (equals(m, "PUT", 3))
-            return MethodPut;
-        break;
-    case 4:
-        if (equals(m, "POST", 4))
-            return MethodPost;
-        if (equals(m, "HEAD", 4))
-            return MethodHead;
-        break;
-    case 5:
-        if (equals(m, "PATCH", 5))
-            return MethodPatch;
-        if (equals(m, "TRACE", 5))
-            return MethodTrace;
-        if (equals(m, "PURGE", 5))
-            return MethodPurge;
-        break;
-    case 6:
-        if (equals(m, "DELETE", 6))
-            return MethodDelete;
-        break;
-    case 7:
-        if (equals(m, "OPTIONS", 7))
-            return MethodOptions;
-        if (equals(m, "CONNECT", 7))
-            return MethodConnect;
-        break;
-    default:
-        break;
+    for (std::size_t i = 0; i < std::size(MethodNames); ++i) {
+        const QByteArrayView name = MethodNames[i];
+        if (m.size() == name.size() && std::memcmp(m.data(), name.data(), std::size_t(m.size())) == 0)
+            return 1u << i;
     }
     return MethodOther;
 }

@@ -1,5 +1,7 @@
 #include "hashkey.h"
 
+#include <algorithm>
+
 namespace {
 
 inline char foldHeaderChar(char c)
@@ -12,13 +14,9 @@ inline char foldHeaderChar(char c)
 // nginx's $http_x_user matches "X-User": case and '-' versus '_' do not matter.
 bool sameHeaderName(QByteArrayView a, QByteArrayView b)
 {
-    if (a.size() != b.size())
-        return false;
-    for (qsizetype i = 0; i < a.size(); ++i) {
-        if (foldHeaderChar(a[i]) != foldHeaderChar(b[i]))
-            return false;
-    }
-    return true;
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return foldHeaderChar(x) == foldHeaderChar(y);
+           });
 }
 
 bool sameCaseInsensitive(QByteArrayView a, QByteArrayView b)

@@ -13,6 +13,7 @@ int RoundRobinBalancer::pick(QByteArrayView hashKey, quint64 triedMask)
     Q_UNUSED(hashKey);
     if (selectCandidates(triedMask) == 0)
         return -1;
+    narrowCandidates();
 
     const QVector<UpstreamNode> &nodes = m_upstream->nodes;
     qint64 total = 0;

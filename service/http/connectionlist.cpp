@@ -4,11 +4,6 @@
 
 namespace {
 
-bool isSpace(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 QByteArray lowered(QByteArrayView name)
 {
     QByteArray out(name.data(), name.size());
@@ -23,21 +18,10 @@ QByteArray lowered(QByteArrayView name)
 
 ConnectionList::ConnectionList(QByteArrayView value)
 {
-    qsizetype start = 0;
-    while (start < value.size()) {
-        qsizetype end = value.indexOf(',', start);
-        if (end < 0)
-            end = value.size();
-        qsizetype b = start;
-        qsizetype e = end;
-        while (b < e && isSpace(value[b]))
-            ++b;
-        while (e > b && isSpace(value[e - 1]))
-            --e;
-        if (e > b)
-            m_tokens.append(value.sliced(b, e - b));
-        start = end + 1;
-    }
+    HttpHeaders::anyListItem(value, [this](QByteArrayView token) {
+        m_tokens.append(token);
+        return false;
+    });
     if (m_tokens.size() > ScanLimit) {
         m_lowered.reserve(m_tokens.size());
         for (QByteArrayView token : m_tokens)

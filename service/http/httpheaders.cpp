@@ -1,5 +1,7 @@
 #include "httpheaders.h"
 
+#include <algorithm>
+
 namespace {
 
 inline char lower(char c)
@@ -7,42 +9,17 @@ inline char lower(char c)
     return (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
 }
 
-inline bool isSpace(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
 } // namespace
 
 bool HttpHeaders::equalsIgnoringCase(QByteArrayView a, QByteArrayView b)
 {
-    if (a.size() != b.size())
-        return false;
-    for (qsizetype i = 0; i < a.size(); ++i) {
-        if (lower(a[i]) != lower(b[i]))
-            return false;
-    }
-    return true;
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
 }
 
 bool HttpHeaders::listContains(QByteArrayView list, QByteArrayView token)
 {
-    qsizetype start = 0;
-    while (start <= list.size()) {
-        qsizetype end = list.indexOf(',', start);
-        if (end < 0)
-            end = list.size();
-        qsizetype b = start;
-        qsizetype e = end;
-        while (b < e && isSpace(list[b]))
-            ++b;
-        while (e > b && isSpace(list[e - 1]))
-            --e;
-        if (equalsIgnoringCase(list.sliced(b, e - b), token))
-            return true;
-        start = end + 1;
-    }
-    return false;
+    return anyListItem(list, [token](QByteArrayView item) { return equalsIgnoringCase(item, token); });
 }
 
 void HttpHeaders::clear()
@@ -140,9 +117,9 @@ void HttpHeaders::finishField()
         return;
     Field &f = m_fields.back();
     const char *v = m_bytes.constData() + f.valueOffset;
-    while (f.valueLength > 0 && isSpace(v[f.valueLength - 1]))
+    while (f.valueLength > 0 && isWhiteSpace(v[f.valueLength - 1]))
         --f.valueLength;
-    while (f.valueLength > 0 && isSpace(v[0])) {
+    while (f.valueLength > 0 && isWhiteSpace(v[0])) {
         ++v;
         ++f.valueOffset;
         --f.valueLength;

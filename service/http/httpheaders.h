@@ -48,9 +48,32 @@ public:
     // "Name: value\r\n" for every field, appended to `out`.
     void serialize(QByteArray &out) const;
 
+    // Calls visit(item) for each item of a comma-separated field value (as Connection, Upgrade), spaces
+    // and tabs around it trimmed and empty items skipped, until a visit returns true; returns whether one
+    // did.
+    template<typename Visit>
+    static bool anyListItem(QByteArrayView list, Visit &&visit)
+    {
+        for (qsizetype start = 0; start < list.size();) {
+            qsizetype end = list.indexOf(',', start);
+            if (end < 0)
+                end = list.size();
+            QByteArrayView item = list.sliced(start, end - start);
+            while (!item.isEmpty() && isWhiteSpace(item.front()))
+                item = item.sliced(1);
+            while (!item.isEmpty() && isWhiteSpace(item.back()))
+                item.chop(1);
+            if (!item.isEmpty() && visit(item))
+                return true;
+            start = end + 1;
+        }
+        return false;
+    }
     // Whether the comma-separated list in `list` holds `token` (case-insensitive), as in Connection.
     static bool listContains(QByteArrayView list, QByteArrayView token);
     static bool equalsIgnoringCase(QByteArrayView a, QByteArrayView b);
+    // HTTP's optional white space (OWS): a space or a tab.
+    static bool isWhiteSpace(char c) { return c == ' ' || c == '\t'; }
 
 private:
     QByteArray m_bytes;

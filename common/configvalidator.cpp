@@ -124,32 +124,73 @@ bool resolveId(FieldChecker &c, const QJsonObject &o, const QString &keyId, QStr
     return false;
 }
 
-// The object a key holds, with its id resolved; false (with the error recorded) when it is no object or has
-// no usable id.
-bool openObject(FieldChecker &c, const QJsonValue &value, const QString &keyId, QString *id, QJsonObject *o)
+// One top-level object being validated: its id (the key's, or its own "id" when the key gives none), the
+// checker that names it in errors, and its members. `ok` is false (the error recorded) when the value is no
+// object or has no usable id.
+struct OpenedObject
 {
-    if (!value.isObject()) {
-        c.wrongType(QStringLiteral("object"), value);
-        return false;
+    OpenedObject(ObjectKind kind, const QString &keyId, const QJsonValue &value, ValidationErrors *errors)
+        : id(keyId)
+        , checker(kind, id, errors)
+    {
+        if (!value.isObject()) {
+            checker.wrongType(QStringLiteral("object"), value);
+            return;
+        }
+        object = value.toObject();
+        ok = resolveId(checker, object, keyId, &id);
     }
-    *o = value.toObject();
-    return resolveId(c, *o, keyId, id);
+    OpenedObject(const OpenedObject &) = delete; // the checker refers to `id`
+    OpenedObject &operator=(const OpenedObject &) = delete;
+
+    QString id;
+    FieldChecker checker;
+    QJsonObject object;
+    bool ok = false;
+};
+
+// What a route and a service both carry, read in this order: id, JSON, name/desc/labels first; an upstream
+// (inline or by id), plugins and enable_websocket by parseServing.
+template<typename T>
+std::shared_ptr<T> named(OpenedObject &in)
+{
+    auto t = std::make_shared<T>();
+    t->id = in.id;
+    t->json = in.object;
+    checkNameDescLabels(in.checker, in.object, &t->name);
+    return t;
+}
+
+template<typename T>
+void parseServing(FieldChecker &c, const QJsonObject &o, T *t)
+{
+    t->upstream = parseInlineUpstream(c, o);
+    optReference(c, o, "upstream_id", &t->upstreamId);
+    optObject(c, o, "plugins", &t->plugins);
+    bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
+    optBool(c, o, "enable_websocket", &websocket);
+}
+
+// The object once every member is checked: null when one failed, else with its canonical JSON.
+template<typename T>
+std::shared_ptr<const T> finished(const OpenedObject &in, std::shared_ptr<T> t)
+{
+    if (in.checker.failed())
+        return nullptr;
+    t->canonical = CanonicalJson::serialize(in.object);
+    return t;
 }
 
 } // namespace
 
 RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value, ValidationErrors *errors)
 {
-    QString routeId = id;
-    FieldChecker c(ObjectKind::Route, routeId, errors);
-    QJsonObject o;
-    if (!openObject(c, value, id, &routeId, &o))
+    OpenedObject in(ObjectKind::Route, id, value, errors);
+    if (!in.ok)
         return {};
-
-    auto r = std::make_shared<Route>();
-    r->id = routeId;
-    r->json = o;
-    checkNameDescLabels(c, o, &r->name);
+    FieldChecker &c = in.checker;
+    const QJsonObject &o = in.object;
+    const std::shared_ptr<Route> r = named<Route>(in);
 
     parseOneOrMany(c, o, "uri", "uris", checkUri, &r->uris);
     if (member(o, "uri").isUndefined() && member(o, "uris").isUndefined())
@@ -176,61 +217,36 @@ RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value,
             r->enabled = on == 1;
     }
 
-    r->upstream = parseInlineUpstream(c, o);
-    optReference(c, o, "upstream_id", &r->upstreamId);
+    parseServing(c, o, r.get());
     optReference(c, o, "service_id", &r->serviceId);
-    optObject(c, o, "plugins", &r->plugins);
-    bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
-    optBool(c, o, "enable_websocket", &websocket);
     // APISIX's rule: something must serve the request. A plugins-only route is accepted even when no
     // plugin here serves it (it answers 503), so that an APISIX configuration loads as a whole.
     if (member(o, "upstream").isUndefined() && member(o, "upstream_id").isUndefined() &&
         member(o, "service_id").isUndefined() && member(o, "plugins").isUndefined())
         c.fail(QStringLiteral(
             "expected \"upstream\", \"upstream_id\", \"service_id\" or \"plugins\", got none"));
-
-    if (c.failed())
-        return nullptr;
-    r->canonical = CanonicalJson::serialize(o);
-    return r;
+    return finished(in, r);
 }
 
 UpstreamPtr ConfigValidator::parseUpstream(const QString &id, const QJsonValue &value,
                                            ValidationErrors *errors)
 {
-    QString upstreamId = id;
-    FieldChecker c(ObjectKind::Upstream, upstreamId, errors);
-    QJsonObject o;
-    if (!openObject(c, value, id, &upstreamId, &o))
+    OpenedObject in(ObjectKind::Upstream, id, value, errors);
+    if (!in.ok)
         return {};
-    auto u = parseUpstreamObject(c, o);
-    u->id = upstreamId;
-    if (c.failed())
-        return nullptr;
-    u->canonical = CanonicalJson::serialize(o);
-    return u;
+    const std::shared_ptr<Upstream> u = parseUpstreamObject(in.checker, in.object);
+    u->id = in.id;
+    return finished(in, u);
 }
 
 ServicePtr ConfigValidator::parseService(const QString &id, const QJsonValue &value, ValidationErrors *errors)
 {
-    QString serviceId = id;
-    FieldChecker c(ObjectKind::Service, serviceId, errors);
-    QJsonObject o;
-    if (!openObject(c, value, id, &serviceId, &o))
+    OpenedObject in(ObjectKind::Service, id, value, errors);
+    if (!in.ok)
         return {};
-    auto s = std::make_shared<Service>();
-    s->id = serviceId;
-    s->json = o;
-    checkNameDescLabels(c, o, &s->name);
-    s->upstream = parseInlineUpstream(c, o);
-    optReference(c, o, "upstream_id", &s->upstreamId);
-    optObject(c, o, "plugins", &s->plugins);
-    bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
-    optBool(c, o, "enable_websocket", &websocket);
-    if (c.failed())
-        return nullptr;
-    s->canonical = CanonicalJson::serialize(o);
-    return s;
+    const std::shared_ptr<Service> s = named<Service>(in);
+    parseServing(in.checker, in.object, s.get());
+    return finished(in, s);
 }
 
 bool ConfigValidator::idFromJson(const QJsonValue &value, QString *id)

@@ -33,28 +33,16 @@ public:
                 report(JsonChange::Kind::Changed, from, to);
             return;
         }
-        switch (type) {
-        case QJsonValue::Object: {
-            const QJsonObject a = from.toObject();
-            const QJsonObject b = to.toObject();
-            // Qt compares shared data by pointer and everything else without building strings or
-            // values, which is far cheaper than walking an equal subtree member by member.
-            if (a != b)
-                object(a, b);
+        // Qt compares shared data by pointer and everything else without building strings or values,
+        // which is far cheaper than walking an equal subtree member by member.
+        if (from == to)
             return;
-        }
-        case QJsonValue::Array: {
-            const QJsonArray a = from.toArray();
-            const QJsonArray b = to.toArray();
-            if (a != b)
-                array(a, b);
-            return;
-        }
-        default:
-            if (from != to)
-                report(JsonChange::Kind::Changed, from, to);
-            return;
-        }
+        if (type == QJsonValue::Object)
+            object(from.toObject(), to.toObject());
+        else if (type == QJsonValue::Array)
+            array(from.toArray(), to.toArray());
+        else
+            report(JsonChange::Kind::Changed, from, to);
     }
 
 private:

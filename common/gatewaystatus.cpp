@@ -255,11 +255,7 @@ std::optional<GatewayStatus> GatewayStatus::fromJson(const QJsonObject &json, QS
     p.errorSince = pr.dateOrNull("error_since");
     p.retryInMs = retryFrom(pr.integerOrNull("retry_in_ms"));
 
-    const QJsonArray rejected = top.array("rejected");
-    for (int i = 0; i < rejected.size() && top.ok(); ++i) {
-        JsonReader r = top.element("rejected", rejected, i);
-        s.rejected.append(Rejection::read(r));
-    }
+    top.forEachElement("rejected", [&s](JsonReader &r) { s.rejected.append(Rejection::read(r)); });
 
     if (!top.ok())
         return std::nullopt;

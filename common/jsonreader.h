@@ -34,17 +34,29 @@ public:
     QJsonObject object(const char *key);
     QJsonArray array(const char *key);
     bool has(const char *key) const { return m_object.contains(QLatin1String(key)); }
+    // The member as it is (undefined when missing), for optional members read leniently.
+    QJsonValue value(const char *key) const { return m_object.value(QLatin1String(key)); }
 
     // A reader of the object member `key` (empty, with the error recorded, when it is not an object).
     JsonReader child(const char *key);
-    // A reader of element `index` of the array member `key`, which must hold objects.
-    JsonReader element(const char *arrayKey, const QJsonArray &array, int index);
+    // Calls read(reader) with a reader of each element of the array member `arrayKey`, which must hold
+    // objects, until an error is recorded.
+    template<typename Read>
+    void forEachElement(const char *arrayKey, Read &&read)
+    {
+        const QJsonArray items = array(arrayKey);
+        for (int i = 0; i < items.size() && ok(); ++i) {
+            JsonReader reader = element(arrayKey, items, i);
+            read(reader);
+        }
+    }
 
     // "2026-12-01T19:13:05.123Z", or null for an invalid time.
     static QJsonValue dateValue(const QDateTime &when);
     static QJsonValue stringValue(const QString &text); // "" as null
 
 private:
+    JsonReader element(const char *arrayKey, const QJsonArray &array, int index);
     QJsonValue take(const char *key, const char *expected, bool (*accept)(const QJsonValue &));
     QString where(const QString &key) const;
 

@@ -1,45 +1,38 @@
 #include "configdiffview.h"
 
+#include "jsonreader.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
+
+#include <algorithm>
 
 std::optional<ConfigDiffView> ConfigDiffView::fromJson(const QJsonObject &json, QString *error)
 {
     error->clear();
-    const QJsonValue changes = json.value(QLatin1String("changes"));
-    if (!changes.isArray()) {
-        *error = QStringLiteral("/changes: expected an array");
-        return std::nullopt;
-    }
+    JsonReader top(json, QString(), error);
     ConfigDiffView out;
-    out.persistedSha256 = json.value(QLatin1String("persisted_sha256")).toString();
-    out.liveSha256 = json.value(QLatin1String("live_sha256")).toString();
-    const QJsonArray list = changes.toArray();
-    for (qsizetype i = 0; i < list.size(); ++i) {
-        const QJsonObject entry = list.at(i).toObject();
+    out.persistedSha256 = top.value("persisted_sha256").toString();
+    out.liveSha256 = top.value("live_sha256").toString();
+    top.forEachElement("changes", [&out](JsonReader &entry) {
         JsonChange change;
-        const QJsonValue pointer = entry.value(QLatin1String("pointer"));
-        const QString kind = entry.value(QLatin1String("kind")).toString();
-        if (!pointer.isString()) {
-            *error = QStringLiteral("/changes/%1/pointer: expected a string").arg(i);
-            return std::nullopt;
-        }
-        change.pointer = pointer.toString();
-        if (kind == QLatin1String("added"))
-            change.kind = JsonChange::Kind::Added;
-        else if (kind == QLatin1String("removed"))
-            change.kind = JsonChange::Kind::Removed;
-        else if (kind == QLatin1String("changed"))
-            change.kind = JsonChange::Kind::Changed;
-        else {
-            *error =
-                QStringLiteral("/changes/%1/kind: \"%2\" is not added, removed or changed").arg(i).arg(kind);
-            return std::nullopt;
-        }
-        change.oldValue = entry.value(QLatin1String("old"));
-        change.newValue = entry.value(QLatin1String("new"));
+        change.pointer = entry.string("pointer");
+        const QString kind = entry.string("kind");
+        const auto kinds = {JsonChange::Kind::Added, JsonChange::Kind::Removed, JsonChange::Kind::Changed};
+        const auto named = std::find_if(kinds.begin(), kinds.end(), [&kind](JsonChange::Kind k) {
+            return kind == QLatin1String(JsonChange::kindName(k));
+        });
+        if (named == kinds.end())
+            entry.fail(QStringLiteral("kind"),
+                       QStringLiteral("\"%1\" is not added, removed or changed").arg(kind));
+        else
+            change.kind = *named;
+        change.oldValue = entry.value("old");
+        change.newValue = entry.value("new");
         out.changes.append(change);
-    }
+    });
+    if (!top.ok())
+        return std::nullopt;
     return out;
 }
 

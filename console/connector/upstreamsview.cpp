@@ -1,5 +1,7 @@
 #include "upstreamsview.h"
 
+#include "jsonreader.h"
+
 #include <QJsonArray>
 
 int UpstreamsView::Upstream::healthyNodes() const
@@ -13,26 +15,17 @@ int UpstreamsView::Upstream::healthyNodes() const
 std::optional<UpstreamsView> UpstreamsView::fromJson(const QJsonObject &json, QString *error)
 {
     error->clear();
-    const QJsonValue list = json.value(QLatin1String("upstreams"));
-    if (!list.isArray()) {
-        *error = QStringLiteral("/upstreams: expected an array");
-        return std::nullopt;
-    }
+    JsonReader top(json, QString(), error);
     UpstreamsView out;
-    const QJsonArray upstreams = list.toArray();
-    for (qsizetype i = 0; i < upstreams.size(); ++i) {
-        const QJsonObject u = upstreams.at(i).toObject();
-        if (!u.value(QLatin1String("key")).isString() || !u.value(QLatin1String("nodes")).isArray()) {
-            *error = QStringLiteral("/upstreams/%1: expected {key, nodes}").arg(i);
-            return std::nullopt;
-        }
+    top.forEachElement("upstreams", [&out](JsonReader &u) {
         Upstream up;
-        up.key = u.value(QLatin1String("key")).toString();
-        up.type = u.value(QLatin1String("type")).toString();
-        const QJsonObject checks = u.value(QLatin1String("checks")).toObject();
+        up.key = u.string("key");
+        const QJsonArray nodes = u.array("nodes");
+        up.type = u.value("type").toString();
+        const QJsonObject checks = u.value("checks").toObject();
         up.activeChecks = checks.value(QLatin1String("active")).toBool();
         up.passiveChecks = checks.value(QLatin1String("passive")).toBool();
-        for (const QJsonValue &v : u.value(QLatin1String("nodes")).toArray()) {
+        for (const QJsonValue &v : nodes) {
             const QJsonObject n = v.toObject();
             Node node;
             node.address = n.value(QLatin1String("node")).toString();
@@ -45,6 +38,8 @@ std::optional<UpstreamsView> UpstreamsView::fromJson(const QJsonObject &json, QS
             up.nodes.append(node);
         }
         out.upstreams.append(up);
-    }
+    });
+    if (!top.ok())
+        return std::nullopt;
     return out;
 }

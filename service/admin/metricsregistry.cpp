@@ -61,15 +61,19 @@ QByteArray formatValue(double value)
     return QByteArray::number(value, 'g', QLocale::FloatingPointShortest);
 }
 
-QByteArray escapeHelp(QByteArrayView help)
+// The exposition format escapes backslashes and newlines in HELP text, and double quotes too in label
+// values.
+QByteArray escaped(QByteArrayView text, bool quotes)
 {
     QByteArray out;
-    out.reserve(help.size());
-    for (char c : help) {
+    out.reserve(text.size());
+    for (char c : text) {
         if (c == '\\')
             out += "\\\\";
         else if (c == '\n')
             out += "\\n";
+        else if (c == '"' && quotes)
+            out += "\\\"";
         else
             out += c;
     }
@@ -153,19 +157,7 @@ bool MetricsRegistry::isValidLabelName(QByteArrayView name)
 
 QByteArray MetricsRegistry::escapeLabelValue(QByteArrayView value)
 {
-    QByteArray out;
-    out.reserve(value.size());
-    for (char c : value) {
-        if (c == '\\')
-            out += "\\\\";
-        else if (c == '"')
-            out += "\\\"";
-        else if (c == '\n')
-            out += "\\n";
-        else
-            out += c;
-    }
-    return out;
+    return escaped(value, true);
 }
 
 bool MetricsRegistry::setGauge(const QByteArray &name, const QByteArray &help, double value,
@@ -333,7 +325,7 @@ QByteArray MetricsRegistry::render(const QList<ProxyMetrics::Snapshot> &workers)
     {
         QMutexLocker lock(&m_mutex);
         for (auto it = m_families.cbegin(); it != m_families.cend(); ++it) {
-            out += "# HELP " + it.key() + ' ' + escapeHelp(it->help) + '\n';
+            out += "# HELP " + it.key() + ' ' + escaped(it->help, false) + '\n';
             out += "# TYPE " + it.key() + (it->type == Type::Counter ? " counter\n" : " gauge\n");
             for (auto series = it->series.cbegin(); series != it->series.cend(); ++series)
                 sample(out, it.key().constData(), "", series.key(), formatValue(series.value()));

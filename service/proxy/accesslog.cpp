@@ -9,8 +9,10 @@
 #include <QThread>
 #include <QWaitCondition>
 
+#include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 #include <utility>
 
 Q_LOGGING_CATEGORY(lcAccessLog, "holdfast.admin.accesslog")
@@ -45,32 +47,38 @@ namespace {
 
 using Variable = AccessLog::Format::Variable;
 
+using Entry = AccessLog::Entry;
+
+// How each variable is written: an escaped text member of the Entry, a number read from it, or (neither)
+// a case of its own in Format::append.
 const struct
 {
     const char *name;
     Variable variable;
+    QByteArray Entry::*text;
+    qint64 (*number)(const Entry &);
 } Variables[] = {
-    {"remote_addr", Variable::RemoteAddr},
-    {"remote_port", Variable::RemotePort},
-    {"time_local", Variable::TimeLocal},
-    {"time_iso8601", Variable::TimeIso8601},
-    {"msec", Variable::Msec},
-    {"request", Variable::Request},
-    {"request_method", Variable::RequestMethod},
-    {"request_uri", Variable::RequestUri},
-    {"server_protocol", Variable::ServerProtocol},
-    {"status", Variable::Status},
-    {"body_bytes_sent", Variable::BodyBytesSent},
-    {"bytes_sent", Variable::BytesSent},
-    {"request_length", Variable::RequestLength},
-    {"http_referer", Variable::HttpReferer},
-    {"http_user_agent", Variable::HttpUserAgent},
-    {"http_host", Variable::HttpHost},
-    {"route_id", Variable::RouteId},
-    {"request_time", Variable::RequestTime},
-    {"upstream_addr", Variable::UpstreamAddr},
-    {"upstream_status", Variable::UpstreamStatus},
-    {"upstream_response_time", Variable::UpstreamResponseTime},
+    {"remote_addr", Variable::RemoteAddr, &Entry::remoteAddr, nullptr},
+    {"remote_port", Variable::RemotePort, nullptr, [](const Entry &e) { return qint64(e.remotePort); }},
+    {"time_local", Variable::TimeLocal, nullptr, nullptr},
+    {"time_iso8601", Variable::TimeIso8601, nullptr, nullptr},
+    {"msec", Variable::Msec, nullptr, nullptr},
+    {"request", Variable::Request, nullptr, nullptr},
+    {"request_method", Variable::RequestMethod, &Entry::method, nullptr},
+    {"request_uri", Variable::RequestUri, &Entry::target, nullptr},
+    {"server_protocol", Variable::ServerProtocol, &Entry::protocol, nullptr},
+    {"status", Variable::Status, nullptr, [](const Entry &e) { return qint64(e.status); }},
+    {"body_bytes_sent", Variable::BodyBytesSent, nullptr, [](const Entry &e) { return e.bodyBytesSent; }},
+    {"bytes_sent", Variable::BytesSent, nullptr, [](const Entry &e) { return e.bytesSent; }},
+    {"request_length", Variable::RequestLength, nullptr, [](const Entry &e) { return e.requestLength; }},
+    {"http_referer", Variable::HttpReferer, &Entry::referer, nullptr},
+    {"http_user_agent", Variable::HttpUserAgent, &Entry::userAgent, nullptr},
+    {"http_host", Variable::HttpHost, &Entry::host, nullptr},
+    {"route_id", Variable::RouteId, &Entry::routeId, nullptr},
+    {"request_time", Variable::RequestTime, nullptr, nullptr},
+    {"upstream_addr", Variable::UpstreamAddr, &Entry::upstreamAddr, nullptr},
+    {"upstream_status", Variable::UpstreamStatus, &Entry::upstreamStatus, nullptr},
+    {"upstream_response_time", Variable::UpstreamResponseTime, nullptr, nullptr},
 };
 
 const char *const Months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -153,19 +161,16 @@ AccessLog::Format AccessLog::Format::parse(QByteArrayView text, QString *error)
             return fail(
                 start,
                 QStringLiteral("$%1 is never logged: it carries credentials").arg(QString::fromLatin1(name)));
-        Variable found = Variable::Literal;
-        for (const auto &v : Variables) {
-            if (name == v.name)
-                found = v.variable;
-        }
-        if (found == Variable::Literal)
+        const auto found = std::find_if(std::cbegin(Variables), std::cend(Variables),
+                                        [&name](const auto &v) { return name == v.name; });
+        if (found == std::cend(Variables))
             return fail(start, QStringLiteral("unknown variable $%1").arg(QString::fromLatin1(name)));
         if (!literal.isEmpty())
-            format.m_parts.append(Part{Variable::Literal, std::exchange(literal, {})});
-        format.m_parts.append(Part{found, {}});
+            format.m_parts.append(Part{Variable::Literal, std::exchange(literal, {}), nullptr, nullptr});
+        format.m_parts.append(Part{found->variable, {}, found->text, found->number});
     }
     if (!literal.isEmpty())
-        format.m_parts.append(Part{Variable::Literal, literal});
+        format.m_parts.append(Part{Variable::Literal, literal, nullptr, nullptr});
     format.m_valid = true;
     return format;
 }
@@ -195,15 +200,17 @@ void AccessLog::Format::append(QByteArray &out, const Entry &e) const
 {
     const qint64 msecs = e.timeMsecs > 0 ? e.timeMsecs : QDateTime::currentMSecsSinceEpoch();
     for (const Part &part : m_parts) {
+        if (part.text) {
+            appendEscaped(out, e.*part.text);
+            continue;
+        }
+        if (part.number) {
+            out += QByteArray::number(part.number(e));
+            continue;
+        }
         switch (part.variable) {
         case Variable::Literal:
             out += part.literal;
-            break;
-        case Variable::RemoteAddr:
-            appendEscaped(out, e.remoteAddr);
-            break;
-        case Variable::RemotePort:
-            out += QByteArray::number(e.remotePort);
             break;
         case Variable::TimeLocal:
         case Variable::TimeIso8601:
@@ -230,53 +237,16 @@ void AccessLog::Format::append(QByteArray &out, const Entry &e) const
                 appendEscaped(out, e.protocol);
             }
             break;
-        case Variable::RequestMethod:
-            appendEscaped(out, e.method);
-            break;
-        case Variable::RequestUri:
-            appendEscaped(out, e.target);
-            break;
-        case Variable::ServerProtocol:
-            appendEscaped(out, e.protocol);
-            break;
-        case Variable::Status:
-            out += QByteArray::number(e.status);
-            break;
-        case Variable::BodyBytesSent:
-            out += QByteArray::number(e.bodyBytesSent);
-            break;
-        case Variable::BytesSent:
-            out += QByteArray::number(e.bytesSent);
-            break;
-        case Variable::RequestLength:
-            out += QByteArray::number(e.requestLength);
-            break;
-        case Variable::HttpReferer:
-            appendEscaped(out, e.referer);
-            break;
-        case Variable::HttpUserAgent:
-            appendEscaped(out, e.userAgent);
-            break;
-        case Variable::HttpHost:
-            appendEscaped(out, e.host);
-            break;
-        case Variable::RouteId:
-            appendEscaped(out, e.routeId);
-            break;
         case Variable::RequestTime:
             appendSeconds(out, e.requestTimeMicros);
-            break;
-        case Variable::UpstreamAddr:
-            appendEscaped(out, e.upstreamAddr);
-            break;
-        case Variable::UpstreamStatus:
-            appendEscaped(out, e.upstreamStatus);
             break;
         case Variable::UpstreamResponseTime:
             if (e.upstreamResponseTimeMicros < 0)
                 out += '-';
             else
                 appendSeconds(out, e.upstreamResponseTimeMicros);
+            break;
+        default: // text and number variables: written above, from the table
             break;
         }
     }

@@ -73,6 +73,8 @@ public:
         {
             Variable variable;
             QByteArray literal;
+            QByteArray Entry::*text = nullptr;         // an escaped text member, or
+            qint64 (*number)(const Entry &) = nullptr; // a number, or neither
         };
         void cacheTime(qint64 seconds) const;
 

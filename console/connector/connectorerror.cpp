@@ -1,24 +1,15 @@
 #include "connectorerror.h"
 
+#include "enumnames.h"
+
+#include <iterator>
+
 QString ConnectorError::kindName(Kind kind)
 {
-    switch (kind) {
-    case Kind::None:
-        return {};
-    case Kind::Unreachable:
-        return QStringLiteral("unreachable");
-    case Kind::Tls:
-        return QStringLiteral("tls");
-    case Kind::Auth:
-        return QStringLiteral("auth");
-    case Kind::Timeout:
-        return QStringLiteral("timeout");
-    case Kind::Refused:
-        return QStringLiteral("refused");
-    case Kind::UnexpectedDocument:
-        return QStringLiteral("unexpected-document");
-    }
-    return {};
+    static const char *const names[] = {nullptr,   "unreachable",        "tls", "auth", "timeout",
+                                        "refused", "unexpected-document"};
+    static_assert(std::size(names) == std::size_t(Kind::UnexpectedDocument) + 1);
+    return enumName(names, kind);
 }
 
 QString ConnectorError::toString() const

@@ -1,10 +1,14 @@
 #include "gatewayconnection.h"
 
+#include "enumnames.h"
+
 #include <QJsonDocument>
 #include <QLoggingCategory>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QRandomGenerator>
+
+#include <iterator>
 
 // Warnings by default: holdfastctl reports errors itself; QT_LOGGING_RULES turns the rest on.
 Q_LOGGING_CATEGORY(lcConnector, "holdfast.console.connector", QtWarningMsg)
@@ -69,19 +73,10 @@ void GatewayConnection::setBackoff(int initialMs, int maxMs)
 
 QString GatewayConnection::linkName(Link link)
 {
-    switch (link) {
-    case Link::Stopped:
-        return QStringLiteral("stopped");
-    case Link::Connecting:
-        return QStringLiteral("connecting");
-    case Link::Following:
-        return QStringLiteral("following events");
-    case Link::Polling:
-        return QStringLiteral("polling");
-    case Link::Down:
-        return QStringLiteral("unreachable");
-    }
-    return {};
+    static const char *const names[] = {"stopped", "connecting", "following events", "polling",
+                                        "unreachable"};
+    static_assert(std::size(names) == std::size_t(Link::Down) + 1);
+    return enumName(names, link);
 }
 
 void GatewayConnection::start()

@@ -1,23 +1,15 @@
 #include "statusfacts.h"
 
+#include "enumnames.h"
+
+#include <iterator>
+
 QString StatusFacts::describe(GatewayStatus::State state)
 {
-    using S = GatewayStatus::State;
-    switch (state) {
-    case S::Starting:
-        return QStringLiteral("starting");
-    case S::OfflineLocal:
-        return QStringLiteral("offline (local copy)");
-    case S::Syncing:
-        return QStringLiteral("syncing");
-    case S::InSync:
-        return QStringLiteral("in sync");
-    case S::Reconnecting:
-        return QStringLiteral("reconnecting");
-    case S::Standalone:
-        return QStringLiteral("standalone");
-    }
-    return {};
+    static const char *const names[] = {"starting", "offline (local copy)", "syncing",
+                                        "in sync",  "reconnecting",         "standalone"};
+    static_assert(std::size(names) == std::size_t(GatewayStatus::State::Standalone) + 1);
+    return enumName(names, state);
 }
 
 bool StatusFacts::healthy(const GatewayStatus &status)

@@ -197,6 +197,8 @@ MainWindow::MainWindow(QWidget *parent)
     QSettings settings;
     for (const FleetStore::Entry &e : FleetStore::load(settings))
         m_fleet->addGateway(e.address, e.id);
+    // From here on, every change of the list is saved at once.
+    connect(m_fleet, &FleetModel::listChanged, this, &MainWindow::saveFleet);
     restoreState();
     updateEmptyState();
     updateActions();
@@ -375,6 +377,15 @@ int MainWindow::currentRow() const
     return index.isValid() ? index.row() : -1;
 }
 
+GatewayConnection *MainWindow::confirmedCurrent(const QString &title, const QString &question)
+{
+    GatewayConnection *c = current();
+    if (!c ||
+        QMessageBox::question(this, title, question.arg(c->address().displayName())) != QMessageBox::Yes)
+        return nullptr;
+    return c;
+}
+
 GatewayConnection *MainWindow::current() const
 {
     return m_fleet->connection(currentRow());
@@ -418,10 +429,8 @@ void MainWindow::addLocalGateway()
 void MainWindow::connectTo(const GatewayAddress &address)
 {
     int row = m_fleet->findUrl(address.adminUrl);
-    if (row < 0) {
+    if (row < 0)
         row = m_fleet->addGateway(address);
-        saveFleet();
-    }
     selectRow(row);
 }
 
@@ -438,7 +447,6 @@ void MainWindow::addGateway()
         return;
     }
     selectRow(m_fleet->addGateway(address));
-    saveFleet();
 }
 
 void MainWindow::editGateway()
@@ -452,23 +460,15 @@ void MainWindow::editGateway()
     if (dialog.exec() != QDialog::Accepted)
         return;
     m_fleet->updateGateway(row, dialog.address());
-    saveFleet();
     selectedGatewayChanged();
 }
 
 void MainWindow::removeGateway()
 {
     const int row = currentRow();
-    GatewayConnection *c = current();
-    if (!c)
-        return;
-    if (QMessageBox::question(
-            this, tr("Remove gateway"),
-            tr("Stop watching %1? The gateway itself is not affected.").arg(c->address().displayName())) !=
-        QMessageBox::Yes)
+    if (!confirmedCurrent(tr("Remove gateway"), tr("Stop watching %1? The gateway itself is not affected.")))
         return;
     m_fleet->removeGateway(row);
-    saveFleet();
     currentChanged();
 }
 
@@ -484,14 +484,13 @@ void MainWindow::refresh()
 
 void MainWindow::resync()
 {
-    GatewayConnection *c = current();
-    if (!c || c->resyncInProgress())
+    if (const GatewayConnection *selected = current(); selected && selected->resyncInProgress())
         return;
-    if (QMessageBox::question(this, tr("Resync"),
-                              tr("Ask %1 to read its whole configuration from the control plane again?\n\n"
-                                 "Serving continues meanwhile; objects the control plane no longer has are "
-                                 "removed.")
-                                  .arg(c->address().displayName())) != QMessageBox::Yes)
+    GatewayConnection *c = confirmedCurrent(
+        tr("Resync"),
+        tr("Ask %1 to read its whole configuration from the control plane again?\n\n"
+           "Serving continues meanwhile; objects the control plane no longer has are removed."));
+    if (!c)
         return;
     const QString name = c->address().displayName();
     m_progress->show();
@@ -520,17 +519,13 @@ void MainWindow::resync()
 
 void MainWindow::reloadLocal()
 {
-    GatewayConnection *c = current();
+    GatewayConnection *c = confirmedCurrent(
+        tr("Reload local copy"), tr("Serve the persisted configuration file of %1?\n\nThis replaces "
+                                    "what is live until the control plane is back."));
     if (!c)
         return;
-    if (QMessageBox::question(
-            this, tr("Reload local copy"),
-            tr("Serve the persisted configuration file of %1?\n\nThis replaces what is live "
-               "until the control plane is back.")
-                .arg(c->address().displayName())) != QMessageBox::Yes)
-        return;
-    const QString name = c->address().displayName();
-    c->reloadLocal([this, name](const std::optional<QString> &message, const ConnectorError &error) {
+    c->reloadLocal([this, name = c->address().displayName()](const std::optional<QString> &message,
+                                                             const ConnectorError &error) {
         if (message)
             statusBar()->showMessage(tr("%1: %2").arg(name, *message), 15000);
         else

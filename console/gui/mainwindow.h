@@ -72,6 +72,9 @@ private:
     void restoreState();
     void saveState();
     GatewayConnection *current() const;
+    // The selected gateway once the user agrees to `question` about it ("%1" is its name); null when none
+    // is selected or the user declines.
+    GatewayConnection *confirmedCurrent(const QString &title, const QString &question);
     int currentRow() const;
 
     FleetModel *m_fleet;

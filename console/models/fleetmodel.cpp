@@ -70,6 +70,7 @@ int FleetModel::addGateway(const GatewayAddress &address, const QString &id)
     endInsertRows();
     m_rows.back()->connection->start();
     updateWorst();
+    emit listChanged();
     return row;
 }
 
@@ -89,6 +90,7 @@ void FleetModel::updateGateway(int row, const GatewayAddress &address)
     m_rows[size_t(row)]->connection->setAddress(address);
     emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
     emit gatewayChanged(row);
+    emit listChanged();
 }
 
 void FleetModel::removeGateway(int row)
@@ -99,6 +101,7 @@ void FleetModel::removeGateway(int row)
     m_rows.erase(m_rows.begin() + row);
     endRemoveRows();
     updateWorst();
+    emit listChanged();
 }
 
 int FleetModel::findUrl(const QUrl &adminUrl) const

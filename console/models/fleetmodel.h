@@ -70,6 +70,9 @@ signals:
     // unreachable, a persist error, a new rejection.
     void alert(const QString &gateway, const QString &title, const QString &message, Severity::Level level);
     void gatewayChanged(int row);
+    // A gateway was added, removed or given another address (not a change of its status): the list to
+    // save.
+    void listChanged();
 
 private:
     struct Row

@@ -80,42 +80,49 @@ QJsonObject makeUpstream(int i, bool changed)
     };
 }
 
+// One collection of `count` objects named <letter><n>. In the second configuration one object in
+// `removeEvery` is gone, one in `changeEvery` is changed (two changes each: makeRoute changes the priority
+// and adds a method, makeUpstream changes a weight and adds a node) and `added` are new; `changes` counts
+// them.
+struct Collection
+{
+    QChar letter;
+    int count;
+    int removeEvery, removeAt;
+    int changeEvery, changeAt;
+    int added;
+    QJsonObject (*make)(int i, bool changed);
+
+    QJsonObject build(bool second, int *changes) const
+    {
+        QJsonObject out;
+        for (int i = 0; i < count + (second ? added : 0); ++i) {
+            const bool isNew = i >= count;
+            const bool removed = second && !isNew && i % removeEvery == removeAt;
+            const bool changed = second && !isNew && i % changeEvery == changeAt;
+            if (isNew || removed)
+                ++*changes;
+            else if (changed)
+                *changes += 2;
+            if (!removed)
+                out.insert(letter + QString::number(i), make(i, changed));
+        }
+        return out;
+    }
+};
+
 // `second` changes about 1% of the objects and adds and removes a few; `expected` counts the changes.
 QJsonObject makeConfig(bool second, int *expected)
 {
-    QJsonObject routes;
-    QJsonObject upstreams;
     int changes = 0;
-    for (int i = 0; i < kRoutes; ++i) {
-        const bool removed = second && i % 500 == 3;
-        const bool changed = second && i % 100 == 7;
-        if (removed) {
-            ++changes;
-            continue;
-        }
-        if (changed)
-            changes += 2; // priority changed, one method added
-        routes.insert(QStringLiteral("r%1").arg(i), makeRoute(i, changed));
-    }
-    for (int i = 0; second && i < 20; ++i, ++changes)
-        routes.insert(QStringLiteral("r%1").arg(kRoutes + i), makeRoute(kRoutes + i, false));
-    for (int i = 0; i < kUpstreams; ++i) {
-        const bool removed = second && i % 200 == 9;
-        const bool changed = second && i % 100 == 5;
-        if (removed) {
-            ++changes;
-            continue;
-        }
-        if (changed)
-            changes += 2; // a weight changed, one node added
-        upstreams.insert(QStringLiteral("u%1").arg(i), makeUpstream(i, changed));
-    }
-    for (int i = 0; second && i < 5; ++i, ++changes)
-        upstreams.insert(QStringLiteral("u%1").arg(kUpstreams + i), makeUpstream(kUpstreams + i, false));
+    const Collection routes{QLatin1Char('r'), kRoutes, 500, 3, 100, 7, 20, makeRoute};
+    const Collection upstreams{QLatin1Char('u'), kUpstreams, 200, 9, 100, 5, 5, makeUpstream};
+    const QJsonObject config{{str("routes"), routes.build(second, &changes)},
+                             {str("upstreams"), upstreams.build(second, &changes)},
+                             {str("services"), QJsonObject()}};
     if (expected)
         *expected = changes;
-    return QJsonObject{
-        {str("routes"), routes}, {str("upstreams"), upstreams}, {str("services"), QJsonObject()}};
+    return config;
 }
 
 // A round trip through text gives a document that shares no data with the original, like a persisted

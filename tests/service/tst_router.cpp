@@ -1,4 +1,5 @@
 // Router: APISIX's matching order (radixtree_host_uri and radixtree_uri), upstream resolution, no allocation.
+#include "prefixindex.h"
 #include "router.h"
 #include "testconfig.h"
 
@@ -157,6 +158,7 @@ private slots:
     void concurrentMatches();
     void matchDoesNotAllocate_data() { bothKinds_data(); }
     void matchDoesNotAllocate();
+    void prefixIndexFilterNeverHidesAKey();
 };
 
 void TestRouter::bothKinds_data()
@@ -804,6 +806,43 @@ void TestRouter::matchDoesNotAllocate()
     QVERIFY(t_allocations > 0);
     Q_UNUSED(grown);
 #endif
+}
+
+// PrefixIndex skips the hash of a key whose length or last byte no exact key has. Removals leave their
+// bits until half the keys are gone: after any mix of additions and removals every key present is found,
+// and no key absent is.
+void TestRouter::prefixIndexFilterNeverHidesAKey()
+{
+    PrefixIndex<int> index;
+    QMap<QByteArray, int> model;
+    QList<QByteArray> probes;
+    QRandomGenerator random(801);
+    for (int round = 0; round < 40; ++round) {
+        for (int n = 0; n < 25; ++n) {
+            // Lengths from 1 to 90 (past the 64 bits the lengths fold into) and any last byte.
+            QByteArray key(1 + int(random.bounded(90)), 'x');
+            key[key.size() - 1] = char(random.bounded(256));
+            key[0] = char('a' + random.bounded(26));
+            probes.append(key);
+            index.slot(key, false) = round * 100 + n;
+            model.insert(key, round * 100 + n);
+        }
+        // Remove most of what is there on some rounds, a few keys on others.
+        const int removals = round % 4 == 3 ? int(model.size()) * 3 / 4 : 5;
+        for (int n = 0; n < removals && !model.isEmpty(); ++n) {
+            const QByteArray key = model.keys().at(int(random.bounded(int(model.size()))));
+            index.remove(key, false);
+            model.remove(key);
+        }
+        for (const QByteArray &probe : std::as_const(probes)) {
+            int found = -1;
+            index.visit(probe, [&found](int value) {
+                found = value;
+                return true;
+            });
+            QCOMPARE(found, model.value(probe, -1));
+        }
+    }
 }
 
 QTEST_GUILESS_MAIN(TestRouter)

@@ -61,12 +61,7 @@ void tst_DiffModel::handEditOnDiskShowsTheChangedPointer()
 {
     HaScenario s;
     QString error;
-    QVERIFY2(s.start(&error), qPrintable(error));
-    QVERIFY(s.put("upstreams/1", s.upstream()) > 0);
-    QVERIFY(s.put("routes/1", HaScenario::route("/a")) > 0);
-    QVERIFY(s.put("routes/2", HaScenario::route("/b")) > 0);
-    QVERIFY(s.startGateway());
-    QTRY_COMPARE_WITH_TIMEOUT(s.gateway().state(), QStringLiteral("in_sync"), 15000);
+    QVERIFY2(s.startSynced(&error, {"/a", "/b"}), qPrintable(error));
     QTRY_VERIFY_WITH_TIMEOUT(s.persistedRevision() > 0, 5000);
 
     GatewayAddress a;

@@ -62,11 +62,7 @@ void tst_MainWindow::connectShowsGatewayDetailDiffAndUpstreams()
 {
     HaScenario s;
     QString error;
-    QVERIFY2(s.start(&error), qPrintable(error));
-    QVERIFY(s.put("upstreams/1", s.upstream()) > 0);
-    QVERIFY(s.put("routes/1", HaScenario::route("/a")) > 0);
-    QVERIFY(s.startGateway());
-    QTRY_COMPARE_WITH_TIMEOUT(s.gateway().state(), QStringLiteral("in_sync"), 15000);
+    QVERIFY2(s.startSynced(&error), qPrintable(error));
 
     GatewayAddress a;
     a.adminUrl = QUrl(QStringLiteral("http://127.0.0.1:%1").arg(s.gateway().adminPort()));

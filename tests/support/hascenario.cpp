@@ -45,11 +45,14 @@ bool HaScenario::start(QString *error)
     return true;
 }
 
-bool HaScenario::startSynced(QString *error)
+bool HaScenario::startSynced(QString *error, const QList<QByteArray> &uris)
 {
     if (!start(error))
         return false;
-    if (put("upstreams/1", upstream()) < 0 || put("routes/1", route("/a")) < 0 || !startGateway()) {
+    bool stored = put("upstreams/1", upstream()) > 0;
+    for (qsizetype i = 0; stored && i < uris.size(); ++i)
+        stored = put("routes/" + QByteArray::number(i + 1), route(uris.at(i))) > 0;
+    if (!stored || !startGateway()) {
         *error = QStringLiteral("the gateway did not start: %1").arg(dump());
         return false;
     }

@@ -7,6 +7,7 @@
 
 #include <QByteArray>
 #include <QJsonObject>
+#include <QList>
 #include <QString>
 
 #include <atomic>
@@ -38,8 +39,9 @@ public:
     GatewayProcess &gateway() { return *m_gateway; }
     GatewayProcess::Options &options() { return m_options; }
     bool startGateway() { return m_gateway->start(m_options); }
-    // start(), upstream 1 and route /a put in etcd, then the gateway started and in_sync (15 s at most).
-    bool startSynced(QString *error);
+    // start(), upstream 1 and routes 1, 2, ... with `uris` put in etcd, then the gateway started and
+    // in_sync (15 s at most).
+    bool startSynced(QString *error, const QList<QByteArray> &uris = {"/a"});
 
     // {"type":"roundrobin","nodes":{"127.0.0.1:<upstream>":1}}
     QByteArray upstream() const;

@@ -105,6 +105,8 @@ void SyncController::start()
             m_persister->keepEditedBeforeNextSave(m_persisted->file);
     }
 
+    connect(m_source, &ConfigSource::snapshotStarted, this, &SyncController::onSnapshotStarted);
+    connect(m_source, &ConfigSource::snapshotPart, this, &SyncController::onSnapshotPart);
     connect(m_source, &ConfigSource::snapshotLoaded, this, &SyncController::onSnapshotLoaded);
     connect(m_source, &ConfigSource::changesArrived, this, &SyncController::onChangesArrived);
     connect(m_source, &ConfigSource::statusChanged, this, &SyncController::onSourceStatus);
@@ -266,6 +268,40 @@ void SyncController::reject(const QString &key, const QString &reason, qint64 re
     emit objectRejected(Rejection{key, reason, revision});
 }
 
+void SyncController::onSnapshotStarted()
+{
+    m_syncParts.clear();
+    m_syncPartsRevision = 0;
+}
+
+void SyncController::onSnapshotPart(qint64 revision, const QList<SourceObject> &objects)
+{
+    if (revision != m_syncPartsRevision && !m_syncParts.empty()) {
+        qCWarning(lcSync) << "full sync part at revision" << revision << "after parts at"
+                          << m_syncPartsRevision << ": the earlier parts are dropped";
+        m_syncParts.clear();
+    }
+    m_syncPartsRevision = revision;
+    parseParts(objects);
+}
+
+void SyncController::parseParts(const QList<SourceObject> &objects)
+{
+    // Parsed and validated on every core (m_objects is only read meanwhile); stored in order when the
+    // snapshot is complete. Only the parsed objects are kept: each page's text goes with the page.
+    const std::size_t first = m_syncParts.size();
+    m_syncParts.resize(first + std::size_t(objects.size()));
+    parallelFor(objects.size(), [&](qsizetype i) {
+        const SourceObject &object = objects.at(i);
+        PendingObject &pending = m_syncParts[first + std::size_t(i)];
+        pending.key = object.key;
+        pending.modRevision = object.modRevision;
+        QString id;
+        if (const std::optional<ObjectKind> kind = classify(object.key, &id))
+            pending.parsed = parse(*kind, id, object.value, &m_objects);
+    });
+}
+
 void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects)
 {
     m_startupWait.stop();
@@ -275,21 +311,21 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
     else
         m_lastContact = QDateTime::currentDateTimeUtc();
 
+    if (revision != m_syncPartsRevision && !m_syncParts.empty()) {
+        qCWarning(lcSync) << "full sync at revision" << revision << "after parts at" << m_syncPartsRevision
+                          << ": the earlier parts are dropped";
+        m_syncParts.clear();
+    }
+    parseParts(objects);
+    std::vector<PendingObject> all = std::exchange(m_syncParts, {});
+    m_syncPartsRevision = 0;
+
     const QMap<QString, Rejection> before = m_rejected;
     m_rejected.clear();
-    // Parsed and validated on every core first (m_objects is only read meanwhile); then stored in
-    // order, here.
-    std::vector<std::optional<Parsed>> parsed(std::size_t(objects.size()));
-    parallelFor(objects.size(), [&](qsizetype i) {
-        QString id;
-        if (const std::optional<ObjectKind> kind = classify(objects.at(i).key, &id))
-            parsed[std::size_t(i)] = parse(*kind, id, objects.at(i).value, &m_objects);
-    });
     Objects next;
     QSet<QString> ignored;
-    for (qsizetype i = 0; i < objects.size(); ++i) {
-        const SourceObject &object = objects.at(i);
-        std::optional<Parsed> &one = parsed[std::size_t(i)];
+    for (PendingObject &object : all) {
+        std::optional<Parsed> &one = object.parsed;
         if (!one) {
             ignored.insert(object.key);
             continue;
@@ -301,19 +337,21 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
             m_rejected.insert(object.key, was.value());
         if (!putObject(&next, object.key, *one, object.modRevision))
             next.copyFrom(m_objects, one->kind, one->id); // its last good version stays
-        one.reset();                                      // its JSON text goes now, not after the whole set
+        one.reset();                                      // its JSON goes now, not after the whole set
     }
+    const qsizetype total = qsizetype(all.size());
+    all = {};
     m_objects = std::move(next);
     m_wholesale = true;
     m_ignored = std::move(ignored);
     m_liveFromControlPlane = true;
     ++m_figures.fullSyncs;
-    m_figures.changesApplied += quint64(objects.size() - m_ignored.size());
+    m_figures.changesApplied += quint64(total - m_ignored.size());
     m_pendingRevision = revision;
     const QString cause =
         QStringLiteral("full sync at revision %1: %2 objects, %3 rejected, %4 other keys ignored")
             .arg(revision)
-            .arg(objects.size() - m_ignored.size())
+            .arg(total - m_ignored.size())
             .arg(m_rejected.size())
             .arg(m_ignored.size());
     publishObjects(cause);

@@ -82,9 +82,13 @@ struct Rig
     std::unique_ptr<QSignalSpy> published;
     std::unique_ptr<QSignalSpy> persisted;
 
-    Rig(const QStringList &endpoints, const QString &dataDir, int waitMs = 3000, bool serveLocalFirst = false)
+    Rig(const QStringList &endpoints, const QString &dataDir, int waitMs = 3000, bool serveLocalFirst = false,
+        int pageLimit = 0)
     {
-        source = std::make_unique<EtcdSource>(fastEtcdSettings(endpoints));
+        EtcdSettings etcd = fastEtcdSettings(endpoints);
+        if (pageLimit > 0)
+            etcd.pageLimit = pageLimit;
+        source = std::make_unique<EtcdSource>(etcd);
         SyncController::Settings s;
         s.dataDir = dataDir;
         s.waitForControlPlaneMs = waitMs;
@@ -129,6 +133,8 @@ private slots:
     void noLocalCopyNoControlPlaneServesNothingAndKeepsTrying();
     void serveLocalFirstSwitchesWhenSyncCompletes();
     void fullSyncSharesUnchangedObjectsWithLocalCopy();
+    void pagedFullSyncEqualsOneRead();
+    void fullSyncRestartedBetweenPagesDropsTheFirstPages();
     void editedLocalCopyIsKeptBesideTheNextSync();
     void reloadLocalRefusedWhileInSync();
 
@@ -521,6 +527,86 @@ void tst_SyncController::serveLocalFirstSwitchesWhenSyncCompletes()
     QCOMPARE(rig.published->last().at(1).toLongLong(), revision);
     QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
              QStringLiteral("/etcd"));
+}
+
+void tst_SyncController::pagedFullSyncEqualsOneRead()
+{
+    // Every kind, an invalid object and ignored keys spread over many pages of 7 keys.
+    QVERIFY(m_etcd->put("/apisix/routes", "init_dir") > 0);
+    for (int i = 1; i <= 5; ++i) {
+        const QByteArray id = QByteArray::number(i);
+        QVERIFY(m_etcd->put("/apisix/upstreams/" + id,
+                            QByteArray(upstream1).replace("\"id\":\"1\"", "\"id\":\"" + id + "\"")) > 0);
+    }
+    for (int i = 1; i <= 120; ++i) {
+        const QString id = QString::number(i);
+        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
+    }
+    QVERIFY(m_etcd->put("/apisix/routes/bad", "{\"id\":\"bad\",\"uri\":12,\"upstream_id\":\"1\"}") > 0);
+    QVERIFY(m_etcd->put("/apisix/services/s1", "{\"id\":\"s1\",\"upstream_id\":\"2\"}") > 0);
+    QVERIFY(m_etcd->put("/apisix/consumers/jack", "{\"username\":\"jack\"}") > 0);
+    const qint64 revision = m_etcd->put("/apisix/ssls/1", "{}");
+    QVERIFY(revision > 0);
+
+    QTemporaryDir pagedDir;
+    Rig paged({m_etcd->endpoint()}, pagedDir.path(), 3000, false, 7);
+    QSignalSpy pages(paged.source.get(), &EtcdSource::fullSyncProgress);
+    paged->start();
+    Rig whole({m_etcd->endpoint()}, m_dir->path(), 3000, false, 100000);
+    whole->start();
+    QTRY_COMPARE_WITH_TIMEOUT(paged->state(), SyncController::State::InSync, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(whole->state(), SyncController::State::InSync, 10000);
+    QCOMPARE(pages.size(), (130 + 6) / 7); // 130 keys
+
+    QCOMPARE(paged->liveRevision(), revision);
+    QCOMPARE(whole->liveRevision(), revision);
+    QCOMPARE(paged->live()->routes().size(), 120);
+    QCOMPARE(paged->live()->upstreams().size(), 5);
+    QCOMPARE(paged->live()->services().size(), 1);
+    QCOMPARE(routeIds(paged->live()), routeIds(whole->live()));
+    QCOMPARE(paged->live()->sha256(), whole->live()->sha256());
+    QCOMPARE(paged->ignoredKeys(), 3);
+    QCOMPARE(whole->ignoredKeys(), 3);
+    QCOMPARE(paged->rejections().size(), 1);
+    QCOMPARE(paged->rejections().first().key, QStringLiteral("routes/bad"));
+    QCOMPARE(paged->figures().changesApplied, whole->figures().changesApplied);
+    // Persisted alike: the same digest in both envelopes.
+    QVERIFY(paged->waitPersisted(5000));
+    QVERIFY(whole->waitPersisted(5000));
+    const auto pagedFile = readFile(QDir(pagedDir.path()).filePath(QStringLiteral("config.json")));
+    const auto wholeFile = readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(pagedFile && wholeFile);
+    QCOMPARE(pagedFile->recordedSha256, wholeFile->recordedSha256);
+    QCOMPARE(pagedFile->recordedSha256, paged->live()->sha256());
+    QCOMPARE(pagedFile->revision, revision);
+}
+
+void tst_SyncController::fullSyncRestartedBetweenPagesDropsTheFirstPages()
+{
+    // Route 1 is on the first page. After that page it is deleted and the history compacted, so the
+    // source starts again at a newer revision: what the first attempt's pages held must not come back.
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    for (int i = 1; i <= 9; ++i) {
+        const QString id = QString::number(i);
+        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
+    }
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 3000, false, 3);
+    int firstPages = 0;
+    qint64 afterCompaction = 0;
+    connect(rig.source.get(), &EtcdSource::fullSyncProgress, this, [&](qint64, int page, int) {
+        if (page == 1 && ++firstPages == 1) {
+            afterCompaction = m_etcd->del("/apisix/routes/1");
+            QVERIFY(afterCompaction > 0);
+            QVERIFY2(m_etcd->compact(afterCompaction), qPrintable(m_etcd->lastError()));
+        }
+    });
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 10000);
+    QCOMPARE(firstPages, 2);
+    QCOMPARE(rig->liveRevision(), afterCompaction);
+    QCOMPARE(rig->live()->routes().size(), 8);
+    QVERIFY(!rig->live()->routes().contains(QStringLiteral("1")));
+    QCOMPARE(rig->figures().fullSyncs, quint64(1));
 }
 
 void tst_SyncController::fullSyncSharesUnchangedObjectsWithLocalCopy()

@@ -148,7 +148,6 @@ RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value,
 
     auto r = std::make_shared<Route>();
     r->id = routeId;
-    r->json = o;
     checkNameDescLabels(c, o, &r->name);
 
     parseOneOrMany(c, o, "uri", "uris", checkUri, &r->uris);
@@ -180,8 +179,9 @@ RoutePtr ConfigValidator::parseRoute(const QString &id, const QJsonValue &value,
     optReference(c, o, "upstream_id", &r->upstreamId);
     optReference(c, o, "service_id", &r->serviceId);
     optObject(c, o, "plugins", &r->plugins);
-    bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
-    optBool(c, o, "enable_websocket", &websocket);
+    bool websocket = false;
+    if (optBool(c, o, "enable_websocket", &websocket))
+        r->websocket = websocket;
     // APISIX's rule: something must serve the request. A plugins-only route is accepted even when no
     // plugin here serves it (it answers 503), so that an APISIX configuration loads as a whole.
     if (member(o, "upstream").isUndefined() && member(o, "upstream_id").isUndefined() &&

@@ -208,9 +208,8 @@ void Router::Data::add(const RoutePtr &route, const ConfigSnapshot &snapshot)
     const UpstreamPtr upstream = snapshot.upstreamFor(*route);
     // APISIX: the route's own enable_websocket when it has one (false included), else its service's.
     // The validator has checked that either is a boolean.
-    const QJsonValue own = route->json.value(QLatin1String("enable_websocket"));
-    bool websocket = own.toBool();
-    if (own.isUndefined() && !route->serviceId.isEmpty()) {
+    bool websocket = route->websocket.value_or(false);
+    if (!route->websocket && !route->serviceId.isEmpty()) {
         if (const ServicePtr service = snapshot.services().value(route->serviceId))
             websocket = service->json.value(QLatin1String("enable_websocket")).toBool();
     }

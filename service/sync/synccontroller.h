@@ -175,7 +175,7 @@ private:
         qint64 modRevision = 0;
         std::optional<Parsed> parsed; // nullopt for a key the gateway ignores
     };
-    std::vector<PendingObject> m_syncParts;
+    std::vector<std::vector<PendingObject>> m_syncParts;
     qint64 m_syncPartsRevision = 0;
 
     Objects m_objects; // the control plane's valid objects, or the local copy's

@@ -39,6 +39,29 @@ decltype(auto) withCollection(ObjectKind kind, F &&f)
     return f(&Objects::services);
 }
 
+// Adds to `ids` every id whose object differs between `was` and `is` (put, replaced or deleted): a walk
+// of both maps in key order, objects compared by identity.
+template<typename Map>
+void differingIds(const Map &was, const Map &is, QSet<QString> *ids)
+{
+    auto a = was.cbegin();
+    auto b = is.cbegin();
+    while (a != was.cend() || b != is.cend()) {
+        if (b == is.cend() || (a != was.cend() && a.key() < b.key())) {
+            ids->insert(a.key());
+            ++a;
+        } else if (a == was.cend() || b.key() < a.key()) {
+            ids->insert(b.key());
+            ++b;
+        } else {
+            if (a.value() != b.value())
+                ids->insert(a.key());
+            ++a;
+            ++b;
+        }
+    }
+}
+
 // Calls fn(i) for every i in [0, count), on every core when there is enough to share: a full sync of
 // 100k objects is mostly JSON parsing and validation, which touch nothing shared.
 template<typename Fn>
@@ -345,8 +368,22 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
         part = {}; // what only the parse held (keys, rejections) goes now, not after the whole set
     }
     parts = {};
+    // Objects the sync found unchanged are the very objects served (shared through `known`): a sync
+    // after a restart from the local copy, or a resync, then derives the new generation from what is
+    // served, and the router is updated for what differs instead of a second one being built beside
+    // the first (the peak memory of a restart). A mostly new set is built anew.
+    ConfigSnapshot::Changes changes;
+    bool derive = m_live && m_live->extra().isEmpty();
+    if (derive) {
+        differingIds(m_live->routes(), next.routes, &changes.routes);
+        differingIds(m_live->upstreams(), next.upstreams, &changes.upstreams);
+        differingIds(m_live->services(), next.services, &changes.services);
+        const qsizetype changed = changes.routes.size() + changes.upstreams.size() + changes.services.size();
+        derive = changed <= (next.routes.size() + next.upstreams.size() + next.services.size()) / 2;
+    }
     m_objects = std::move(next);
-    m_wholesale = true;
+    m_wholesale = !derive;
+    m_changed = derive ? std::move(changes) : ConfigSnapshot::Changes();
     m_ignored = std::move(ignored);
     m_liveFromControlPlane = true;
     ++m_figures.fullSyncs;

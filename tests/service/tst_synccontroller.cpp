@@ -637,6 +637,12 @@ void tst_SyncController::fullSyncSharesUnchangedObjectsWithLocalCopy()
     QVERIFY(synced->routes().value(QStringLiteral("3")) != local->routes().value(QStringLiteral("3")));
     QCOMPARE(writtenJson(*synced->routes().value(QStringLiteral("3"))).value(QLatin1String("uri")).toString(),
              QStringLiteral("/etcd/3"));
+    // Derived from the local copy it replaces, with what differs: whoever compiled that copy (the
+    // router) updates route 3 instead of compiling everything a second time beside it.
+    QCOMPARE(synced->base(), local);
+    QCOMPARE(synced->changes().routes, QSet<QString>{QStringLiteral("3")});
+    QVERIFY(synced->changes().upstreams.isEmpty());
+    QVERIFY(synced->changes().services.isEmpty());
 }
 
 void tst_SyncController::editedLocalCopyIsKeptBesideTheNextSync()

@@ -315,6 +315,18 @@ void SyncController::parseParts(const QList<SourceObject> &objects)
     // One vector a part: the parts never move once parsed (a growing single vector of 100k objects
     // held its old and new storage at once, ~9 MB more at the peak).
     std::vector<PendingObject> &part = m_syncParts.emplace_back(std::size_t(objects.size()));
+    // What an object may turn out to be already: the objects held (served or from the last sync), or,
+    // before anything is served, the local copy loaded at start (which a restart would otherwise hold
+    // beside a second copy of the same configuration).
+    Objects local;
+    const Objects *known = &m_objects;
+    if (m_objects.routes.isEmpty() && m_objects.upstreams.isEmpty() && m_objects.services.isEmpty() &&
+        m_persisted) {
+        local.routes = m_persisted->snapshot->routes();
+        local.upstreams = m_persisted->snapshot->upstreams();
+        local.services = m_persisted->snapshot->services();
+        known = &local;
+    }
     parallelFor(objects.size(), [&](qsizetype i) {
         const SourceObject &object = objects.at(i);
         PendingObject &pending = part[std::size_t(i)];
@@ -322,7 +334,7 @@ void SyncController::parseParts(const QList<SourceObject> &objects)
         pending.modRevision = object.modRevision;
         QString id;
         if (const std::optional<ObjectKind> kind = classify(object.key, &id))
-            pending.parsed = parse(*kind, id, object.value, &m_objects);
+            pending.parsed = parse(*kind, id, object.value, known);
     });
 }
 

@@ -133,6 +133,7 @@ private slots:
     void noLocalCopyNoControlPlaneServesNothingAndKeepsTrying();
     void serveLocalFirstSwitchesWhenSyncCompletes();
     void fullSyncSharesUnchangedObjectsWithLocalCopy();
+    void fullSyncSharesObjectsWithTheLocalCopyNotServed();
     void pagedFullSyncEqualsOneRead();
     void fullSyncRestartedBetweenPagesDropsTheFirstPages();
     void editedLocalCopyIsKeptBesideTheNextSync();
@@ -643,6 +644,31 @@ void tst_SyncController::fullSyncSharesUnchangedObjectsWithLocalCopy()
     QCOMPARE(synced->changes().routes, QSet<QString>{QStringLiteral("3")});
     QVERIFY(synced->changes().upstreams.isEmpty());
     QVERIFY(synced->changes().services.isEmpty());
+}
+
+void tst_SyncController::fullSyncSharesObjectsWithTheLocalCopyNotServed()
+{
+    // The sync completes before the local copy is served (the usual restart): the objects it finds
+    // unchanged are still the local copy's, not a second copy of the configuration.
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(3), 5, {}, nullptr));
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", R"({"uri":"/local/1","upstream_id":"1"})") > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/2", R"({"upstream_id":"1","uri":"/local/2"})") > 0);
+    const qint64 revision = m_etcd->put("/apisix/routes/3", R"({"uri":"/etcd/3","upstream_id":"1"})");
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 60000);
+    rig->start();
+    QVERIFY(!rig->serving());
+    QVERIFY(rig->persisted());
+    const SnapshotPtr local = rig->persisted()->snapshot;
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    QCOMPARE(rig->liveRevision(), revision);
+    const SnapshotPtr synced = rig->live();
+    QCOMPARE(synced->routes().value(QStringLiteral("1")), local->routes().value(QStringLiteral("1")));
+    QCOMPARE(synced->routes().value(QStringLiteral("2")), local->routes().value(QStringLiteral("2")));
+    QCOMPARE(synced->upstreams().value(QStringLiteral("1")), local->upstreams().value(QStringLiteral("1")));
+    QVERIFY(synced->routes().value(QStringLiteral("3")) != local->routes().value(QStringLiteral("3")));
+    QCOMPARE(synced->routes().value(QStringLiteral("3"))->uris, QVector<QByteArray>{"/etcd/3"});
 }
 
 void tst_SyncController::editedLocalCopyIsKeptBesideTheNextSync()

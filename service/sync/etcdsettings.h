@@ -20,9 +20,9 @@ struct EtcdSettings
     int backoffInitialMs = 500;
     int backoffMaxMs = 30000;
     // Keys per range page during a full sync. etcd 3.4 walks its index over the rest of the range for
-    // every page and its JSON gateway costs per answer: at 100k keys pages of 1000 cost etcd 1.6-2x the CPU
-    // of pages of 5000.
-    int pageLimit = 5000;
+    // every page and its JSON gateway has a cost per answer: at 100k keys pages of 1000 cost etcd 2-2.5x
+    // the CPU of pages of 10000.
+    int pageLimit = 10000;
     // Largest unary answer (a range page) or single watch message accepted; beyond it the call fails.
     qint64 maxResponseBytes = 64 * 1024 * 1024;
 };

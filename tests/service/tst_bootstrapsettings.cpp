@@ -27,7 +27,7 @@ void tst_BootstrapSettings::defaults()
     QCOMPARE(s->admin.port, quint16(9180));
     QCOMPARE(s->router, QStringLiteral("radixtree_host_uri"));
     QCOMPARE(s->controlPlane.prefix, QStringLiteral("/apisix"));
-    QCOMPARE(s->controlPlane.pageSize, 5000);
+    QCOMPARE(s->controlPlane.pageSize, 10000);
     QCOMPARE(s->startup.waitForControlPlaneMs, 3000);
     QCOMPARE(s->startup.serveLocalFirst, false);
 }

@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < changes; ++i) {
         ConfigSnapshot::Routes routes = snapshot->routes();
         const QString id = QStringLiteral("bench-%1").arg(i);
-        QJsonObject json = model->json;
+        QJsonObject json = writtenJson(*model);
         json.insert(QStringLiteral("id"), id);
         json.insert(QStringLiteral("uri"), QStringLiteral("/bench/%1").arg(i));
         ValidationErrors routeErrors;

@@ -158,8 +158,14 @@ namespace CanonicalJson {
 
 QByteArray serialize(const QJsonValue &value)
 {
-    QByteArray out;
-    writeValue(out, value);
+    // Written into a buffer each thread keeps, then copied once at its final size: growing a fresh
+    // array append by append cost a full sync of 100k objects one realloc after another.
+    thread_local QByteArray scratch;
+    scratch.resize(0);
+    writeValue(scratch, value);
+    QByteArray out(scratch.constData(), scratch.size());
+    if (scratch.capacity() > 1024 * 1024)
+        scratch = QByteArray(); // a large document's buffer is not kept
     return out;
 }
 

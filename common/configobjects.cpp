@@ -1,5 +1,7 @@
 #include "configobjects.h"
 
+#include <QJsonDocument>
+
 namespace {
 
 // The one table of collection names.
@@ -22,4 +24,9 @@ std::optional<ObjectKind> kindOfCollection(QStringView name)
         if (name == QLatin1String(text))
             return k;
     return std::nullopt;
+}
+
+QJsonObject writtenJson(const Route &route)
+{
+    return QJsonDocument::fromJson(route.canonical).object();
 }

@@ -153,8 +153,23 @@ struct Route
     QString upstreamId;
     QString serviceId;
     QJsonObject plugins;
+    // enable_websocket as written; nullopt when the route does not say (its service's then counts).
+    std::optional<bool> websocket;
 
-    QJsonObject json;
-    QByteArray canonical; // as Upstream::canonical
+    // The object as written, unknown fields included, in canonical JSON (as Upstream::canonical). A
+    // route keeps no parsed copy of it: with 100k routes that copy was ~360 bytes each, the largest
+    // part of a route; writtenJson() reads it back for the few that ask (the admin API's live config).
+    QByteArray canonical;
 };
 using RoutePtr = std::shared_ptr<const Route>;
+
+// The object as written, of any kind: what a snapshot's json() holds under its id.
+QJsonObject writtenJson(const Route &route);
+inline QJsonObject writtenJson(const Upstream &upstream)
+{
+    return upstream.json;
+}
+inline QJsonObject writtenJson(const Service &service)
+{
+    return service.json;
+}

@@ -176,7 +176,7 @@ QJsonObject collectionJson(const Map &objects)
     // The map and QJsonObject order QString keys alike, so every insert appends.
     QJsonObject json;
     for (auto it = objects.cbegin(); it != objects.cend(); ++it)
-        json.insert(it.key(), it.value()->json);
+        json.insert(it.key(), writtenJson(*it.value()));
     return json;
 }
 
@@ -194,7 +194,7 @@ namespace {
 template<typename Object>
 QByteArray canonicalOf(const Object &object)
 {
-    return object.canonical.isEmpty() ? CanonicalJson::serialize(object.json) : object.canonical;
+    return object.canonical.isEmpty() ? CanonicalJson::serialize(writtenJson(object)) : object.canonical;
 }
 
 // Collection ids in the canonical order (UTF-8 bytes, that is code points). The maps order by UTF-16

@@ -1,6 +1,7 @@
 #include "configstore.h"
 
 #include "canonicaljson.h"
+#include "configvalidator.h"
 #include "durablefile.h"
 #include "persistedwriter.h"
 #include "sha256.h"
@@ -11,6 +12,7 @@
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QLoggingCategory>
+#include <QSet>
 
 #include <limits>
 
@@ -52,6 +54,136 @@ QByteArray fileDigest(QFile &file)
     return sha.result();
 }
 
+// A file as PersistedWriter lays it out, read one object line at a time: the whole file parsed as one
+// document held ~50 MB of parsed JSON at 100k routes beside the validated objects, at every start. The
+// envelope's head is parsed alone (with an empty "config") and each object line is parsed and validated
+// on its own. Anything this does not recognise exactly (a hand edit that moved lines, extra members, an
+// invalid object, a duplicate id, a missing comma) answers nullopt, and the whole document is parsed as
+// before, so every error and every edge case reads as it always did.
+struct LineRead
+{
+    QJsonObject head; // the envelope, with "config": {}
+    SnapshotPtr snapshot;
+};
+
+std::optional<LineRead> readLines(const QByteArray &bytes)
+{
+    static const QByteArray configOpen = QByteArrayLiteral("\n    \"config\": {");
+    const qsizetype configAt = bytes.indexOf(configOpen);
+    if (!bytes.startsWith("{\n") || configAt < 0 || bytes.size() <= configAt + configOpen.size() ||
+        bytes.at(configAt + configOpen.size()) != '\n')
+        return std::nullopt;
+    QJsonParseError error{};
+    const QJsonDocument head =
+        QJsonDocument::fromJson(bytes.left(configAt) + QByteArrayLiteral("\"config\": {}}"), &error);
+    if (error.error != QJsonParseError::NoError || !head.isObject())
+        return std::nullopt;
+
+    ConfigSnapshot::Routes routes;
+    ConfigSnapshot::Upstreams upstreams;
+    ConfigSnapshot::Services services;
+    QSet<ObjectKind> seen;
+    bool open = false; // a collection's objects are being read
+    ObjectKind openKind = ObjectKind::Route;
+    qsizetype objects = 0; // in the open collection so far
+    bool last = false;     // the member (or object) before had no comma: the next line closes
+    int closing = 0;       // 1 after "config"'s closing brace, 2 after the envelope's
+    qsizetype at = configAt + configOpen.size();
+    ValidationErrors errors;
+    while (at < bytes.size()) {
+        qsizetype end = bytes.indexOf('\n', at + 1);
+        if (end < 0)
+            end = bytes.size();
+        const QByteArrayView line =
+            QByteArrayView(bytes).sliced(at + 1, std::max<qsizetype>(0, end - at - 1));
+        at = end;
+        if (closing == 2) {
+            if (!line.trimmed().isEmpty())
+                return std::nullopt;
+            continue;
+        }
+        if (closing == 1) {
+            if (line != "}")
+                return std::nullopt;
+            closing = 2;
+            continue;
+        }
+        if (open) {
+            if (line == "        }" || line == "        },") {
+                if (objects > 0 && !last)
+                    return std::nullopt; // a trailing comma
+                last = !line.endsWith(',');
+                open = false;
+                continue;
+            }
+            if ((objects > 0 && last) || !line.startsWith("            \""))
+                return std::nullopt;
+            const bool comma = line.endsWith(',');
+            const QByteArrayView member = line.sliced(12, line.size() - 12 - (comma ? 1 : 0));
+            const QJsonDocument one = QJsonDocument::fromJson("{" + member.toByteArray() + "}", &error);
+            if (error.error != QJsonParseError::NoError || one.object().size() != 1)
+                return std::nullopt;
+            const QString id = one.object().constBegin().key();
+            const QJsonValue value = one.object().constBegin().value();
+            if (id.isEmpty())
+                return std::nullopt;
+            const qsizetype before = errors.size();
+            bool fresh = false;
+            switch (openKind) {
+            case ObjectKind::Route:
+                fresh = !routes.contains(id);
+                routes.insert(id, ConfigValidator::parseRoute(id, value, &errors));
+                break;
+            case ObjectKind::Upstream:
+                fresh = !upstreams.contains(id);
+                upstreams.insert(id, ConfigValidator::parseUpstream(id, value, &errors));
+                break;
+            case ObjectKind::Service:
+                fresh = !services.contains(id);
+                services.insert(id, ConfigValidator::parseService(id, value, &errors));
+                break;
+            }
+            if (!fresh || errors.size() > before)
+                return std::nullopt;
+            ++objects;
+            last = !comma;
+            continue;
+        }
+        if (line == "    }") {
+            if (!seen.isEmpty() && !last)
+                return std::nullopt;
+            closing = 1;
+            continue;
+        }
+        if (last || !line.startsWith("        \""))
+            return std::nullopt;
+        // "        \"routes\": {" opens a collection, "        \"routes\": {}" (with a comma unless last) is
+        // an empty one; any other member is left to the whole-document parse.
+        const qsizetype nameEnd = line.indexOf("\": {", 9);
+        if (nameEnd < 0)
+            return std::nullopt;
+        const std::optional<ObjectKind> kind =
+            kindOfCollection(QString::fromUtf8(line.sliced(9, nameEnd - 9)));
+        const QByteArrayView rest = line.sliced(nameEnd + 3);
+        if (!kind || seen.contains(*kind))
+            return std::nullopt;
+        seen.insert(*kind);
+        if (rest == "{") {
+            open = true;
+            openKind = *kind;
+            objects = 0;
+            last = false;
+        } else if (rest == "{}" || rest == "{},") {
+            last = rest == "{}";
+        } else {
+            return std::nullopt;
+        }
+    }
+    if (closing != 2)
+        return std::nullopt;
+    return LineRead{head.object(), ConfigSnapshot::fromObjects(routes, upstreams, services)};
+}
+
 // The one place that knows every way a file can fail; load() turns the kind into its attempt line.
 std::optional<PersistedConfig> parseBytes(const QByteArray &bytes, QStringList *errors, bool *wasEnvelope,
                                           Failure *failure)
@@ -66,8 +198,10 @@ std::optional<PersistedConfig> parseBytes(const QByteArray &bytes, QStringList *
 
     if (bytes.trimmed().isEmpty())
         return fail(Failure::NotJson, QStringLiteral("not JSON: empty file"));
-    QJsonParseError parseError;
-    const QJsonDocument doc = QJsonDocument::fromJson(bytes, &parseError);
+    std::optional<LineRead> lines = readLines(bytes);
+    QJsonParseError parseError{};
+    const QJsonDocument doc =
+        lines ? QJsonDocument(lines->head) : QJsonDocument::fromJson(bytes, &parseError);
     if (parseError.error != QJsonParseError::NoError)
         return fail(
             Failure::NotJson,
@@ -146,7 +280,7 @@ std::optional<PersistedConfig> parseBytes(const QByteArray &bytes, QStringList *
     }
 
     ValidationErrors validation;
-    SnapshotPtr snapshot = ConfigSnapshot::fromJson(config, &validation);
+    SnapshotPtr snapshot = lines ? std::move(lines->snapshot) : ConfigSnapshot::fromJson(config, &validation);
     for (const ValidationError &e : std::as_const(validation))
         envelopeErrors.append(e.toString());
     if (!snapshot && envelopeErrors.isEmpty())

@@ -64,7 +64,8 @@ public:
     const QString &dataDir() const { return m_dataDir; }
 
     // Walks config.json → config.prev.json and returns the first that loads. Only envelopes load here; a
-    // bare config object is a wrong format for a persisted file.
+    // bare config object is a wrong format for a persisted file. A file in PersistedWriter's layout is
+    // read one object line at a time (nothing of it is held parsed whole); any other is parsed whole.
     LoadResult load();
 
     // Writes a new generation; the current one becomes config.prev.json when it is valid (a corrupt one is

@@ -10,6 +10,7 @@
 
 #include <climits>
 #include <cmath>
+#include <type_traits>
 
 using namespace validation;
 
@@ -149,14 +150,16 @@ struct OpenedObject
     bool ok = false;
 };
 
-// What a route and a service both carry, read in this order: id, JSON, name/desc/labels first; an upstream
-// (inline or by id), plugins and enable_websocket by parseServing.
+// What a route and a service both carry, read in this order: id, name/desc/labels first; an upstream
+// (inline or by id), plugins and enable_websocket by parseServing. A service keeps its parsed JSON; a
+// route keeps only its canonical text (Route::canonical says why).
 template<typename T>
 std::shared_ptr<T> named(OpenedObject &in)
 {
     auto t = std::make_shared<T>();
     t->id = in.id;
-    t->json = in.object;
+    if constexpr (!std::is_same_v<T, Route>)
+        t->json = in.object;
     checkNameDescLabels(in.checker, in.object, &t->name);
     return t;
 }
@@ -167,8 +170,14 @@ void parseServing(FieldChecker &c, const QJsonObject &o, T *t)
     t->upstream = parseInlineUpstream(c, o);
     optReference(c, o, "upstream_id", &t->upstreamId);
     optObject(c, o, "plugins", &t->plugins);
-    bool websocket = false; // read from the object's JSON where used (RouteTarget::websocket)
-    optBool(c, o, "enable_websocket", &websocket);
+    // A route keeps what it says (its service's counts when it says nothing); a service's is read from
+    // its JSON where used (Router, RouteTarget::websocket).
+    bool websocket = false;
+    [[maybe_unused]] const bool said = optBool(c, o, "enable_websocket", &websocket);
+    if constexpr (std::is_same_v<T, Route>) {
+        if (said)
+            t->websocket = websocket;
+    }
 }
 
 // The object once every member is checked: null when one failed, else with its canonical JSON.

@@ -39,7 +39,7 @@ QByteArray canonicalString(const QString &text)
 template<typename Object>
 QByteArray canonicalObject(const Object &object)
 {
-    return object.canonical.isEmpty() ? CanonicalJson::serialize(object.json) : object.canonical;
+    return object.canonical.isEmpty() ? CanonicalJson::serialize(writtenJson(object)) : object.canonical;
 }
 
 // Brings `kept` up to `objects` (a map id → shared pointer to an object with a `json` member) and returns

@@ -237,6 +237,7 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.integer(QStringLiteral("backoff_max_ms"), &c.backoffMaxMs, 10, 3600000);
             r.integer(QStringLiteral("max_response_bytes"), &c.maxResponseBytes, 4096,
                       qint64(1024) * 1024 * 1024);
+            r.integer(QStringLiteral("page_size"), &c.pageSize, 1, 1000000);
             r.object(QStringLiteral("tls"), [&](Reader &t) {
                 t.string(QStringLiteral("ca"), &c.tlsCa);
                 t.string(QStringLiteral("cert"), &c.tlsCert);
@@ -295,7 +296,7 @@ bool BootstrapSettings::ControlPlane::operator==(const ControlPlane &o) const
     return type == o.type && endpoints == o.endpoints && prefix == o.prefix && username == o.username &&
            password == o.password && tlsCa == o.tlsCa && tlsCert == o.tlsCert && tlsKey == o.tlsKey &&
            timeoutMs == o.timeoutMs && livenessMs == o.livenessMs && backoffInitialMs == o.backoffInitialMs &&
-           backoffMaxMs == o.backoffMaxMs && maxResponseBytes == o.maxResponseBytes;
+           backoffMaxMs == o.backoffMaxMs && maxResponseBytes == o.maxResponseBytes && pageSize == o.pageSize;
 }
 
 bool BootstrapSettings::Startup::operator==(const Startup &o) const

@@ -51,6 +51,7 @@ struct BootstrapSettings
         int backoffInitialMs = 200; // reconnect backoff, doubled up to the maximum, with jitter
         int backoffMaxMs = 10000;
         qint64 maxResponseBytes = 64 * 1024 * 1024; // one range page or watch message at most
+        int pageSize = 10000; // keys per range request of a full sync (EtcdSettings::pageLimit)
         bool operator==(const ControlPlane &o) const;
     } controlPlane;
 

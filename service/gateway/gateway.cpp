@@ -190,6 +190,7 @@ bool Gateway::startSync(QString *error)
     etcd.backoffInitialMs = cp.backoffInitialMs;
     etcd.backoffMaxMs = cp.backoffMaxMs;
     etcd.maxResponseBytes = cp.maxResponseBytes;
+    etcd.pageLimit = cp.pageSize;
     // A TLS file that cannot be read would otherwise mean talking to etcd with other trust than meant.
     const QString tlsError = EtcdClient::checkTls(etcd);
     if (!tlsError.isEmpty()) {

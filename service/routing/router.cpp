@@ -149,6 +149,9 @@ struct Router::Data
     Table uris;                  // Uri: every route; HostUri: the routes without a host
     PrefixIndex<TablePtr> hosts; // HostUri: reversed host, exact or wildcard suffix -> its uri table
     int routeCount = 0;
+    // One "upstreams/<id>" (or "services/<id>") string for all the routes that send there: 100k routes
+    // usually share a few thousand upstreams, and each key held apart cost ~66 bytes a route.
+    QHash<QString, QString> upstreamKeys;
 
     void add(const RoutePtr &route, const ConfigSnapshot &snapshot);
     void remove(const Route &route);
@@ -162,14 +165,20 @@ void Router::Data::add(const RoutePtr &route, const ConfigSnapshot &snapshot)
     const UpstreamPtr upstream = snapshot.upstreamFor(*route);
     // APISIX: the route's own enable_websocket when it has one (false included), else its service's.
     // The validator has checked that either is a boolean.
-    const QJsonValue own = route->json.value(QLatin1String("enable_websocket"));
-    bool websocket = own.toBool();
-    if (own.isUndefined() && !route->serviceId.isEmpty()) {
+    bool websocket = route->websocket.value_or(false);
+    if (!route->websocket && !route->serviceId.isEmpty()) {
         if (const ServicePtr service = snapshot.services().value(route->serviceId))
             websocket = service->json.value(QLatin1String("enable_websocket")).toBool();
     }
-    slot.target = std::make_shared<const RouteTarget>(
-        RouteTarget{route, upstream, upstreamKeyFor(snapshot, *route, upstream), websocket});
+    QString upstreamKey = upstreamKeyFor(snapshot, *route, upstream);
+    if (!upstreamKey.startsWith(QLatin1String("routes/"))) { // a route's inline upstream is its own
+        const auto known = upstreamKeys.constFind(upstreamKey);
+        if (known != upstreamKeys.constEnd())
+            upstreamKey = known.value();
+        else
+            upstreamKeys.insert(upstreamKey, upstreamKey);
+    }
+    slot.target = std::make_shared<const RouteTarget>(RouteTarget{route, upstream, upstreamKey, websocket});
     for (const QByteArray &method : route->methods)
         slot.methods |= methodBit(method);
     slot.priority = route->priority;
@@ -288,6 +297,9 @@ RouterPtr Router::update(const Router &base, const ConfigSnapshot &before, const
     std::shared_ptr<Router> router(new Router);
     Data &d = *router->d;
     d = *base.d; // shares every shard, table and bucket until one is changed
+    // Keys of upstreams and services long gone are dropped now and then (targets keep their strings).
+    if (d.upstreamKeys.size() > 2 * (after.upstreams().size() + after.services().size()) + 64)
+        d.upstreamKeys.clear();
 
     // A route's target names its upstream, found through its upstream_id or its service: a changed
     // upstream or service recompiles the routes that may reach it (found by a scan, cheap next to the

@@ -63,9 +63,15 @@ public:
 
 signals:
     // --- Object sources (a control plane) ---
-    // Everything under the prefix at `revision`: an object not in the list no longer exists. Sent after
-    // connecting, and again whenever the source cannot trust its history (compaction, a new cluster,
-    // a revision that went backwards).
+    // A full sync begins (after connecting, and again whenever the source cannot trust its history:
+    // compaction, a new cluster, a revision that went backwards): every part sent before is void.
+    void snapshotStarted();
+    // Objects of the full sync in progress, read at `revision`, sent as they arrive so that the caller
+    // can parse them while the rest is still being read. They count only when snapshotLoaded follows
+    // at the same revision without a snapshotStarted in between.
+    void snapshotPart(qint64 revision, const QList<SourceObject> &objects);
+    // The full sync is complete: the parts since snapshotStarted and `objects` are everything under the
+    // prefix at `revision`; an object in none of them no longer exists.
     void snapshotLoaded(qint64 revision, const QList<SourceObject> &objects);
     // Changes after the last snapshot or batch, in order, up to `revision`.
     void changesArrived(qint64 revision, const QList<SourceEvent> &events);

@@ -321,12 +321,21 @@ EtcdClient::Response EtcdClient::responseOf(QNetworkReply *reply, const QByteArr
 {
     Response response;
     const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-    JsonStreamSplitter splitter;
-    splitter.append(data);
-    const QList<QByteArray> objects = splitter.takeObjects();
+    // A unary answer is one JSON object; what else may come (a stray second object, a truncated tail)
+    // is cut off by the splitter, which is only asked when the whole does not parse: it copies the
+    // text, a range page of megabytes included.
     QJsonParseError parseError{};
-    const QJsonObject obj =
-        objects.isEmpty() ? QJsonObject() : QJsonDocument::fromJson(objects.first(), &parseError).object();
+    const QJsonDocument whole = QJsonDocument::fromJson(data, &parseError);
+    bool found = parseError.error == QJsonParseError::NoError && whole.isObject();
+    QJsonObject obj = whole.object();
+    if (!found) {
+        JsonStreamSplitter splitter;
+        splitter.append(data);
+        const QList<QByteArray> objects = splitter.takeObjects();
+        found = !objects.isEmpty();
+        parseError = {};
+        obj = found ? QJsonDocument::fromJson(objects.first(), &parseError).object() : QJsonObject();
+    }
     if (obj.contains(QLatin1String("error")) || (status >= 300 && obj.contains(QLatin1String("code")))) {
         response.error = messageOf(obj);
         response.code = codeOf(obj);
@@ -345,7 +354,7 @@ EtcdClient::Response EtcdClient::responseOf(QNetworkReply *reply, const QByteArr
     } else if (status != 200) {
         response.transport = true;
         response.error = QStringLiteral("unexpected HTTP status %1").arg(status);
-    } else if (objects.isEmpty() || parseError.error != QJsonParseError::NoError) {
+    } else if (!found || parseError.error != QJsonParseError::NoError) {
         response.transport = true;
         response.error = QStringLiteral("the answer is not a JSON object");
     } else {

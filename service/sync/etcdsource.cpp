@@ -135,11 +135,15 @@ void EtcdSource::beginFullSync(const QString &why)
     m_forceFullSync = true;
     m_syncRevision = 0;
     m_syncClusterId.clear();
-    m_syncObjects.clear();
+    m_syncObjectCount = 0;
     m_syncPages = 0;
+    m_syncClock.start();
     qCInfo(lcSyncEtcd).noquote() << "full sync from" << m_client->endpoint()
                                  << QStringLiteral("(%1)").arg(why);
-    requestPage(m_keyPrefix);
+    const quint64 generation = m_generation;
+    emit snapshotStarted();
+    if (generation == m_generation)
+        requestPage(m_keyPrefix);
 }
 
 void EtcdSource::requestPage(const QByteArray &fromKey)
@@ -172,23 +176,33 @@ void EtcdSource::requestPage(const QByteArray &fromKey)
                 m_status.connected = true;
             }
             markOk();
-            const QJsonArray kvs = r.body.value(QLatin1String("kvs")).toArray();
+            QList<SourceObject> page;
             QByteArray lastKey;
-            for (const QJsonValue &value : kvs) {
-                const QJsonObject kv = value.toObject();
-                lastKey = EtcdClient::decodeKey(kv.value(QLatin1String("key")));
-                const QString key = relativeKey(lastKey);
-                if (key.isEmpty())
-                    continue;
-                m_syncObjects.append({key, EtcdClient::decodeKey(kv.value(QLatin1String("value"))),
-                                      toInt64(kv.value(QLatin1String("mod_revision")))});
+            {
+                const QJsonArray kvs = r.body.value(QLatin1String("kvs")).toArray();
+                page.reserve(kvs.size());
+                for (const QJsonValue &value : kvs) {
+                    const QJsonObject kv = value.toObject();
+                    lastKey = EtcdClient::decodeKey(kv.value(QLatin1String("key")));
+                    const QString key = relativeKey(lastKey);
+                    if (key.isEmpty())
+                        continue;
+                    page.append({key, EtcdClient::decodeKey(kv.value(QLatin1String("value"))),
+                                 toInt64(kv.value(QLatin1String("mod_revision")))});
+                }
             }
+            const bool more = r.body.value(QLatin1String("more")).toBool() && !lastKey.isEmpty();
+            // The next page is asked for before this one is handed on: etcd reads and encodes it while
+            // the caller parses this one.
+            if (more)
+                requestPage(lastKey + QByteArray(1, '\0'));
             ++m_syncPages;
-            emit fullSyncProgress(m_syncRevision, m_syncPages, int(m_syncObjects.size()));
+            m_syncObjectCount += page.size();
+            emit fullSyncProgress(m_syncRevision, m_syncPages, int(m_syncObjectCount));
             if (generation != m_generation)
                 return;
-            if (r.body.value(QLatin1String("more")).toBool() && !lastKey.isEmpty()) {
-                requestPage(lastKey + QByteArray(1, '\0'));
+            if (more) {
+                emit snapshotPart(m_syncRevision, page);
                 return;
             }
 
@@ -200,15 +214,15 @@ void EtcdSource::requestPage(const QByteArray &fromKey)
             m_status.clusterId = m_clusterId;
             m_revision = m_syncRevision;
             m_forceFullSync = false;
-            const QList<SourceObject> objects = std::exchange(m_syncObjects, {});
             qCInfo(lcSyncEtcd).noquote()
-                << QStringLiteral("full sync: %1 objects at revision %2 in %3 page(s) from %4")
-                       .arg(objects.size())
+                << QStringLiteral("full sync: %1 objects at revision %2 in %3 page(s) from %4 in %5 ms")
+                       .arg(m_syncObjectCount)
                        .arg(m_revision)
                        .arg(m_syncPages)
-                       .arg(m_client->endpoint());
+                       .arg(m_client->endpoint())
+                       .arg(m_syncClock.elapsed());
             publishStatus();
-            emit snapshotLoaded(m_revision, objects);
+            emit snapshotLoaded(m_revision, page);
             if (generation == m_generation)
                 startWatch();
         });

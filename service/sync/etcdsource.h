@@ -30,7 +30,8 @@ public:
     bool isWatching() const { return m_phase == Phase::Watching; }
 
 signals:
-    // After each page of a full sync, before the next one is asked for.
+    // After each page of a full sync has arrived (the next one is already asked for), before it is handed
+    // on.
     void fullSyncProgress(qint64 revision, int pages, int objects);
 
 private:
@@ -74,8 +75,9 @@ private:
     // State of the full sync in progress.
     qint64 m_syncRevision = 0;
     QString m_syncClusterId;
-    QList<SourceObject> m_syncObjects;
+    qsizetype m_syncObjectCount = 0;
     int m_syncPages = 0;
+    QElapsedTimer m_syncClock;
     int m_compactedRestarts = 0;
 
     qint64 m_revision = 0; // everything up to here has been handed to the caller

@@ -39,6 +39,29 @@ decltype(auto) withCollection(ObjectKind kind, F &&f)
     return f(&Objects::services);
 }
 
+// Adds to `ids` every id whose object differs between `was` and `is` (put, replaced or deleted): a walk
+// of both maps in key order, objects compared by identity.
+template<typename Map>
+void differingIds(const Map &was, const Map &is, QSet<QString> *ids)
+{
+    auto a = was.cbegin();
+    auto b = is.cbegin();
+    while (a != was.cend() || b != is.cend()) {
+        if (b == is.cend() || (a != was.cend() && a.key() < b.key())) {
+            ids->insert(a.key());
+            ++a;
+        } else if (a == was.cend() || b.key() < a.key()) {
+            ids->insert(b.key());
+            ++b;
+        } else {
+            if (a.value() != b.value())
+                ids->insert(a.key());
+            ++a;
+            ++b;
+        }
+    }
+}
+
 // Calls fn(i) for every i in [0, count), on every core when there is enough to share: a full sync of
 // 100k objects is mostly JSON parsing and validation, which touch nothing shared.
 template<typename Fn>
@@ -105,6 +128,8 @@ void SyncController::start()
             m_persister->keepEditedBeforeNextSave(m_persisted->file);
     }
 
+    connect(m_source, &ConfigSource::snapshotStarted, this, &SyncController::onSnapshotStarted);
+    connect(m_source, &ConfigSource::snapshotPart, this, &SyncController::onSnapshotPart);
     connect(m_source, &ConfigSource::snapshotLoaded, this, &SyncController::onSnapshotLoaded);
     connect(m_source, &ConfigSource::changesArrived, this, &SyncController::onChangesArrived);
     connect(m_source, &ConfigSource::statusChanged, this, &SyncController::onSourceStatus);
@@ -266,6 +291,53 @@ void SyncController::reject(const QString &key, const QString &reason, qint64 re
     emit objectRejected(Rejection{key, reason, revision});
 }
 
+void SyncController::onSnapshotStarted()
+{
+    m_syncParts.clear();
+    m_syncPartsRevision = 0;
+}
+
+void SyncController::onSnapshotPart(qint64 revision, const QList<SourceObject> &objects)
+{
+    if (revision != m_syncPartsRevision && !m_syncParts.empty()) {
+        qCWarning(lcSync) << "full sync part at revision" << revision << "after parts at"
+                          << m_syncPartsRevision << ": the earlier parts are dropped";
+        m_syncParts.clear();
+    }
+    m_syncPartsRevision = revision;
+    parseParts(objects);
+}
+
+void SyncController::parseParts(const QList<SourceObject> &objects)
+{
+    // Parsed and validated on every core (m_objects is only read meanwhile); stored in order when the
+    // snapshot is complete. Only the parsed objects are kept: each page's text goes with the page.
+    // One vector a part: the parts never move once parsed (a growing single vector of 100k objects
+    // held its old and new storage at once, ~9 MB more at the peak).
+    std::vector<PendingObject> &part = m_syncParts.emplace_back(std::size_t(objects.size()));
+    // What an object may turn out to be already: the objects held (served or from the last sync), or,
+    // before anything is served, the local copy loaded at start (which a restart would otherwise hold
+    // beside a second copy of the same configuration).
+    Objects local;
+    const Objects *known = &m_objects;
+    if (m_objects.routes.isEmpty() && m_objects.upstreams.isEmpty() && m_objects.services.isEmpty() &&
+        m_persisted) {
+        local.routes = m_persisted->snapshot->routes();
+        local.upstreams = m_persisted->snapshot->upstreams();
+        local.services = m_persisted->snapshot->services();
+        known = &local;
+    }
+    parallelFor(objects.size(), [&](qsizetype i) {
+        const SourceObject &object = objects.at(i);
+        PendingObject &pending = part[std::size_t(i)];
+        pending.key = object.key;
+        pending.modRevision = object.modRevision;
+        QString id;
+        if (const std::optional<ObjectKind> kind = classify(object.key, &id))
+            pending.parsed = parse(*kind, id, object.value, known);
+    });
+}
+
 void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects)
 {
     m_startupWait.stop();
@@ -275,45 +347,64 @@ void SyncController::onSnapshotLoaded(qint64 revision, const QList<SourceObject>
     else
         m_lastContact = QDateTime::currentDateTimeUtc();
 
+    if (revision != m_syncPartsRevision && !m_syncParts.empty()) {
+        qCWarning(lcSync) << "full sync at revision" << revision << "after parts at" << m_syncPartsRevision
+                          << ": the earlier parts are dropped";
+        m_syncParts.clear();
+    }
+    parseParts(objects);
+    std::vector<std::vector<PendingObject>> parts = std::exchange(m_syncParts, {});
+    m_syncPartsRevision = 0;
+
     const QMap<QString, Rejection> before = m_rejected;
     m_rejected.clear();
-    // Parsed and validated on every core first (m_objects is only read meanwhile); then stored in
-    // order, here.
-    std::vector<std::optional<Parsed>> parsed(std::size_t(objects.size()));
-    parallelFor(objects.size(), [&](qsizetype i) {
-        QString id;
-        if (const std::optional<ObjectKind> kind = classify(objects.at(i).key, &id))
-            parsed[std::size_t(i)] = parse(*kind, id, objects.at(i).value, &m_objects);
-    });
     Objects next;
     QSet<QString> ignored;
-    for (qsizetype i = 0; i < objects.size(); ++i) {
-        const SourceObject &object = objects.at(i);
-        std::optional<Parsed> &one = parsed[std::size_t(i)];
-        if (!one) {
-            ignored.insert(object.key);
-            continue;
+    qsizetype total = 0;
+    for (std::vector<PendingObject> &part : parts) {
+        total += qsizetype(part.size());
+        for (PendingObject &object : part) {
+            std::optional<Parsed> &one = object.parsed;
+            if (!one) {
+                ignored.insert(object.key);
+                continue;
+            }
+            // The rejection bookkeeping compares with what was reported before, so a resync that sees
+            // the same bad version again does not report it twice.
+            const auto was = before.constFind(object.key);
+            if (was != before.constEnd())
+                m_rejected.insert(object.key, was.value());
+            if (!putObject(&next, object.key, *one, object.modRevision))
+                next.copyFrom(m_objects, one->kind, one->id); // its last good version stays
         }
-        // The rejection bookkeeping compares with what was reported before, so a resync that sees the
-        // same bad version again does not report it twice.
-        const auto was = before.constFind(object.key);
-        if (was != before.constEnd())
-            m_rejected.insert(object.key, was.value());
-        if (!putObject(&next, object.key, *one, object.modRevision))
-            next.copyFrom(m_objects, one->kind, one->id); // its last good version stays
-        one.reset();                                      // its JSON text goes now, not after the whole set
+        part = {}; // what only the parse held (keys, rejections) goes now, not after the whole set
+    }
+    parts = {};
+    // Objects the sync found unchanged are the very objects served (shared through `known`): a sync
+    // after a restart from the local copy, or a resync, then derives the new generation from what is
+    // served, and the router is updated for what differs instead of a second one being built beside
+    // the first (the peak memory of a restart). A mostly new set is built anew.
+    ConfigSnapshot::Changes changes;
+    bool derive = m_live && m_live->extra().isEmpty();
+    if (derive) {
+        differingIds(m_live->routes(), next.routes, &changes.routes);
+        differingIds(m_live->upstreams(), next.upstreams, &changes.upstreams);
+        differingIds(m_live->services(), next.services, &changes.services);
+        const qsizetype changed = changes.routes.size() + changes.upstreams.size() + changes.services.size();
+        derive = changed <= (next.routes.size() + next.upstreams.size() + next.services.size()) / 2;
     }
     m_objects = std::move(next);
-    m_wholesale = true;
+    m_wholesale = !derive;
+    m_changed = derive ? std::move(changes) : ConfigSnapshot::Changes();
     m_ignored = std::move(ignored);
     m_liveFromControlPlane = true;
     ++m_figures.fullSyncs;
-    m_figures.changesApplied += quint64(objects.size() - m_ignored.size());
+    m_figures.changesApplied += quint64(total - m_ignored.size());
     m_pendingRevision = revision;
     const QString cause =
         QStringLiteral("full sync at revision %1: %2 objects, %3 rejected, %4 other keys ignored")
             .arg(revision)
-            .arg(objects.size() - m_ignored.size())
+            .arg(total - m_ignored.size())
             .arg(m_rejected.size())
             .arg(m_ignored.size());
     publishObjects(cause);

@@ -19,6 +19,7 @@
 
 #include <memory>
 #include <optional>
+#include <vector>
 
 // Owns what the three high-availability phases decide: which configuration is served (none, the
 // local copy, the control plane's), how each object the source offers is validated (alone: an invalid
@@ -134,7 +135,11 @@ private:
         void copyFrom(const Objects &from, ObjectKind kind, const QString &id);
     };
 
+    void onSnapshotStarted();
+    void onSnapshotPart(qint64 revision, const QList<SourceObject> &objects);
     void onSnapshotLoaded(qint64 revision, const QList<SourceObject> &objects);
+    // Parses `objects` of the full sync in progress onto m_syncParts.
+    void parseParts(const QList<SourceObject> &objects);
     void onChangesArrived(qint64 revision, const QList<SourceEvent> &events);
     void onSourceStatus(const SourceStatus &status);
     void onStartupWaitOver();
@@ -162,6 +167,16 @@ private:
     QString m_cause;
     bool m_liveFromControlPlane = false; // what is live came from a full sync (and changes after it)
     bool m_connected = false;
+
+    // A full sync in progress: every object of its parts so far, parsed, in the source's order.
+    struct PendingObject
+    {
+        QString key;
+        qint64 modRevision = 0;
+        std::optional<Parsed> parsed; // nullopt for a key the gateway ignores
+    };
+    std::vector<std::vector<PendingObject>> m_syncParts;
+    qint64 m_syncPartsRevision = 0;
 
     Objects m_objects; // the control plane's valid objects, or the local copy's
     // Ids changed since m_live, when m_objects is m_live's plus those changes (not after a full sync):

@@ -174,6 +174,7 @@ class tst_ConfigStore : public QObject
 
 private slots:
     void roundTrip();
+    void lineByLineReadEqualsWholeDocument();
     void serializeWritesTheEnvelope();
     void secondSaveKeepsPrevious();
     void dataDirIsCreatedPrivate();
@@ -191,6 +192,81 @@ private slots:
     void readOnlyDirectoryLeavesFilesIntact();
     void crashAtEveryStepKeepsAGeneration();
 };
+
+void tst_ConfigStore::lineByLineReadEqualsWholeDocument()
+{
+    // Every kind, ids that need escaping or sort apart in UTF-8, an empty collection: the file as written
+    // (read line by line) and the same JSON laid out otherwise (read as one document) give one result.
+    QJsonObject config = makeConfig(40);
+    QJsonObject routes = config.value(QStringLiteral("routes")).toObject();
+    for (const QString &id :
+         {QStringLiteral("q\"uote"), QStringLiteral("back\\slash"), QStringLiteral("\u00e9t\u00e9"),
+          QString::fromUtf8("\xF0\x9F\x98\x80"), QStringLiteral("tab\tid")})
+        routes.insert(id, QJsonObject{{QStringLiteral("uri"), QStringLiteral("/odd")},
+                                      {QStringLiteral("upstream_id"), QStringLiteral("u1")},
+                                      {QStringLiteral("desc"), QStringLiteral("a\nb \"c\"")}});
+    config.insert(QStringLiteral("routes"), routes);
+    config.insert(QStringLiteral("upstreams"),
+                  QJsonObject{{QStringLiteral("u1"),
+                               QJsonObject{{QStringLiteral("nodes"), QJsonObject{{QStringLiteral("h:1"), 1}}},
+                                           {QStringLiteral("x-unknown"), 1.5}}}});
+    const SnapshotPtr snapshot = snapshotOf(config);
+    QVERIFY(snapshot);
+    const QByteArray asWritten =
+        ConfigStore::serialize(*snapshot, 77, testSource(), QDateTime::currentDateTimeUtc());
+    const QByteArray reformatted = QJsonDocument::fromJson(asWritten).toJson(QJsonDocument::Indented);
+    QVERIFY(asWritten != reformatted);
+    QStringList errors;
+    const auto lines = ConfigStore::parse(asWritten, &errors);
+    QVERIFY2(lines, qPrintable(errors.join(QLatin1Char('\n'))));
+    const auto whole = ConfigStore::parse(reformatted, &errors);
+    QVERIFY2(whole, qPrintable(errors.join(QLatin1Char('\n'))));
+    QCOMPARE(lines->revision, 77);
+    QCOMPARE(lines->revision, whole->revision);
+    QCOMPARE(lines->source, whole->source);
+    QCOMPARE(lines->savedAt, whole->savedAt);
+    QCOMPARE(lines->recordedSha256, whole->recordedSha256);
+    QVERIFY(!lines->edited);
+    QVERIFY(!whole->edited);
+    QCOMPARE(lines->snapshot->sha256(), snapshot->sha256());
+    QCOMPARE(lines->snapshot->routes().keys(), snapshot->routes().keys());
+    QCOMPARE(lines->snapshot->upstreams().keys(), QStringList{QStringLiteral("u1")});
+    QVERIFY(lines->snapshot->services().isEmpty());
+    QCOMPARE(lines->snapshot->json(), whole->snapshot->json());
+
+    // What the whole document refuses, the line reader does not accept either.
+    const qsizetype firstObject = asWritten.indexOf("\n            \"");
+    QVERIFY(firstObject > 0);
+    const qsizetype comma = asWritten.indexOf(",\n", firstObject);
+    QByteArray noComma = asWritten;
+    noComma.remove(comma, 1);
+    errors.clear();
+    QVERIFY(!ConfigStore::parse(noComma, &errors));
+    QVERIFY2(errors.join(QLatin1Char(' ')).contains(QLatin1String("not JSON")),
+             qPrintable(errors.join(QLatin1Char(' '))));
+    errors.clear();
+    QVERIFY(!ConfigStore::parse(asWritten + "}", &errors));
+    QVERIFY2(errors.join(QLatin1Char(' ')).contains(QLatin1String("not JSON")),
+             qPrintable(errors.join(QLatin1Char(' '))));
+    // An object edited in place on its line (still valid): loaded, and seen as edited.
+    QByteArray edited = asWritten;
+    edited.replace("\"uri\":\"/r1\"", "\"uri\":\"/edited\"");
+    const auto loadedEdited = ConfigStore::parse(edited, &errors);
+    QVERIFY(loadedEdited);
+    QVERIFY(loadedEdited->edited);
+    QCOMPARE(loadedEdited->snapshot->routes().value(QStringLiteral("1"))->uris.first(),
+             QByteArray("/edited"));
+    // An object made invalid on its line: the same error as the whole-document read gives.
+    QByteArray invalid = asWritten;
+    invalid.replace("\"uri\":\"/r1\"", "\"uri\":12");
+    QStringList lineErrors;
+    QVERIFY(!ConfigStore::parse(invalid, &lineErrors));
+    QStringList wholeErrors;
+    QVERIFY(!ConfigStore::parse(QJsonDocument::fromJson(invalid).toJson(), &wholeErrors));
+    QCOMPARE(lineErrors, wholeErrors);
+    QVERIFY2(lineErrors.join(QLatin1Char(' ')).contains(QLatin1String("routes/1")),
+             qPrintable(lineErrors.join(QLatin1Char(' '))));
+}
 
 void tst_ConfigStore::roundTrip()
 {

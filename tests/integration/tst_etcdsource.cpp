@@ -25,14 +25,32 @@ struct Recorder
     QList<qint64> changeRevisions;
     QList<SourceStatus> statuses;
 
+    // The parts of the full sync in progress and their revision.
+    QList<SourceObject> parts;
+    qint64 partsRevision = 0;
+    int partsSeen = 0;
+
     void attach(EtcdSource *source)
     {
+        QObject::connect(source, &ConfigSource::snapshotStarted, source, [this] {
+            parts.clear();
+            partsRevision = 0;
+        });
+        QObject::connect(source, &ConfigSource::snapshotPart, source,
+                         [this](qint64 revision, const QList<SourceObject> &list) {
+                             QVERIFY(parts.isEmpty() || revision == partsRevision);
+                             partsRevision = revision;
+                             parts.append(list);
+                             ++partsSeen;
+                         });
         QObject::connect(source, &ConfigSource::snapshotLoaded, source,
                          [this](qint64 revision, const QList<SourceObject> &list) {
+                             QVERIFY(parts.isEmpty() || revision == partsRevision);
+                             const QList<SourceObject> all = std::exchange(parts, {}) + list;
                              snapshotRevisions.append(revision);
-                             snapshots.append(list);
+                             snapshots.append(all);
                              objects.clear();
-                             for (const SourceObject &o : list)
+                             for (const SourceObject &o : all)
                                  objects.insert(o.key, o.value);
                          });
         QObject::connect(source, &ConfigSource::changesArrived, source,
@@ -128,6 +146,7 @@ void TstEtcdSource::fullSyncReadsAllPagesAtOneRevision()
 
     QCOMPARE(rec.snapshotRevisions.first(), before);
     QCOMPARE(pageRevisions.size(), (101 + 6) / 7);
+    QCOMPARE(rec.partsSeen, (101 + 6) / 7 - 1); // every page but the last handed on as it came
     for (qint64 r : std::as_const(pageRevisions))
         QCOMPARE(r, before);
     // The snapshot as emitted: the writes between pages may already have arrived by watch since.

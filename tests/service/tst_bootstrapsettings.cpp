@@ -27,6 +27,7 @@ void tst_BootstrapSettings::defaults()
     QCOMPARE(s->admin.port, quint16(9180));
     QCOMPARE(s->router, QStringLiteral("radixtree_host_uri"));
     QCOMPARE(s->controlPlane.prefix, QStringLiteral("/apisix"));
+    QCOMPARE(s->controlPlane.pageSize, 10000);
     QCOMPARE(s->startup.waitForControlPlaneMs, 3000);
     QCOMPARE(s->startup.serveLocalFirst, false);
 }
@@ -39,7 +40,7 @@ void tst_BootstrapSettings::everyKey()
         "workers": 3, "router": "radixtree_uri", "data_dir": "/tmp/hf",
         "admin": {"address": "127.0.0.2", "port": 9999, "token_file": "t"},
         "control_plane": {"type": "etcd", "endpoints": ["http://127.0.0.1:1", "http://127.0.0.1:2"],
-                          "prefix": "/p", "username": "u", "password": "pw",
+                          "prefix": "/p", "username": "u", "password": "pw", "page_size": 250,
                           "tls": {"ca": "ca.pem", "cert": "c.pem", "key": "k.pem"}},
         "startup": {"wait_for_control_plane_ms": 10, "serve_local_first": true},
         "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000, "request_buffer_bytes": 0,
@@ -57,6 +58,7 @@ void tst_BootstrapSettings::everyKey()
     QCOMPARE(s->controlPlane.endpoints.size(), 2);
     QCOMPARE(s->controlPlane.password, QStringLiteral("pw"));
     QCOMPARE(s->controlPlane.tlsKey, QStringLiteral("k.pem"));
+    QCOMPARE(s->controlPlane.pageSize, 250);
     QCOMPARE(s->startup.serveLocalFirst, true);
     QCOMPARE(s->limits.maxHeaderBytes, 4096);
     QCOMPARE(s->limits.maxBodyBytes, qint64(1000));
@@ -146,6 +148,7 @@ void tst_BootstrapSettings::everyKeyChangesEquality_data()
         R"({"control_plane": {"liveness_ms": 1000}})",
         R"({"control_plane": {"backoff_initial_ms": 100}})",
         R"({"control_plane": {"backoff_max_ms": 1000}})",
+        R"({"control_plane": {"page_size": 100}})",
         R"({"startup": {"wait_for_control_plane_ms": 10}})",
         R"({"startup": {"serve_local_first": true}})",
         R"({"limits": {"max_header_bytes": 1024}})",

@@ -82,9 +82,13 @@ struct Rig
     std::unique_ptr<QSignalSpy> published;
     std::unique_ptr<QSignalSpy> persisted;
 
-    Rig(const QStringList &endpoints, const QString &dataDir, int waitMs = 3000, bool serveLocalFirst = false)
+    Rig(const QStringList &endpoints, const QString &dataDir, int waitMs = 3000, bool serveLocalFirst = false,
+        int pageLimit = 0)
     {
-        source = std::make_unique<EtcdSource>(fastEtcdSettings(endpoints));
+        EtcdSettings etcd = fastEtcdSettings(endpoints);
+        if (pageLimit > 0)
+            etcd.pageLimit = pageLimit;
+        source = std::make_unique<EtcdSource>(etcd);
         SyncController::Settings s;
         s.dataDir = dataDir;
         s.waitForControlPlaneMs = waitMs;
@@ -129,6 +133,9 @@ private slots:
     void noLocalCopyNoControlPlaneServesNothingAndKeepsTrying();
     void serveLocalFirstSwitchesWhenSyncCompletes();
     void fullSyncSharesUnchangedObjectsWithLocalCopy();
+    void fullSyncSharesObjectsWithTheLocalCopyNotServed();
+    void pagedFullSyncEqualsOneRead();
+    void fullSyncRestartedBetweenPagesDropsTheFirstPages();
     void editedLocalCopyIsKeptBesideTheNextSync();
     void reloadLocalRefusedWhileInSync();
 
@@ -362,8 +369,9 @@ void tst_SyncController::invalidUpdateKeepsLastGoodVersion()
     QCOMPARE(rejection.key, QStringLiteral("routes/1"));
     QCOMPARE(rejection.revision, bad);
     QVERIFY2(rejection.reason.contains(QLatin1String("/methods")), qPrintable(rejection.reason));
-    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
-             QStringLiteral("/good"));
+    QCOMPARE(
+        writtenJson(*rig->live()->routes().value(QStringLiteral("1"))).value(QLatin1String("uri")).toString(),
+        QStringLiteral("/good"));
     QCOMPARE(rig->live()->routes().size(), 2); // the other change went through
     QCOMPARE(rig->rejections().size(), 1);
 
@@ -378,8 +386,9 @@ void tst_SyncController::invalidUpdateKeepsLastGoodVersion()
         m_etcd->put("/apisix/routes/1", route(QStringLiteral("1"), QStringLiteral("/fixed")));
     QTRY_COMPARE_WITH_TIMEOUT(rig->liveRevision(), fixed, 3000);
     QCOMPARE(rig->rejections().size(), 0);
-    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
-             QStringLiteral("/fixed"));
+    QCOMPARE(
+        writtenJson(*rig->live()->routes().value(QStringLiteral("1"))).value(QLatin1String("uri")).toString(),
+        QStringLiteral("/fixed"));
 }
 
 void tst_SyncController::newSnapshotReplacesEverything()
@@ -519,8 +528,89 @@ void tst_SyncController::serveLocalFirstSwitchesWhenSyncCompletes()
     QVERIFY(rig->state() == SyncController::State::OfflineLocal);
     QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
     QCOMPARE(rig.published->last().at(1).toLongLong(), revision);
-    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
-             QStringLiteral("/etcd"));
+    QCOMPARE(
+        writtenJson(*rig->live()->routes().value(QStringLiteral("1"))).value(QLatin1String("uri")).toString(),
+        QStringLiteral("/etcd"));
+}
+
+void tst_SyncController::pagedFullSyncEqualsOneRead()
+{
+    // Every kind, an invalid object and ignored keys spread over many pages of 7 keys.
+    QVERIFY(m_etcd->put("/apisix/routes", "init_dir") > 0);
+    for (int i = 1; i <= 5; ++i) {
+        const QByteArray id = QByteArray::number(i);
+        QVERIFY(m_etcd->put("/apisix/upstreams/" + id,
+                            QByteArray(upstream1).replace("\"id\":\"1\"", "\"id\":\"" + id + "\"")) > 0);
+    }
+    for (int i = 1; i <= 120; ++i) {
+        const QString id = QString::number(i);
+        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
+    }
+    QVERIFY(m_etcd->put("/apisix/routes/bad", "{\"id\":\"bad\",\"uri\":12,\"upstream_id\":\"1\"}") > 0);
+    QVERIFY(m_etcd->put("/apisix/services/s1", "{\"id\":\"s1\",\"upstream_id\":\"2\"}") > 0);
+    QVERIFY(m_etcd->put("/apisix/consumers/jack", "{\"username\":\"jack\"}") > 0);
+    const qint64 revision = m_etcd->put("/apisix/ssls/1", "{}");
+    QVERIFY(revision > 0);
+
+    QTemporaryDir pagedDir;
+    Rig paged({m_etcd->endpoint()}, pagedDir.path(), 3000, false, 7);
+    QSignalSpy pages(paged.source.get(), &EtcdSource::fullSyncProgress);
+    paged->start();
+    Rig whole({m_etcd->endpoint()}, m_dir->path(), 3000, false, 100000);
+    whole->start();
+    QTRY_COMPARE_WITH_TIMEOUT(paged->state(), SyncController::State::InSync, 10000);
+    QTRY_COMPARE_WITH_TIMEOUT(whole->state(), SyncController::State::InSync, 10000);
+    QCOMPARE(pages.size(), (130 + 6) / 7); // 130 keys
+
+    QCOMPARE(paged->liveRevision(), revision);
+    QCOMPARE(whole->liveRevision(), revision);
+    QCOMPARE(paged->live()->routes().size(), 120);
+    QCOMPARE(paged->live()->upstreams().size(), 5);
+    QCOMPARE(paged->live()->services().size(), 1);
+    QCOMPARE(routeIds(paged->live()), routeIds(whole->live()));
+    QCOMPARE(paged->live()->sha256(), whole->live()->sha256());
+    QCOMPARE(paged->ignoredKeys(), 3);
+    QCOMPARE(whole->ignoredKeys(), 3);
+    QCOMPARE(paged->rejections().size(), 1);
+    QCOMPARE(paged->rejections().first().key, QStringLiteral("routes/bad"));
+    QCOMPARE(paged->figures().changesApplied, whole->figures().changesApplied);
+    // Persisted alike: the same digest in both envelopes.
+    QVERIFY(paged->waitPersisted(5000));
+    QVERIFY(whole->waitPersisted(5000));
+    const auto pagedFile = readFile(QDir(pagedDir.path()).filePath(QStringLiteral("config.json")));
+    const auto wholeFile = readFile(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(pagedFile && wholeFile);
+    QCOMPARE(pagedFile->recordedSha256, wholeFile->recordedSha256);
+    QCOMPARE(pagedFile->recordedSha256, paged->live()->sha256());
+    QCOMPARE(pagedFile->revision, revision);
+}
+
+void tst_SyncController::fullSyncRestartedBetweenPagesDropsTheFirstPages()
+{
+    // Route 1 is on the first page. After that page it is deleted and the history compacted, so the
+    // source starts again at a newer revision: what the first attempt's pages held must not come back.
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    for (int i = 1; i <= 9; ++i) {
+        const QString id = QString::number(i);
+        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
+    }
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 3000, false, 3);
+    int firstPages = 0;
+    qint64 afterCompaction = 0;
+    connect(rig.source.get(), &EtcdSource::fullSyncProgress, this, [&](qint64, int page, int) {
+        if (page == 1 && ++firstPages == 1) {
+            afterCompaction = m_etcd->del("/apisix/routes/1");
+            QVERIFY(afterCompaction > 0);
+            QVERIFY2(m_etcd->compact(afterCompaction), qPrintable(m_etcd->lastError()));
+        }
+    });
+    rig->start();
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 10000);
+    QCOMPARE(firstPages, 2);
+    QCOMPARE(rig->liveRevision(), afterCompaction);
+    QCOMPARE(rig->live()->routes().size(), 8);
+    QVERIFY(!rig->live()->routes().contains(QStringLiteral("1")));
+    QCOMPARE(rig->figures().fullSyncs, quint64(1));
 }
 
 void tst_SyncController::fullSyncSharesUnchangedObjectsWithLocalCopy()
@@ -546,8 +636,39 @@ void tst_SyncController::fullSyncSharesUnchangedObjectsWithLocalCopy()
     QCOMPARE(synced->routes().value(QStringLiteral("2")), local->routes().value(QStringLiteral("2")));
     QCOMPARE(synced->upstreams().value(QStringLiteral("1")), local->upstreams().value(QStringLiteral("1")));
     QVERIFY(synced->routes().value(QStringLiteral("3")) != local->routes().value(QStringLiteral("3")));
-    QCOMPARE(synced->routes().value(QStringLiteral("3"))->json.value(QLatin1String("uri")).toString(),
+    QCOMPARE(writtenJson(*synced->routes().value(QStringLiteral("3"))).value(QLatin1String("uri")).toString(),
              QStringLiteral("/etcd/3"));
+    // Derived from the local copy it replaces, with what differs: whoever compiled that copy (the
+    // router) updates route 3 instead of compiling everything a second time beside it.
+    QCOMPARE(synced->base(), local);
+    QCOMPARE(synced->changes().routes, QSet<QString>{QStringLiteral("3")});
+    QVERIFY(synced->changes().upstreams.isEmpty());
+    QVERIFY(synced->changes().services.isEmpty());
+}
+
+void tst_SyncController::fullSyncSharesObjectsWithTheLocalCopyNotServed()
+{
+    // The sync completes before the local copy is served (the usual restart): the objects it finds
+    // unchanged are still the local copy's, not a second copy of the configuration.
+    ConfigStore store(m_dir->path());
+    QVERIFY(store.save(*configWithRoutes(3), 5, {}, nullptr));
+    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/1", R"({"uri":"/local/1","upstream_id":"1"})") > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/2", R"({"upstream_id":"1","uri":"/local/2"})") > 0);
+    const qint64 revision = m_etcd->put("/apisix/routes/3", R"({"uri":"/etcd/3","upstream_id":"1"})");
+    Rig rig({m_etcd->endpoint()}, m_dir->path(), 60000);
+    rig->start();
+    QVERIFY(!rig->serving());
+    QVERIFY(rig->persisted());
+    const SnapshotPtr local = rig->persisted()->snapshot;
+    QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::InSync, 5000);
+    QCOMPARE(rig->liveRevision(), revision);
+    const SnapshotPtr synced = rig->live();
+    QCOMPARE(synced->routes().value(QStringLiteral("1")), local->routes().value(QStringLiteral("1")));
+    QCOMPARE(synced->routes().value(QStringLiteral("2")), local->routes().value(QStringLiteral("2")));
+    QCOMPARE(synced->upstreams().value(QStringLiteral("1")), local->upstreams().value(QStringLiteral("1")));
+    QVERIFY(synced->routes().value(QStringLiteral("3")) != local->routes().value(QStringLiteral("3")));
+    QCOMPARE(synced->routes().value(QStringLiteral("3"))->uris, QVector<QByteArray>{"/etcd/3"});
 }
 
 void tst_SyncController::editedLocalCopyIsKeptBesideTheNextSync()
@@ -568,8 +689,9 @@ void tst_SyncController::editedLocalCopyIsKeptBesideTheNextSync()
     rig->start();
     QTRY_COMPARE_WITH_TIMEOUT(rig->state(), SyncController::State::OfflineLocal, 5000);
     QVERIFY(rig->persistedStatus().edited);
-    QCOMPARE(rig->live()->routes().value(QStringLiteral("1"))->json.value(QLatin1String("uri")).toString(),
-             QStringLiteral("/hand-edited"));
+    QCOMPARE(
+        writtenJson(*rig->live()->routes().value(QStringLiteral("1"))).value(QLatin1String("uri")).toString(),
+        QStringLiteral("/hand-edited"));
 
     QVERIFY(m_etcd->restart());
     const qint64 revision = m_etcd->put("/apisix/upstreams/1", upstream1);

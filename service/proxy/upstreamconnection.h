@@ -2,6 +2,7 @@
 #pragma once
 
 #include "httpresponsehead.h"
+#include "qtstreamsocket.h"
 #include "socketoutput.h"
 
 #include <QAbstractSocket>
@@ -9,6 +10,7 @@
 #include <QObject>
 
 #include <llhttp.h>
+#include <memory>
 
 class QTcpSocket;
 
@@ -90,7 +92,7 @@ public:
 
     // After a complete 101 response: hands the connected socket over (for a tunnel), with the bytes read
     // after the response head. The connection is dead afterwards and must be discarded, never pooled.
-    QTcpSocket *takeSocket(QByteArray *unread);
+    std::unique_ptr<StreamSocket> takeSocket(QByteArray *unread);
 
     // Checks connect, send and read deadlines; reports a timeout failure to the observer.
     void checkTimeouts(qint64 nowMs);
@@ -137,7 +139,8 @@ private:
     QByteArray m_nodeKey;
     QByteArray m_host;
     quint16 m_port;
-    QTcpSocket *m_socket;
+    std::unique_ptr<QtStreamSocket> m_stream;
+    QTcpSocket *m_socket; // m_stream's
     SocketOutput m_output;
     Observer *m_observer = nullptr;
     Timeouts m_timeouts;

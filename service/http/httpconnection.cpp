@@ -207,13 +207,24 @@ void HttpConnection::pump()
     updateReading();
 }
 
-// Read only while the bytes can be used: otherwise they stay with TCP (and a level-triggered socket would
-// report them again and again). The peer closing meanwhile is still heard, through socketClosed().
+void HttpConnection::socketReadable()
+{
+    m_socketDrained = false;
+    pump();
+    // Bytes (or the end of the stream) arrived that cannot be used yet: they stay with TCP until the
+    // response is done, or a level-triggered socket would report them again and again. The peer closing
+    // meanwhile is still heard, through socketClosed(). Turned off only here, when it happens, not for every
+    // request: a client waiting for its answer sends nothing, and two epoll_ctl calls a request are saved.
+    if (m_state != State::Closed && m_state != State::Tunnel && blocked())
+        m_socket->setReading(false);
+}
+
 void HttpConnection::updateReading()
 {
     if (m_state == State::Closed || m_state == State::Tunnel)
         return;
-    m_socket->setReading(!blocked());
+    if (!blocked())
+        m_socket->setReading(true);
     releaseReadBuffer();
 }
 

@@ -91,11 +91,7 @@ private:
     void parsedBody(QByteArrayView data) override;
 
     // StreamSocket::Handler
-    void socketReadable() override
-    {
-        m_socketDrained = false;
-        pump();
-    }
+    void socketReadable() override;
     void socketWritten() override;
     void socketClosed() override;
 

@@ -263,25 +263,27 @@ void HttpServer::drain()
 {
     stopListening();
     m_draining = true;
-    for (const qintptr descriptor : m_waiting)
-        closeDescriptor(descriptor);
-    m_waiting.clear();
-    const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
-    for (HttpConnection *connection : connections)
-        connection->shutdown();
+    dropWaitingAnd(&HttpConnection::shutdown);
     if (m_connections.empty())
         emit drained();
 }
 
 void HttpServer::closeAll()
 {
+    dropWaitingAnd(&HttpConnection::abort);
+    m_connections.clear();
+}
+
+// Closes the clients accepted beyond the cap, then applies `step` to each connection (from a copy: a
+// connection that ends leaves m_connections meanwhile).
+void HttpServer::dropWaitingAnd(void (HttpConnection::*step)())
+{
     for (const qintptr descriptor : m_waiting)
         closeDescriptor(descriptor);
     m_waiting.clear();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections)
-        connection->abort();
-    m_connections.clear();
+        (connection->*step)();
 }
 
 void HttpServer::tick()

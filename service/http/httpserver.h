@@ -95,6 +95,7 @@ private:
     void createListener();
     void adopt(qintptr socketDescriptor);
     static void closeDescriptor(qintptr socketDescriptor);
+    void dropWaitingAnd(void (HttpConnection::*step)());
     void pauseAccepting(Pause why);
     void resumeAccepting();
     void onAcceptError(QAbstractSocket::SocketError error);

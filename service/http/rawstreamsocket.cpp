@@ -255,20 +255,19 @@ QHostAddress RawStreamSocket::peerAddress() const
 
 quint16 RawStreamSocket::peerPort() const
 {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof addr;
-    if (m_fd < 0 || ::getpeername(m_fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
-        return 0;
-    if (addr.ss_family == AF_INET6)
-        return ntohs(reinterpret_cast<const sockaddr_in6 *>(&addr)->sin6_port);
-    return ntohs(reinterpret_cast<const sockaddr_in *>(&addr)->sin_port);
+    return port(&::getpeername);
 }
 
 quint16 RawStreamSocket::localPort() const
 {
+    return port(&::getsockname);
+}
+
+quint16 RawStreamSocket::port(int (*name)(int, sockaddr *, socklen_t *)) const
+{
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    if (m_fd < 0 || ::getsockname(m_fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
+    if (m_fd < 0 || name(m_fd, reinterpret_cast<sockaddr *>(&addr), &len) != 0)
         return 0;
     if (addr.ss_family == AF_INET6)
         return ntohs(reinterpret_cast<const sockaddr_in6 *>(&addr)->sin6_port);

@@ -6,6 +6,8 @@
 
 #include <QByteArray>
 
+#include <sys/socket.h>
+
 // What QTcpSocket does per read (an ioctl(FIONREAD), a copy through its ring buffer, a queued signal) and
 // per write (a ring buffer and a write notifier armed and disarmed) is left out: read() is one recv() into
 // the caller's buffer; write() sends at once and queues only what the kernel does not take, and only then
@@ -41,6 +43,8 @@ private:
     void updateInterest();
     void closeDescriptor();
     void reportClosed(bool closeCompleted);
+    // The port of getpeername() or getsockname().
+    quint16 port(int (*name)(int, sockaddr *, socklen_t *)) const;
 
     int m_fd;
     SocketPoller *m_poller;

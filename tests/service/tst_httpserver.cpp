@@ -31,8 +31,8 @@ private slots:
     void listenErrorNamesAddress();
     void manyIdleConnectionsHoldNoReadBuffer();
     void halfCloseAfterRequestAnswersThenCloses();
-    void halfCloseWhileAnsweringIsHeard();
-    void resetWhileAnsweringIsHeard();
+    void clientGoneWhileAnsweringIsHeard_data();
+    void clientGoneWhileAnsweringIsHeard();
     void largeResponseQueuedArrivesWholeBeforeClose();
     void pipelinedBehindLargeResponseAnsweredInOrder();
 };
@@ -243,42 +243,38 @@ void TestHttpServer::halfCloseAfterRequestAnswersThenCloses()
 #endif
 }
 
-// While the server answers (nothing is read from the client then), a client's half-close is still heard:
-// the exchange is aborted and the connection released, instead of streaming to a client that left.
-void TestHttpServer::halfCloseWhileAnsweringIsHeard()
+// While the server answers (nothing is read from the client then), a client's half-close or reset is
+// still heard: the exchange is aborted and the connection released, instead of streaming to a client that
+// left.
+void TestHttpServer::clientGoneWhileAnsweringIsHeard_data()
+{
+    QTest::addColumn<bool>("reset");
+    QTest::newRow("half-close") << false;
+    QTest::newRow("reset") << true;
+}
+
+void TestHttpServer::clientGoneWhileAnsweringIsHeard()
 {
 #if defined(Q_OS_UNIX)
+    QFETCH(bool, reset);
     ThreadedHttpServer server;
     Client client;
     QVERIFY(client.connectTo(server.port()));
     client.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
     QVERIFY(!client.readUntil("data: tick\n\n").isEmpty());
     QCOMPARE(server.handler.aborted.load(), 0);
-    QCOMPARE(::shutdown(int(client.socket().socketDescriptor()), SHUT_WR), 0);
+    const int fd = int(client.socket().socketDescriptor());
+    if (reset) {
+        const linger hard{1, 0}; // the close sends a reset, not a FIN
+        QCOMPARE(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
+        client.socket().abort();
+    } else {
+        QCOMPARE(::shutdown(fd, SHUT_WR), 0);
+    }
     QTRY_COMPARE(server.handler.aborted.load(), 1);
     QTRY_COMPARE(server.connectionCount(), 0);
 #else
-    QSKIP("shutdown(2)");
-#endif
-}
-
-void TestHttpServer::resetWhileAnsweringIsHeard()
-{
-#if defined(Q_OS_UNIX)
-    ThreadedHttpServer server;
-    Client client;
-    QVERIFY(client.connectTo(server.port()));
-    client.send("GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
-    QVERIFY(!client.readUntil("data: tick\n\n").isEmpty());
-    // SO_LINGER 0: the close sends a reset, not a FIN.
-    const linger hard{1, 0};
-    QCOMPARE(::setsockopt(int(client.socket().socketDescriptor()), SOL_SOCKET, SO_LINGER, &hard, sizeof hard),
-             0);
-    client.socket().abort();
-    QTRY_COMPARE(server.handler.aborted.load(), 1);
-    QTRY_COMPARE(server.connectionCount(), 0);
-#else
-    QSKIP("SO_LINGER");
+    QSKIP("POSIX sockets");
 #endif
 }
 

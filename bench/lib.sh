@@ -130,6 +130,7 @@ CONF
 start_nginx_upstream() { # PORT: an nginx answering "ok" to everything, one worker
     nginx_conf upstream 1 "server { listen 127.0.0.1:$1; location / { return 200 'ok'; } }"
     nginx -p "$WORK/upstream" -c "$WORK/upstream/nginx.conf" & PIDS+=($!)
+    NGINX_UPSTREAM_PID=$!
 }
 
 start_nginx_proxy() { # PORT UPSTREAM_PORT [WORKER_CONNECTIONS]: nginx (2 workers) proxying to the upstream, keep-alive both ways
@@ -175,6 +176,15 @@ vmrss_kb() { # PID...: the sum of their resident set sizes in KB
     for pid in "$@"; do
         kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
         total=$((total + ${kb:-0}))
+    done
+    echo "$total"
+}
+
+cpu_ticks() { # PID...: the user + system CPU time they have used, in clock ticks
+    local total=0 pid t
+    for pid in "$@"; do
+        t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
+        total=$((total + ${t:-0}))
     done
     echo "$total"
 }

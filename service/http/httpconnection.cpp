@@ -209,14 +209,16 @@ void HttpConnection::pump()
 
 void HttpConnection::socketReadable()
 {
-    m_socketDrained = false;
-    pump();
     // Bytes (or the end of the stream) arrived that cannot be used yet: they stay with TCP until the
     // response is done, or a level-triggered socket would report them again and again. The peer closing
-    // meanwhile is still heard, through socketClosed(). Turned off only here, when it happens, not for every
+    // meanwhile is still heard, through socketClosed(). Turned off only when this happens, not for every
     // request: a client waiting for its answer sends nothing, and two epoll_ctl calls a request are saved.
-    if (m_state != State::Closed && m_state != State::Tunnel && blocked())
+    if (m_state != State::Closed && m_state != State::Tunnel && blocked()) {
         m_socket->setReading(false);
+        return;
+    }
+    m_socketDrained = false;
+    pump();
 }
 
 void HttpConnection::updateReading()

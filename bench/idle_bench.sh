@@ -79,7 +79,8 @@ for name in "${CONTENDERS[@]}"; do
     before=$(vmrss_kb $(memory_pids "$name"))
     "$IDLE_CLIENTS" "$port" "$IDLE" >"$WORK/idle-$name.out" 2>&1 &
     idle_pid=$!
-    wait_until 1200 grep -q '^open' "$WORK/idle-$name.out" ||
+    # Up to 3 minutes: a server that polls every connection on each turn slows down as they open.
+    wait_until 3600 grep -q '^open' "$WORK/idle-$name.out" ||
         bench_fail "$name: the idle connections did not open: $(cat "$WORK/idle-$name.out")"
     # shellcheck disable=SC2046
     after=$(vmrss_kb $(memory_pids "$name"))

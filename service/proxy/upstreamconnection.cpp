@@ -352,7 +352,7 @@ int UpstreamConnection::onMessageBegin(llhttp_t *p)
     c->m_head.headers.clear();
     c->m_head.reason.resize(0);
     c->m_trailers.clear();
-    c->m_inField = false;
+    c->m_fields.reset();
     c->m_inBody = false;
     c->m_interim = false;
     return 0;
@@ -361,36 +361,6 @@ int UpstreamConnection::onMessageBegin(llhttp_t *p)
 int UpstreamConnection::onStatus(llhttp_t *p, const char *at, size_t length)
 {
     self(p)->m_head.reason.append(at, qsizetype(length));
-    return 0;
-}
-
-int UpstreamConnection::onHeaderField(llhttp_t *p, const char *at, size_t length)
-{
-    UpstreamConnection *c = self(p);
-    HttpHeaders &headers = c->currentHeaders();
-    if (!c->m_inField) {
-        headers.beginField();
-        c->m_inField = true;
-    }
-    headers.appendNameFragment(QByteArrayView(at, qsizetype(length)));
-    return 0;
-}
-
-int UpstreamConnection::onHeaderFieldComplete(llhttp_t *p)
-{
-    self(p)->m_inField = false;
-    return 0;
-}
-
-int UpstreamConnection::onHeaderValue(llhttp_t *p, const char *at, size_t length)
-{
-    self(p)->currentHeaders().appendValueFragment(QByteArrayView(at, qsizetype(length)));
-    return 0;
-}
-
-int UpstreamConnection::onHeaderValueComplete(llhttp_t *p)
-{
-    self(p)->currentHeaders().finishField();
     return 0;
 }
 

@@ -1,6 +1,7 @@
 // The client side of one TCP connection to an upstream node: sends requests, parses responses, is pooled.
 #pragma once
 
+#include "headerfieldreader.h"
 #include "httpresponsehead.h"
 #include "qtstreamsocket.h"
 #include "socketoutput.h"
@@ -113,17 +114,20 @@ private:
     friend const llhttp_settings_t &llhttpSettings();
     template<typename Parser>
     friend void llhttpStart(llhttp_t *parser, Parser *owner);
+    template<typename Parser>
+    friend struct LlhttpFieldCallbacks;
     static constexpr llhttp_type_t LlhttpType = HTTP_RESPONSE;
     static int onMessageBegin(llhttp_t *p);
     static int onStatus(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderField(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderFieldComplete(llhttp_t *p);
-    static int onHeaderValue(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderValueComplete(llhttp_t *p);
+    // The head's fields, then (after a chunked body) the trailers.
+    HeaderFieldReader &fieldReader()
+    {
+        m_fields.setTarget(m_inBody ? &m_trailers : &m_head.headers);
+        return m_fields;
+    }
     static int onHeadersComplete(llhttp_t *p);
     static int onBody(llhttp_t *p, const char *at, size_t length);
     static int onMessageComplete(llhttp_t *p);
-    HttpHeaders &currentHeaders() { return m_inBody ? m_trailers : m_head.headers; }
 
     void onConnected();
     void onReadyRead();
@@ -148,10 +152,10 @@ private:
     llhttp_t m_parser;
     HttpResponseHead m_head;
     HttpHeaders m_trailers;
+    HeaderFieldReader m_fields;
     QByteArray m_in; // m_in[m_inPos, m_inLen) is read but not parsed yet
     qsizetype m_inPos = 0;
     qsizetype m_inLen = 0;
-    bool m_inField = false;
     bool m_inBody = false;
     bool m_interim = false;
     bool m_headRequest = false;

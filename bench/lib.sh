@@ -171,22 +171,18 @@ to_ms() { # wrk latency ("812.00us", "1.20ms", "2.01s") in ms
     awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
 }
 
-vmrss_kb() { # PID...: the sum of their resident set sizes in KB
-    local total=0 pid kb
+proc_sum() { # FILE AWK_PROGRAM PID...: the sum over the PIDs of what AWK_PROGRAM prints for /proc/PID/FILE
+    local file=$1 program=$2 total=0 pid value
+    shift 2
     for pid in "$@"; do
-        kb=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
-        total=$((total + ${kb:-0}))
+        value=$(awk "$program" "/proc/$pid/$file" 2>/dev/null || echo 0)
+        total=$((total + ${value:-0}))
     done
     echo "$total"
 }
 
-cpu_ticks() { # PID...: the user + system CPU time they have used, in clock ticks
-    local total=0 pid t
-    for pid in "$@"; do
-        t=$(awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$pid/stat" 2>/dev/null || echo 0)
-        total=$((total + ${t:-0}))
-    done
-    echo "$total"
-}
+vmrss_kb() { proc_sum status '/^VmRSS:/ { print $2 }' "$@"; } # PID...: their resident set sizes, KB
+
+cpu_ticks() { proc_sum stat '{ sub(/.*\) /, ""); print $12 + $13 }' "$@"; } # PID...: user + system CPU, ticks
 
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -11,24 +11,16 @@ template<typename Parser>
 struct LlhttpFieldCallbacks
 {
     static HeaderFieldReader &reader(llhttp_t *p) { return static_cast<Parser *>(p->data)->fieldReader(); }
-    static int onName(llhttp_t *p, const char *at, size_t length)
+    template<void (HeaderFieldReader::*Step)(QByteArrayView)>
+    static int onData(llhttp_t *p, const char *at, size_t length)
     {
-        reader(p).nameFragment(QByteArrayView(at, qsizetype(length)));
+        (reader(p).*Step)(QByteArrayView(at, qsizetype(length)));
         return 0;
     }
-    static int onNameComplete(llhttp_t *p)
+    template<void (HeaderFieldReader::*Step)()>
+    static int onComplete(llhttp_t *p)
     {
-        reader(p).nameComplete();
-        return 0;
-    }
-    static int onValue(llhttp_t *p, const char *at, size_t length)
-    {
-        reader(p).valueFragment(QByteArrayView(at, qsizetype(length)));
-        return 0;
-    }
-    static int onValueComplete(llhttp_t *p)
-    {
-        reader(p).valueComplete();
+        (reader(p).*Step)();
         return 0;
     }
 };
@@ -48,10 +40,11 @@ const llhttp_settings_t &llhttpSettings()
             s.on_url = &Parser::onUrl;
         else
             s.on_status = &Parser::onStatus;
-        s.on_header_field = &LlhttpFieldCallbacks<Parser>::onName;
-        s.on_header_field_complete = &LlhttpFieldCallbacks<Parser>::onNameComplete;
-        s.on_header_value = &LlhttpFieldCallbacks<Parser>::onValue;
-        s.on_header_value_complete = &LlhttpFieldCallbacks<Parser>::onValueComplete;
+        using Fields = LlhttpFieldCallbacks<Parser>;
+        s.on_header_field = &Fields::template onData<&HeaderFieldReader::nameFragment>;
+        s.on_header_field_complete = &Fields::template onComplete<&HeaderFieldReader::nameComplete>;
+        s.on_header_value = &Fields::template onData<&HeaderFieldReader::valueFragment>;
+        s.on_header_value_complete = &Fields::template onComplete<&HeaderFieldReader::valueComplete>;
         s.on_headers_complete = &Parser::onHeadersComplete;
         s.on_body = &Parser::onBody;
         s.on_message_complete = &Parser::onMessageComplete;

@@ -101,3 +101,88 @@ print_machine() { # HOLDFASTD
     echo "== machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -1), load $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "== holdfastd: $1 ($("$1" --version 2>&1 | head -1))"
 }
+
+# --- the proxy benchmarks (proxy_bench.sh, idle_bench.sh) ---
+
+nginx_conf() { # NAME WORKERS BODY [WORKER_CONNECTIONS]: $WORK/NAME/nginx.conf, a foreground nginx
+    mkdir -p "$WORK/$1"
+    cat > "$WORK/$1/nginx.conf" <<CONF
+daemon off;
+master_process on;
+worker_processes $2;
+worker_rlimit_nofile $((${4:-4096} * 2 + 64));
+pid $WORK/$1/nginx.pid;
+error_log $WORK/$1/error.log warn;
+events { worker_connections ${4:-4096}; }
+http {
+    access_log off;
+    client_body_temp_path $WORK/$1/body;
+    proxy_temp_path $WORK/$1/proxy;
+    fastcgi_temp_path $WORK/$1/fastcgi;
+    uwsgi_temp_path $WORK/$1/uwsgi;
+    scgi_temp_path $WORK/$1/scgi;
+    keepalive_requests 100000;
+    $3
+}
+CONF
+}
+
+start_nginx_upstream() { # PORT: an nginx answering "ok" to everything, one worker
+    nginx_conf upstream 1 "server { listen 127.0.0.1:$1; location / { return 200 'ok'; } }"
+    nginx -p "$WORK/upstream" -c "$WORK/upstream/nginx.conf" & PIDS+=($!)
+    NGINX_UPSTREAM_PID=$!
+}
+
+start_nginx_proxy() { # PORT UPSTREAM_PORT [WORKER_CONNECTIONS]: nginx (2 workers) proxying to the upstream, keep-alive both ways
+    nginx_conf proxy 2 "upstream backend { server 127.0.0.1:$2; keepalive 320; }
+    server { listen 127.0.0.1:$1 backlog=4096; keepalive_timeout 300s;
+        location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection '';
+                     proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+                     proxy_set_header X-Real-IP \$remote_addr; } }" "${3:-4096}"
+    nginx -p "$WORK/proxy" -c "$WORK/proxy/nginx.conf" & PIDS+=($!)
+    NGINX_PROXY_PID=$!
+}
+
+start_holdfastd_proxy() { # NAME BINARY PORT ADMIN_PORT UPSTREAM_PORT [BOOTSTRAP_EXTRA]: holdfastd --standalone, 2 workers; pid in HOLDFASTD_PID
+    mkdir -p "$WORK/$1"
+    cat > "$WORK/$1/bootstrap.json" <<JSON
+{ "listen": [ { "address": "127.0.0.1", "port": $3 } ], "workers": 2,
+  "data_dir": "$WORK/$1", "admin": { "address": "127.0.0.1", "port": $4 }${6:-} }
+JSON
+    cat > "$WORK/$1/config.json" <<JSON
+{ "routes": { "1": { "uri": "/*", "upstream_id": "1" } },
+  "upstreams": { "1": { "type": "roundrobin", "nodes": { "127.0.0.1:$5": 1 },
+                        "keepalive_pool": { "size": 320 } } } }
+JSON
+    QT_LOGGING_RULES="*.info=false" "$2" --config "$WORK/$1/bootstrap.json" \
+        --standalone "$WORK/$1/config.json" >"$WORK/$1/log" 2>&1 & PIDS+=($!)
+    HOLDFASTD_PID=$!
+}
+
+answers() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
+
+wait_port() { # PORT: until an HTTP server answers there
+    wait_until 200 answers "$1" && return 0
+    cat "$WORK"/*/log "$WORK"/*/error.log 2>/dev/null >&2
+    bench_fail "nothing answers on port $1"
+}
+
+to_ms() { # wrk latency ("812.00us", "1.20ms", "2.01s") in ms
+    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
+}
+
+proc_sum() { # FILE AWK_PROGRAM PID...: the sum over the PIDs of what AWK_PROGRAM prints for /proc/PID/FILE
+    local file=$1 program=$2 total=0 pid value
+    shift 2
+    for pid in "$@"; do
+        value=$(awk "$program" "/proc/$pid/$file" 2>/dev/null || echo 0)
+        total=$((total + ${value:-0}))
+    done
+    echo "$total"
+}
+
+vmrss_kb() { proc_sum status '/^VmRSS:/ { print $2 }' "$@"; } # PID...: their resident set sizes, KB
+
+cpu_ticks() { proc_sum stat '{ sub(/.*\) /, ""); print $12 + $13 }' "$@"; } # PID...: user + system CPU, ticks
+
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

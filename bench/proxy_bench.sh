@@ -6,7 +6,10 @@
 # An nginx upstream answers "return 200"; nginx (2 workers, upstream keepalive) and
 # `holdfastd --standalone` (2 workers) proxy to it. wrk drives each with 64 keep-alive connections,
 # in interleaved rounds so that drift in the machine hits every contender alike. Environment:
-# ROUNDS (3), DURATION (5s), CONNECTIONS (64), THREADS (2).
+# ROUNDS (3), DURATION (5s), CONNECTIONS (64), THREADS (2); HOLDFASTD (the build's); HOLDFASTD_BEFORE (a second
+# holdfastd, e.g. main's, measured in the same rounds: before/after figures from one run). Each row also
+# gives the proxy's CPU time per request (its processes' user + system time over the run / requests), a
+# figure that moves less than req/s on a shared machine.
 set -euo pipefail
 
 BUILD_DIR=${1:-build}
@@ -19,95 +22,82 @@ UPSTREAM_PORT=${UPSTREAM_PORT:-18480}
 NGINX_PORT=${NGINX_PORT:-18481}
 HOLDFAST_PORT=${HOLDFAST_PORT:-18482}
 ADMIN_PORT=${ADMIN_PORT:-18483}
+BEFORE_PORT=${BEFORE_PORT:-18484}
 
 . "$(dirname "$0")/lib.sh"
 bench_init proxy-bench
 need_tools nginx wrk
 need_programs "$HOLDFASTD"
 
-nginx_conf() { # name port workers body
-    mkdir -p "$WORK/$1"
-    cat > "$WORK/$1/nginx.conf" <<CONF
-daemon off;
-master_process on;
-worker_processes $3;
-pid $WORK/$1/nginx.pid;
-error_log $WORK/$1/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    client_body_temp_path $WORK/$1/body;
-    proxy_temp_path $WORK/$1/proxy;
-    fastcgi_temp_path $WORK/$1/fastcgi;
-    uwsgi_temp_path $WORK/$1/uwsgi;
-    scgi_temp_path $WORK/$1/scgi;
-    keepalive_requests 100000;
-    $4
-}
-CONF
-}
+start_nginx_upstream "$UPSTREAM_PORT"
+start_nginx_proxy "$NGINX_PORT" "$UPSTREAM_PORT"
+start_holdfastd_proxy holdfast "$HOLDFASTD" "$HOLDFAST_PORT" "$ADMIN_PORT" "$UPSTREAM_PORT"
+HOLDFAST_PID=$HOLDFASTD_PID
+CONTENDERS=(direct nginx holdfastd)
+declare -A PORT=([direct]=$UPSTREAM_PORT [nginx]=$NGINX_PORT [holdfastd]=$HOLDFAST_PORT)
+if [ -n "${HOLDFASTD_BEFORE:-}" ]; then
+    need_programs "$HOLDFASTD_BEFORE"
+    start_holdfastd_proxy before "$HOLDFASTD_BEFORE" "$BEFORE_PORT" "$((BEFORE_PORT + 1))" "$UPSTREAM_PORT"
+    BEFORE_PID=$HOLDFASTD_PID
+    CONTENDERS+=(before)
+    PORT[before]=$BEFORE_PORT
+fi
+print_machine "$HOLDFASTD"
+[ -n "${HOLDFASTD_BEFORE:-}" ] && echo "== before: $HOLDFASTD_BEFORE"
 
-nginx_conf upstream "$UPSTREAM_PORT" 1 "server { listen 127.0.0.1:$UPSTREAM_PORT; location / { return 200 'ok'; } }"
-nginx_conf proxy "$NGINX_PORT" 2 "upstream backend { server 127.0.0.1:$UPSTREAM_PORT; keepalive 320; }
-    server { listen 127.0.0.1:$NGINX_PORT;
-        location / { proxy_pass http://backend; proxy_http_version 1.1; proxy_set_header Connection '';
-                     proxy_set_header Host \$host; proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-                     proxy_set_header X-Real-IP \$remote_addr; } }"
-
-nginx -p "$WORK/upstream" -c "$WORK/upstream/nginx.conf" & PIDS+=($!)
-nginx -p "$WORK/proxy" -c "$WORK/proxy/nginx.conf" & PIDS+=($!)
-
-mkdir -p "$WORK/holdfast"
-cat > "$WORK/holdfast/bootstrap.json" <<JSON
-{ "listen": [ { "address": "127.0.0.1", "port": $HOLDFAST_PORT } ], "workers": 2,
-  "data_dir": "$WORK/holdfast", "admin": { "address": "127.0.0.1", "port": $ADMIN_PORT } }
-JSON
-cat > "$WORK/holdfast/config.json" <<JSON
-{ "routes": { "1": { "uri": "/*", "upstream_id": "1" } },
-  "upstreams": { "1": { "type": "roundrobin", "nodes": { "127.0.0.1:$UPSTREAM_PORT": 1 },
-                        "keepalive_pool": { "size": 320 } } } }
-JSON
-QT_LOGGING_RULES="*.info=false" "$HOLDFASTD" --config "$WORK/holdfast/bootstrap.json" \
-    --standalone "$WORK/holdfast/config.json" >"$WORK/holdfast/log" 2>&1 & PIDS+=($!)
-
-answers() { curl -s -o /dev/null "http://127.0.0.1:$1/"; }
-wait_port() {
-    wait_until 200 answers "$1" && return 0
-    cat "$WORK"/*/log "$WORK"/*/error.log 2>/dev/null >&2
-    bench_fail "nothing answers on port $1"
-}
-for port in "$UPSTREAM_PORT" "$NGINX_PORT" "$HOLDFAST_PORT"; do wait_port "$port"; done
-[ "$(curl -s "http://127.0.0.1:$HOLDFAST_PORT/")" = ok ] || { echo "proxy_bench: holdfastd does not proxy" >&2; exit 1; }
-
-declare -A RPS P99
-to_ms() { # wrk latency ("812.00us", "1.20ms", "2.01s") in ms
-    awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n = n; else if (v ~ /s$/) n *= 1000; printf "%.3f", n }'
-}
-run() { # name port
-    local out
-    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$2/")
-    local rps p99
-    rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
-    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-    RPS[$1]="${RPS[$1]:-} $rps"
-    P99[$1]="${P99[$1]:-} $p99"
-    printf '  %-9s %12s req/s   p99 %8s ms\n' "$1" "$rps" "$p99"
-}
-
-wrk -t"$THREADS" -c"$CONNECTIONS" -d1s "http://127.0.0.1:$HOLDFAST_PORT/" >/dev/null # warm the pools
-wrk -t"$THREADS" -c"$CONNECTIONS" -d1s "http://127.0.0.1:$NGINX_PORT/" >/dev/null
-for round in $(seq "$ROUNDS"); do
-    echo "round $round"
-    run direct "$UPSTREAM_PORT"
-    run nginx "$NGINX_PORT"
-    run holdfastd "$HOLDFAST_PORT"
+for name in "${CONTENDERS[@]}"; do wait_port "${PORT[$name]}"; done
+for name in "${CONTENDERS[@]}"; do
+    [ "$(curl -s "http://127.0.0.1:${PORT[$name]}/")" = ok ] || bench_fail "$name does not proxy"
 done
 
-median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+# The processes whose CPU time a contender's requests cost (the proxy only: the upstream's is shared).
+declare -A CPU_PIDS=([holdfastd]=$HOLDFAST_PID)
+[ -n "${BEFORE_PID:-}" ] && CPU_PIDS[before]=$BEFORE_PID
+cpu_pids() { # name
+    case $1 in
+    direct) pgrep -P "$NGINX_UPSTREAM_PID" | tr '\n' ' ' ;;
+    nginx) pgrep -P "$NGINX_PROXY_PID" | tr '\n' ' ' ;;
+    *) echo "${CPU_PIDS[$1]}" ;;
+    esac
+}
+
+declare -A RPS P99 CPU
+run() { # name port
+    local out pids ticks
+    pids=$(cpu_pids "$1")
+    # shellcheck disable=SC2086 # a list of pids
+    ticks=$(cpu_ticks $pids)
+    out=$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$2/")
+    local rps p99 requests cpu
+    rps=$(awk '/Requests\/sec/ { print $2 }' <<<"$out")
+    p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    requests=$(awk '/requests in/ { print $1 }' <<<"$out")
+    # shellcheck disable=SC2086
+    cpu=$(awk -v t="$(( $(cpu_ticks $pids) - ticks ))" -v n="$requests" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { printf "%.1f", t * 1e6 / hz / n }')
+    RPS[$1]="${RPS[$1]:-} $rps"
+    P99[$1]="${P99[$1]:-} $p99"
+    CPU[$1]="${CPU[$1]:-} $cpu"
+    printf '  %-9s %12s req/s   p99 %8s ms   %6s us CPU/request\n' "$1" "$rps" "$p99" "$cpu"
+}
+
+for name in "${CONTENDERS[@]}"; do # warm the pools
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d1s "http://127.0.0.1:${PORT[$name]}/" >/dev/null
+done
+for round in $(seq "$ROUNDS"); do
+    echo "round $round"
+    for name in "${CONTENDERS[@]}"; do run "$name" "${PORT[$name]}"; done
+done
+
 echo
 echo "median of $ROUNDS rounds (wrk -t$THREADS -c$CONNECTIONS -d$DURATION, keep-alive):"
-for name in direct nginx holdfastd; do
-    printf '  %-9s %12s req/s   p99 %8s ms\n' "$name" "$(median <<<"${RPS[$name]}")" "$(median <<<"${P99[$name]}")"
+for name in "${CONTENDERS[@]}"; do
+    printf '  %-9s %12s req/s   p99 %8s ms   %6s us CPU/request\n' "$name" "$(median <<<"${RPS[$name]}")" \
+        "$(median <<<"${P99[$name]}")" "$(median <<<"${CPU[$name]}")"
 done
 awk -v h="$(median <<<"${RPS[holdfastd]}")" -v n="$(median <<<"${RPS[nginx]}")" \
     'BEGIN { printf "  holdfastd/nginx throughput ratio: %.2f\n", h / n }'
+if [ -n "${HOLDFASTD_BEFORE:-}" ]; then
+    awk -v h="$(median <<<"${RPS[before]}")" -v n="$(median <<<"${RPS[nginx]}")" \
+        'BEGIN { printf "  before/nginx throughput ratio:    %.2f\n", h / n }'
+fi

@@ -13,6 +13,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -29,6 +30,30 @@ void onPosixSignal(int signo)
     const int saved = errno;
     [[maybe_unused]] ssize_t n = ::write(signalFds[0], &byte, 1);
     errno = saved;
+}
+
+// Every client and upstream connection is a descriptor: the usual soft limit (1024) would cap the gateway
+// far below what it can hold, and the hard limit is what the administrator allows it. Logged once, so an
+// operator sees the figure the gateway runs with.
+void raiseDescriptorLimit()
+{
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        qCWarning(lcHost, "getrlimit(RLIMIT_NOFILE) failed: %s", std::strerror(errno));
+        return;
+    }
+    const rlim_t before = limit.rlim_cur;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+            qCWarning(lcHost, "cannot raise the open-file limit from %llu to %llu: %s",
+                      static_cast<unsigned long long>(before),
+                      static_cast<unsigned long long>(limit.rlim_max), std::strerror(errno));
+            return;
+        }
+    }
+    qCInfo(lcHost, "open-file limit (RLIMIT_NOFILE): %llu (soft limit was %llu)",
+           static_cast<unsigned long long>(limit.rlim_cur), static_cast<unsigned long long>(before));
 }
 
 } // namespace
@@ -78,6 +103,7 @@ PosixHost::PosixHost(QObject *parent)
         ::sigaction(signo, &action, nullptr);
     // A client that goes away mid-write must not kill the gateway.
     ::signal(SIGPIPE, SIG_IGN);
+    raiseDescriptorLimit();
 
     // WatchdogSec= in the unit: ping at half the interval from the main event loop, so that a loop
     // that hangs (not only a process that dies) gets the service restarted.

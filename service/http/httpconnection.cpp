@@ -5,23 +5,16 @@
 #include "irequesthandler.h"
 
 #include <QLoggingCategory>
-#include <QTcpSocket>
 
 #include <utility>
 
 Q_LOGGING_CATEGORY(lcHttp, "holdfast.http", QtInfoMsg)
 
-namespace {
-
-constexpr qsizetype ReadChunk = 16 * 1024;
-
-} // namespace
-
-HttpConnection::HttpConnection(qintptr socketDescriptor, IRequestHandler *handler, const HttpLimits &limits,
-                               HttpServer *server)
+HttpConnection::HttpConnection(std::unique_ptr<StreamSocket> socket, IRequestHandler *handler,
+                               const HttpLimits &limits, HttpServer *server)
     : QObject(server)
-    , m_socket(new QTcpSocket(this))
-    , m_output(m_socket)
+    , m_socket(std::move(socket))
+    , m_output(m_socket.get())
     , m_writer(&m_output)
     , m_handler(handler)
     , m_limits(limits)
@@ -29,17 +22,7 @@ HttpConnection::HttpConnection(qintptr socketDescriptor, IRequestHandler *handle
     , m_parser(limits)
 {
     m_parser.setBodySink(this);
-    m_in.resize(ReadChunk);
     m_handler->connectionOpened();
-    if (!m_socket->setSocketDescriptor(socketDescriptor)) {
-        qCWarning(lcHttp) << "cannot adopt client socket:" << m_socket->errorString();
-        m_state = State::Closed;
-        m_finalized = true;
-        m_handler->connectionClosed();
-        return;
-    }
-    m_socket->setReadBufferSize(m_limits.socketReadBuffer);
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     QHostAddress peer = m_socket->peerAddress();
     bool mapped = false;
     const quint32 v4 = peer.toIPv4Address(&mapped);
@@ -51,13 +34,14 @@ HttpConnection::HttpConnection(qintptr socketDescriptor, IRequestHandler *handle
     head.peerPort = m_socket->peerPort();
     head.localPort = m_socket->localPort();
     m_deadline = HttpClock::nowMs() + m_limits.headerTimeoutMs;
-    connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::pump);
-    connect(m_socket, &QTcpSocket::bytesWritten, this, &HttpConnection::onBytesWritten);
-    connect(m_socket, &QTcpSocket::disconnected, this, &HttpConnection::onDisconnected);
+    m_socket->setHandler(this);
 }
 
 HttpConnection::~HttpConnection()
 {
+    m_socket->setHandler(nullptr);
+    m_inPos = m_inLen;
+    releaseReadBuffer();
     if (!m_finalized) {
         m_finalized = true;
         m_handler->connectionClosed();
@@ -77,9 +61,21 @@ bool HttpConnection::blocked() const
 
 bool HttpConnection::fill()
 {
+    if (m_in.isEmpty())
+        m_in = m_server->takeReadBuffer();
     const qint64 n = m_socket->read(m_in.data(), m_in.size());
-    if (n <= 0)
+    if (n < 0) {
+        // The end of the stream (or a reset): as for a peer gone while waiting, whatever was in progress
+        // is dropped.
+        m_peerGone = true;
+        close(false);
         return false;
+    }
+    if (n == 0)
+        return false;
+    // A short read emptied the socket: asking again would only return "nothing yet" (a system call per
+    // request on a keep-alive connection); the socket reports the next bytes.
+    m_socketDrained = n < m_in.size();
     m_inPos = 0;
     m_inLen = n;
     if (m_state == State::Dispatched)
@@ -203,11 +199,44 @@ void HttpConnection::pump()
             sendContinue();
         if (blocked())
             break;
-        if (m_inPos == m_inLen && !m_parser.completesWithoutInput() && !fill())
+        if (m_inPos == m_inLen && !m_parser.completesWithoutInput() && (m_socketDrained || !fill()))
             break;
         execute();
     }
     m_pumping = false;
+    updateReading();
+}
+
+void HttpConnection::socketReadable()
+{
+    // Bytes (or the end of the stream) arrived that cannot be used yet: they stay with TCP until the
+    // response is done, or a level-triggered socket would report them again and again. The peer closing
+    // meanwhile is still heard, through socketClosed(). Turned off only when this happens, not for every
+    // request: a client waiting for its answer sends nothing, and two epoll_ctl calls a request are saved.
+    if (m_state != State::Closed && m_state != State::Tunnel && blocked()) {
+        m_socket->setReading(false);
+        return;
+    }
+    m_socketDrained = false;
+    pump();
+}
+
+void HttpConnection::updateReading()
+{
+    if (m_state == State::Closed || m_state == State::Tunnel)
+        return;
+    if (!blocked())
+        m_socket->setReading(true);
+    releaseReadBuffer();
+}
+
+void HttpConnection::releaseReadBuffer()
+{
+    if (m_in.isEmpty() || m_inPos < m_inLen)
+        return;
+    m_server->recycleReadBuffer(std::move(m_in));
+    m_in = QByteArray();
+    m_inPos = m_inLen = 0;
 }
 
 void HttpConnection::startNextRequest()
@@ -217,6 +246,9 @@ void HttpConnection::startNextRequest()
     m_bodyDeadline = 0;
     m_writer.reset();
     m_deadline = HttpClock::nowMs() + m_limits.keepaliveTimeoutMs;
+    releaseReadBuffer();
+    if (m_bodyBuffer.capacity() > 0)
+        m_bodyBuffer = QByteArray();
     if (m_draining && m_inPos == m_inLen && m_socket->bytesAvailable() == 0)
         close(true);
 }
@@ -295,10 +327,6 @@ void HttpConnection::finish(const HttpHeaders *trailers)
         writeHead(500, reasonPhrase(500), HttpHeaders(), 0);
     m_writer.finish(trailers);
     releaseOutput();
-    // Out now rather than on the next turn of the event loop: one poll and notifier toggle less.
-    m_socket->flush();
-    if (m_state == State::Closed)
-        return; // the flush found the client gone
     m_req.responseDone = true;
     m_req.congested = false;
     m_req.bodyPaused = false;
@@ -319,8 +347,12 @@ void HttpConnection::finish(const HttpHeaders *trailers)
         return;
     if (m_req.requestDone) {
         startNextRequest();
-        if (m_state != State::Closed && (m_inPos < m_inLen || m_socket->bytesAvailable() > 0))
+        if (m_state == State::Closed)
+            return;
+        if (m_inPos < m_inLen)
             QMetaObject::invokeMethod(this, &HttpConnection::pump, Qt::QueuedConnection);
+        else
+            updateReading(); // what arrives next comes through socketReadable()
     }
 }
 
@@ -358,7 +390,8 @@ void HttpConnection::failRequest(int status)
 
 // --- protocol switch -----------------------------------------------------------------------------
 
-SocketTunnel *HttpConnection::switchProtocols(const HttpHeaders &headers, QTcpSocket *upstream,
+SocketTunnel *HttpConnection::switchProtocols(const HttpHeaders &headers,
+                                              std::unique_ptr<StreamSocket> upstream,
                                               const QByteArray &fromUpstream,
                                               const SocketTunnel::Settings &settings)
 {
@@ -370,7 +403,6 @@ SocketTunnel *HttpConnection::switchProtocols(const HttpHeaders &headers, QTcpSo
         execute();
     if (m_state != State::Dispatched || m_req.headSent || !m_req.requestDone) {
         upstream->abort();
-        upstream->deleteLater();
         if (m_state != State::Closed)
             close(false);
         return nullptr;
@@ -386,12 +418,15 @@ SocketTunnel *HttpConnection::switchProtocols(const HttpHeaders &headers, QTcpSo
     head.append("\r\n");
     m_output.write(head);
     m_output.release();
-    // From here on the tunnel alone reads and writes the socket.
-    disconnect(m_socket, nullptr, this, nullptr);
+    // From here on the tunnel alone reads and writes the socket; it starts reading.
+    m_socket->setHandler(nullptr);
+    m_socket->setReading(false);
     m_state = State::Tunnel;
     const QByteArray fromClient(m_in.constData() + m_inPos, m_inLen - m_inPos);
     m_inPos = m_inLen;
-    m_tunnel = new SocketTunnel(m_socket, fromClient, upstream, fromUpstream, settings, this);
+    releaseReadBuffer();
+    m_tunnel =
+        new SocketTunnel(m_socket.get(), fromClient, std::move(upstream), fromUpstream, settings, this);
     connect(m_tunnel, &SocketTunnel::finished, this, &HttpConnection::tunnelFinished);
     // Started from the event loop, so that the caller hears finished() even when a side is gone already.
     QMetaObject::invokeMethod(m_tunnel, &SocketTunnel::start, Qt::QueuedConnection);
@@ -406,7 +441,7 @@ void HttpConnection::tunnelFinished()
 
 // --- life cycle ----------------------------------------------------------------------------------
 
-void HttpConnection::onBytesWritten()
+void HttpConnection::socketWritten()
 {
     m_output.noteProgress();
     if (m_req.congested && m_socket->bytesToWrite() <= m_limits.outputLowWater) {
@@ -416,7 +451,7 @@ void HttpConnection::onBytesWritten()
     }
 }
 
-void HttpConnection::onDisconnected()
+void HttpConnection::socketClosed()
 {
     m_peerGone = true;
     if (m_state != State::Closed)
@@ -441,11 +476,11 @@ void HttpConnection::close(bool graceful)
     Observer *observer = std::exchange(m_req.observer, nullptr);
     if (observer)
         observer->exchangeAborted();
-    if (graceful && !m_peerGone && m_socket->state() == QAbstractSocket::ConnectedState) {
+    if (graceful && !m_peerGone && m_socket->isOpen()) {
         m_closeStarted = HttpClock::nowMs();
-        m_socket->disconnectFromHost(); // sends what is queued first
-        if (m_socket->state() != QAbstractSocket::UnconnectedState)
-            return; // finalized on disconnected(), or by checkTimeouts
+        m_socket->closeAfterFlush(); // sends what is queued first
+        if (m_socket->isOpen())
+            return; // finalized on socketClosed(), or by checkTimeouts
     } else {
         m_socket->abort();
     }
@@ -457,6 +492,8 @@ void HttpConnection::finalize()
     if (m_finalized)
         return;
     m_finalized = true;
+    m_inPos = m_inLen;
+    releaseReadBuffer();
     m_handler->connectionClosed();
     m_server->connectionFinished(this);
     deleteLater();

@@ -6,24 +6,32 @@
 #include "httprequestparser.h"
 #include "httpresponsewriter.h"
 #include "socketoutput.h"
+#include "streamsocket.h"
 
 #include <QByteArray>
 #include <QObject>
 
+#include <memory>
+
 class HttpServer;
 class IRequestHandler;
-class QTcpSocket;
 
 // Bytes go through an HttpRequestParser (which refuses anything that could smuggle a second request past
 // a downstream parser: 400 and the connection closed); the body streams to the handler's observer
 // straight from the read buffer. Pipelined requests wait in the read buffer until the response before
-// them is complete, so they are answered in order.
-class HttpConnection : public QObject, public HttpExchange, private HttpRequestParser::BodySink
+// them is complete, so they are answered in order. While it waits (for a response, or with the body paused)
+// nothing is read, so TCP pushes back on the client. An idle connection keeps no read buffer: one is taken
+// from the server's small pool when bytes arrive and given back once a request is complete and nothing is
+// left unparsed.
+class HttpConnection : public QObject,
+                       public HttpExchange,
+                       private HttpRequestParser::BodySink,
+                       private StreamSocket::Handler
 {
     Q_OBJECT
 
 public:
-    HttpConnection(qintptr socketDescriptor, IRequestHandler *handler, const HttpLimits &limits,
+    HttpConnection(std::unique_ptr<StreamSocket> socket, IRequestHandler *handler, const HttpLimits &limits,
                    HttpServer *server);
     ~HttpConnection() override;
 
@@ -45,7 +53,7 @@ public:
     bool outputCongested() const override { return m_req.congested; }
     void holdOutput() override;
     void releaseOutput() override;
-    SocketTunnel *switchProtocols(const HttpHeaders &headers, QTcpSocket *upstream,
+    SocketTunnel *switchProtocols(const HttpHeaders &headers, std::unique_ptr<StreamSocket> upstream,
                                   const QByteArray &fromUpstream,
                                   const SocketTunnel::Settings &settings) override;
 
@@ -82,9 +90,14 @@ private:
     // HttpRequestParser::BodySink
     void parsedBody(QByteArrayView data) override;
 
-    void onBytesWritten();
-    void onDisconnected();
+    // StreamSocket::Handler
+    void socketReadable() override;
+    void socketWritten() override;
+    void socketClosed() override;
+
     void pump();
+    void updateReading();
+    void releaseReadBuffer();
     bool blocked() const;
     bool fill();
     void execute();
@@ -98,7 +111,7 @@ private:
     void finalize();
     void tunnelFinished();
 
-    QTcpSocket *m_socket;
+    std::unique_ptr<StreamSocket> m_socket;
     SocketOutput m_output;
     HttpResponseWriter m_writer;
     IRequestHandler *m_handler;
@@ -109,7 +122,7 @@ private:
     SocketTunnel *m_tunnel = nullptr;
 
     QByteArray m_bodyBuffer;
-    QByteArray m_in; // reused read buffer: m_in[m_inPos, m_inLen) is not parsed yet
+    QByteArray m_in; // from the server's pool while in use: m_in[m_inPos, m_inLen) is not parsed yet
     qsizetype m_inPos = 0;
     qsizetype m_inLen = 0;
 
@@ -121,6 +134,7 @@ private:
     bool m_closeAfter = false;
     bool m_draining = false;
     bool m_pumping = false;
+    bool m_socketDrained = false; // the last read found less than it asked for
     bool m_peerGone = false;
     bool m_finalized = false;
 };

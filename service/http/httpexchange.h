@@ -4,11 +4,12 @@
 #include "httpheaders.h"
 #include "httprequesthead.h"
 #include "sockettunnel.h"
+#include "streamsocket.h"
 
 #include <QByteArray>
 #include <QByteArrayView>
 
-class QTcpSocket;
+#include <memory>
 
 // Implemented by HttpConnection. Everything runs in the connection's thread.
 //
@@ -74,7 +75,7 @@ public:
     // request without a body, before anything else was written. The exchange (and its observer) ends here;
     // the tunnel returned lives until it emits finished(). Null when the client is already gone (the
     // upstream socket is then closed).
-    virtual SocketTunnel *switchProtocols(const HttpHeaders &headers, QTcpSocket *upstream,
+    virtual SocketTunnel *switchProtocols(const HttpHeaders &headers, std::unique_ptr<StreamSocket> upstream,
                                           const QByteArray &fromUpstream,
                                           const SocketTunnel::Settings &settings) = 0;
 

@@ -26,6 +26,7 @@ bool isTransferCodingChunked(QByteArrayView value)
 HttpRequestParser::HttpRequestParser(const HttpLimits &limits)
     : m_limits(limits)
 {
+    m_fields.setDropUnderscoreNames(!m_limits.keepUnderscoreHeaders);
     llhttpStart(&m_parser, this);
 }
 
@@ -143,8 +144,7 @@ void HttpRequestParser::beginMessage()
     h.expectContinue = false;
     h.isHead = false;
     h.upgrade = false;
-    m_inField = false;
-    m_dropField = false;
+    m_fields.reset();
     m_inBody = false;
     m_bodyBytes = 0;
 }
@@ -158,55 +158,6 @@ int HttpRequestParser::onMessageBegin(llhttp_t *p)
 int HttpRequestParser::onUrl(llhttp_t *p, const char *at, size_t length)
 {
     self(p)->m_head.target.append(at, qsizetype(length));
-    return 0;
-}
-
-int HttpRequestParser::onHeaderField(llhttp_t *p, const char *at, size_t length)
-{
-    HttpRequestParser *c = self(p);
-    if (c->m_inBody)
-        return 0; // a trailer field of a chunked request: not forwarded
-    HttpHeaders &headers = c->m_head.headers;
-    if (!c->m_inField) {
-        headers.beginField();
-        c->m_inField = true;
-    }
-    headers.appendNameFragment(QByteArrayView(at, qsizetype(length)));
-    return 0;
-}
-
-int HttpRequestParser::onHeaderFieldComplete(llhttp_t *p)
-{
-    HttpRequestParser *c = self(p);
-    if (c->m_inBody)
-        return 0;
-    c->m_inField = false;
-    // nginx's default: a name with '_' may be read as its '-' twin by a CGI-style upstream
-    // (X_Auth_User and X-Auth-User both become HTTP_X_AUTH_USER), so it is dropped unless allowed.
-    const HttpHeaders &headers = c->m_head.headers;
-    c->m_dropField = !c->m_limits.keepUnderscoreHeaders && headers.name(headers.size() - 1).contains('_');
-    return 0;
-}
-
-int HttpRequestParser::onHeaderValue(llhttp_t *p, const char *at, size_t length)
-{
-    HttpRequestParser *c = self(p);
-    if (c->m_inBody)
-        return 0;
-    c->m_head.headers.appendValueFragment(QByteArrayView(at, qsizetype(length)));
-    return 0;
-}
-
-int HttpRequestParser::onHeaderValueComplete(llhttp_t *p)
-{
-    HttpRequestParser *c = self(p);
-    if (c->m_inBody)
-        return 0;
-    if (c->m_dropField)
-        c->m_head.headers.removeLast();
-    else
-        c->m_head.headers.finishField();
-    c->m_dropField = false;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 // sockets.
 #pragma once
 
+#include "headerfieldreader.h"
 #include "httplimits.h"
 #include "httprequesthead.h"
 
@@ -64,13 +65,17 @@ private:
     friend const llhttp_settings_t &llhttpSettings();
     template<typename Parser>
     friend void llhttpStart(llhttp_t *parser, Parser *owner);
+    template<typename Parser>
+    friend struct LlhttpFieldCallbacks;
     static constexpr llhttp_type_t LlhttpType = HTTP_REQUEST;
     static int onMessageBegin(llhttp_t *p);
     static int onUrl(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderField(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderFieldComplete(llhttp_t *p);
-    static int onHeaderValue(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderValueComplete(llhttp_t *p);
+    // A chunked request's trailer fields are read and dropped: not forwarded.
+    HeaderFieldReader &fieldReader()
+    {
+        m_fields.setTarget(m_inBody ? nullptr : &m_head.headers);
+        return m_fields;
+    }
     static int onHeadersComplete(llhttp_t *p);
     static int onBody(llhttp_t *p, const char *at, size_t length);
     static int onMessageComplete(llhttp_t *p);
@@ -88,6 +93,7 @@ private:
     HttpLimits m_limits;
     llhttp_t m_parser;
     HttpRequestHead m_head;
+    HeaderFieldReader m_fields;
     BodySink *m_sink = nullptr;
     Status m_status = Status::NeedMore;
     int m_errorStatus = 0;
@@ -96,8 +102,6 @@ private:
     qint64 m_bodyBytes = 0;
     char m_prevHeadByte = 0;
     bool m_inHead = false;
-    bool m_inField = false;
-    bool m_dropField = false;
     bool m_inBody = false;
     bool m_pauseRequested = false;
     bool m_headDone = false;

@@ -20,6 +20,9 @@ Q_DECLARE_LOGGING_CATEGORY(lcHttp)
 namespace {
 
 constexpr int MaxPending = 1024;
+constexpr qsizetype ReadBufferSize = 16 * 1024;
+// Free read buffers kept for reuse: as many as connections parse at once in a busy moment, no more.
+constexpr size_t KeptReadBuffers = 64;
 constexpr int FirstAcceptRetryMs = 10;
 constexpr int LastAcceptRetryMs = 1000;
 
@@ -89,6 +92,8 @@ void HttpServer::createListener()
 HttpServer::~HttpServer()
 {
     closeAll();
+    // Before m_sockets: a connection's socket unregisters from it.
+    qDeleteAll(findChildren<HttpConnection *>(QString(), Qt::FindDirectChildrenOnly));
 }
 
 bool HttpServer::listen(const QHostAddress &address, quint16 port, QString *error)
@@ -151,18 +156,38 @@ void HttpServer::addConnection(qintptr socketDescriptor)
 
 void HttpServer::adopt(qintptr socketDescriptor)
 {
-    auto *connection = new HttpConnection(socketDescriptor, m_handler, m_limits, this);
-    if (!connection->isOpen()) {
-        delete connection;
+    QString error;
+    std::unique_ptr<StreamSocket> socket =
+        m_sockets.adopt(socketDescriptor, m_limits.socketReadBuffer, &error);
+    if (!socket) {
+        qCWarning(lcHttp) << "cannot adopt client socket:" << error;
         if (m_budget)
             m_budget->release();
         return;
     }
+    auto *connection = new HttpConnection(std::move(socket), m_handler, m_limits, this);
     m_connections.insert(connection);
     if (m_budget && m_budget->full())
         pauseAccepting(Pause::Budget);
     if (!m_timer.isActive())
         m_timer.start();
+}
+
+QByteArray HttpServer::takeReadBuffer()
+{
+    ++m_readBuffersLent;
+    if (m_readBuffers.empty())
+        return QByteArray(ReadBufferSize, Qt::Uninitialized);
+    QByteArray buffer = std::move(m_readBuffers.back());
+    m_readBuffers.pop_back();
+    return buffer;
+}
+
+void HttpServer::recycleReadBuffer(QByteArray &&buffer)
+{
+    --m_readBuffersLent;
+    if (m_readBuffers.size() < KeptReadBuffers && buffer.size() == ReadBufferSize)
+        m_readBuffers.push_back(std::move(buffer));
 }
 
 void HttpServer::closeDescriptor(qintptr socketDescriptor)
@@ -238,25 +263,27 @@ void HttpServer::drain()
 {
     stopListening();
     m_draining = true;
-    for (const qintptr descriptor : m_waiting)
-        closeDescriptor(descriptor);
-    m_waiting.clear();
-    const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
-    for (HttpConnection *connection : connections)
-        connection->shutdown();
+    dropWaitingAnd(&HttpConnection::shutdown);
     if (m_connections.empty())
         emit drained();
 }
 
 void HttpServer::closeAll()
 {
+    dropWaitingAnd(&HttpConnection::abort);
+    m_connections.clear();
+}
+
+// Closes the clients accepted beyond the cap, then applies `step` to each connection (from a copy: a
+// connection that ends leaves m_connections meanwhile).
+void HttpServer::dropWaitingAnd(void (HttpConnection::*step)())
+{
     for (const qintptr descriptor : m_waiting)
         closeDescriptor(descriptor);
     m_waiting.clear();
     const std::vector<HttpConnection *> connections(m_connections.begin(), m_connections.end());
     for (HttpConnection *connection : connections)
-        connection->abort();
-    m_connections.clear();
+        (connection->*step)();
 }
 
 void HttpServer::tick()

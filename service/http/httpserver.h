@@ -3,8 +3,10 @@
 
 #include "connectionbudget.h"
 #include "httplimits.h"
+#include "streamsockets.h"
 
 #include <QAbstractSocket>
+#include <QByteArray>
 #include <QHostAddress>
 #include <QObject>
 #include <QTimer>
@@ -12,6 +14,7 @@
 #include <deque>
 #include <memory>
 #include <unordered_set>
+#include <vector>
 
 class HttpConnection;
 class IRequestHandler;
@@ -67,6 +70,8 @@ public:
     // Drops every connection at once.
     void closeAll();
     int connectionCount() const { return int(m_connections.size()); }
+    // Read buffers held by connections now: only those with bytes to parse hold one.
+    int readBuffersInUse() const { return m_readBuffersLent; }
     const HttpLimits &limits() const { return m_limits; }
 
 signals:
@@ -82,10 +87,15 @@ private:
 
     friend class HttpConnection;
     void connectionFinished(HttpConnection *connection);
+    // Read buffers are lent to connections only while they have bytes to parse: an idle keep-alive
+    // connection holds none.
+    QByteArray takeReadBuffer();
+    void recycleReadBuffer(QByteArray &&buffer);
     void tick();
     void createListener();
     void adopt(qintptr socketDescriptor);
     static void closeDescriptor(qintptr socketDescriptor);
+    void dropWaitingAnd(void (HttpConnection::*step)());
     void pauseAccepting(Pause why);
     void resumeAccepting();
     void onAcceptError(QAbstractSocket::SocketError error);
@@ -93,6 +103,9 @@ private:
     IRequestHandler *m_handler;
     HttpLimits m_limits;
     QTcpServer *m_listener = nullptr;
+    StreamSockets m_sockets;
+    std::vector<QByteArray> m_readBuffers; // free ones
+    int m_readBuffersLent = 0;
     QTimer m_timer;
     std::unordered_set<HttpConnection *> m_connections;
     std::shared_ptr<ConnectionBudget> m_budget;

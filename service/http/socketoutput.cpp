@@ -1,9 +1,7 @@
 #include "socketoutput.h"
 
-#include "directsend.h"
 #include "httpclock.h"
-
-#include <QTcpSocket>
+#include "streamsocket.h"
 
 void SocketOutput::write(QByteArrayView data)
 {
@@ -44,14 +42,7 @@ void SocketOutput::noteProgress()
 
 void SocketOutput::send(QByteArrayView data)
 {
-    if (m_socket->bytesToWrite() == 0) {
+    if (m_socket->bytesToWrite() == 0)
         noteProgress();
-        if (m_socket->state() == QAbstractSocket::ConnectedState) {
-            const qint64 sent = sendDirect(m_socket->socketDescriptor(), data.data(), data.size());
-            if (sent >= data.size())
-                return;
-            data = data.sliced(sent);
-        }
-    }
-    m_socket->write(data.data(), data.size());
+    m_socket->write(data);
 }

@@ -1,23 +1,20 @@
-// The output side of one TCP socket: sent straight to the descriptor when nothing is queued, coalesced while
-// held.
+// The output side of one stream socket: coalesced while held.
 #pragma once
 
 #include <QByteArray>
 #include <QByteArrayView>
 
-class QTcpSocket;
+class StreamSocket;
 
 // Used by both ends of a proxied exchange (HttpConnection to the client, UpstreamConnection to the node).
-// QTcpSocket::write() copies into a ring buffer and arms a write notifier that the next flush disarms;
-// when nothing is queued the bytes go out at once instead (see directsend.h). A producer that delivers a
-// head and a body in one go holds around it, so they leave in one send: held output collects up to
-// HoldLimit and goes out on release() (or at once beyond the limit).
+// A producer that delivers a head and a body in one go holds around it, so they leave in one send: held
+// output collects up to HoldLimit and goes out on release() (or at once beyond the limit).
 class SocketOutput
 {
 public:
     static constexpr qsizetype HoldLimit = 16 * 1024;
 
-    explicit SocketOutput(QTcpSocket *socket)
+    explicit SocketOutput(StreamSocket *socket)
         : m_socket(socket)
     {}
 
@@ -30,14 +27,14 @@ public:
     void discard();
     // Bytes accepted but not yet handed to the kernel.
     qint64 pending() const;
-    // When output last made progress (HttpClock milliseconds): a send, or the socket's bytesWritten().
+    // When output last made progress (HttpClock milliseconds): a send, or the socket's socketWritten().
     qint64 lastProgress() const { return m_progressMs; }
     void noteProgress();
 
 private:
     void send(QByteArrayView data);
 
-    QTcpSocket *m_socket;
+    StreamSocket *m_socket;
     QByteArray m_held;
     qint64 m_progressMs = 0;
     bool m_holding = false;

@@ -2,54 +2,60 @@
 
 #include "httpclock.h"
 
-#include <QTcpSocket>
-
 namespace {
 
 constexpr qsizetype Chunk = 16 * 1024;
 
 } // namespace
 
-SocketTunnel::SocketTunnel(QTcpSocket *client, const QByteArray &fromClient, QTcpSocket *upstream,
-                           const QByteArray &fromUpstream, const Settings &settings, QObject *parent)
+SocketTunnel::SocketTunnel(StreamSocket *client, const QByteArray &fromClient,
+                           std::unique_ptr<StreamSocket> upstream, const QByteArray &fromUpstream,
+                           const Settings &settings, QObject *parent)
     : QObject(parent)
+    , m_upstreamSocket(std::move(upstream))
     , m_settings(settings)
 {
     m_client.socket = client;
     m_client.pending = fromClient;
     m_client.counter = &m_totals.clientToUpstream;
-    m_upstream.socket = upstream;
+    m_upstream.socket = m_upstreamSocket.get();
     m_upstream.pending = fromUpstream;
     m_upstream.counter = &m_totals.upstreamToClient;
-    upstream->setParent(this);
+    for (Side *side : {&m_client, &m_upstream}) {
+        side->tunnel = this;
+        side->other = side == &m_client ? &m_upstream : &m_client;
+    }
     m_chunk.resize(Chunk);
     // Counted from here: the owner's timer may look at the tunnel before start() runs.
     m_startedMs = m_lastActivityMs = HttpClock::nowMs();
 }
 
-SocketTunnel::~SocketTunnel() = default;
+SocketTunnel::~SocketTunnel()
+{
+    // The client socket is its owner's and may be gone already; the upstream one goes with the tunnel.
+    if (m_upstreamSocket)
+        m_upstreamSocket->setHandler(nullptr);
+}
 
 void SocketTunnel::start()
 {
+    if (m_finished)
+        return;
     for (Side *side : {&m_client, &m_upstream}) {
-        QTcpSocket *socket = side->socket;
-        // The owner's read buffer bound applies: Qt stops reading the kernel when it is full.
-        if (socket->readBufferSize() == 0)
-            socket->setReadBufferSize(64 * 1024);
-        connect(socket, &QTcpSocket::readyRead, this, &SocketTunnel::relayAll);
-        connect(socket, &QTcpSocket::bytesWritten, this, [this] {
-            m_lastActivityMs = HttpClock::nowMs();
-            relayAll();
-        });
-        connect(socket, &QTcpSocket::disconnected, this, [this, side] { onClosed(*side); });
-        if (socket->state() != QAbstractSocket::ConnectedState)
-            side->closed = true;
+        side->socket->setHandler(side);
+        side->socket->setReading(true);
     }
     relayAll();
     for (Side *side : {&m_client, &m_upstream}) {
-        if (side->closed && !m_finished)
-            onClosed(*side);
+        if (!side->socket->isOpen() && !m_finished)
+            onEnded(*side);
     }
+}
+
+void SocketTunnel::Side::socketWritten()
+{
+    tunnel->m_lastActivityMs = HttpClock::nowMs();
+    tunnel->relayAll();
 }
 
 void SocketTunnel::relayAll()
@@ -62,10 +68,12 @@ void SocketTunnel::relayAll()
     m_relaying = false;
 }
 
-// Moves what `from` has to `to`, while `to` has room for it.
+// Moves what `from` has to `to`, while `to` has room for it; reading `from` stops while it has none.
 void SocketTunnel::relay(Side &from, Side &to)
 {
-    if (to.closed)
+    if (from.ended || m_finished)
+        return;
+    if (to.ended && !to.socket->isOpen())
         return; // nobody left to send it to: dropped with the tunnel
     const auto room = [&] { return m_settings.outputCap - to.socket->bytesToWrite(); };
     if (!from.pending.isEmpty()) {
@@ -74,43 +82,57 @@ void SocketTunnel::relay(Side &from, Side &to)
         from.pending.clear();
         m_lastActivityMs = HttpClock::nowMs();
     }
+    bool atEnd = false;
     while (room() > 0) {
         const qint64 n = from.socket->read(m_chunk.data(), qMin<qint64>(m_chunk.size(), room()));
+        if (n < 0)
+            atEnd = true;
         if (n <= 0)
             break;
-        to.socket->write(m_chunk.constData(), n);
+        to.socket->write(QByteArrayView(m_chunk.constData(), n));
         *from.counter += n;
         m_lastActivityMs = HttpClock::nowMs();
     }
+    from.socket->setReading(!atEnd && room() > 0);
+    if (atEnd)
+        onEnded(from);
 }
 
-void SocketTunnel::onClosed(Side &side)
+void SocketTunnel::onEnded(Side &side)
 {
-    if (m_finished)
+    if (m_finished || side.ended) {
+        maybeFinish();
         return;
-    side.closed = true;
-    Side &other = &side == &m_client ? m_upstream : m_client;
-    if (!other.closed) {
-        // What the closing side sent before its close is still passed on, whatever the cap.
-        while (side.socket->bytesAvailable() > 0 || !side.pending.isEmpty()) {
-            const qint64 before = *side.counter;
-            relay(side, other);
-            if (*side.counter == before) {
-                const QByteArray rest = side.socket->readAll();
-                other.socket->write(rest);
-                *side.counter += rest.size();
-            }
-        }
-        other.socket->disconnectFromHost(); // after its output is flushed
-        if (other.socket->state() == QAbstractSocket::UnconnectedState)
-            other.closed = true;
     }
+    side.ended = true;
+    Side &other = *side.other;
+    side.socket->setReading(false);
+    if (other.socket->isOpen()) {
+        // What the ending side sent before its end is still passed on, whatever the cap.
+        if (!side.pending.isEmpty()) {
+            other.socket->write(side.pending);
+            *side.counter += side.pending.size();
+            side.pending.clear();
+        }
+        for (;;) {
+            const qint64 n = side.socket->read(m_chunk.data(), m_chunk.size());
+            if (n <= 0)
+                break;
+            other.socket->write(QByteArrayView(m_chunk.constData(), n));
+            *side.counter += n;
+        }
+        // Closed once what it has queued is out; nothing more is relayed to or from it.
+        other.ended = true;
+        other.socket->setReading(false);
+        other.socket->closeAfterFlush();
+    }
+    side.socket->closeAfterFlush();
     maybeFinish();
 }
 
 void SocketTunnel::maybeFinish()
 {
-    if (m_client.closed && m_upstream.closed)
+    if (!m_client.socket->isOpen() && !m_upstream.socket->isOpen())
         finish(false);
 }
 
@@ -132,11 +154,10 @@ void SocketTunnel::abort()
 
 void SocketTunnel::dropBoth()
 {
-    // Deaf first: abort() reports the disconnection synchronously.
-    for (Side *side : {&m_client, &m_upstream})
-        disconnect(side->socket, nullptr, this, nullptr);
-    m_client.socket->abort();
-    m_upstream.socket->abort();
+    for (Side *side : {&m_client, &m_upstream}) {
+        side->socket->setHandler(nullptr);
+        side->socket->abort();
+    }
 }
 
 void SocketTunnel::finish(bool idle)
@@ -145,7 +166,7 @@ void SocketTunnel::finish(bool idle)
         return;
     m_finished = true;
     for (Side *side : {&m_client, &m_upstream})
-        disconnect(side->socket, nullptr, this, nullptr);
+        side->socket->setHandler(nullptr);
     m_totals.durationMs = HttpClock::nowMs() - m_startedMs;
     m_totals.idleTimedOut = idle;
     emit finished();

@@ -1,16 +1,18 @@
 // A raw bidirectional byte relay between two connected TCP sockets, after an HTTP protocol switch (101).
 #pragma once
 
+#include "streamsocket.h"
+
 #include <QByteArray>
 #include <QObject>
 
-class QTcpSocket;
+#include <memory>
 
 // Relays client <-> upstream without interpreting the bytes (WebSocket frames, for the proxy). Back-pressure:
-// a side is read only while the other side's unsent output is under `outputCap`, and each socket's own read
-// buffer is bounded, so a slow reader stops the writer through TCP instead of growing memory (at most about
-// outputCap + the read buffer + one read chunk per direction). When either side closes, what it sent is
-// passed on, the other side is closed after its output is flushed, and finished() follows once both are
+// a side is read only while the other side's unsent output is under `outputCap` (a QtStreamSocket's own read
+// buffer is bounded too), so a slow reader stops the writer through TCP instead of growing memory (at most
+// about outputCap + a read buffer + one read chunk per direction). When either side ends its stream, what it
+// sent is passed on, both are closed after their output is flushed, and finished() follows once both are
 // closed. Nothing moving either way for `idleTimeoutMs` closes both. Lives in its sockets' thread; the
 // owner calls checkTimeouts() from its timer.
 class SocketTunnel : public QObject
@@ -32,9 +34,9 @@ public:
         bool idleTimedOut = false;
     };
 
-    // Takes `upstream` (re-parented to the tunnel); `client` stays its owner's but is the tunnel's to use
+    // Takes `upstream`; `client` stays its owner's (and must outlive the tunnel) but is the tunnel's to use
     // until finished(). `fromClient`/`fromUpstream`: bytes already read from each side, sent on first.
-    SocketTunnel(QTcpSocket *client, const QByteArray &fromClient, QTcpSocket *upstream,
+    SocketTunnel(StreamSocket *client, const QByteArray &fromClient, std::unique_ptr<StreamSocket> upstream,
                  const QByteArray &fromUpstream, const Settings &settings, QObject *parent = nullptr);
     ~SocketTunnel() override;
 
@@ -49,21 +51,29 @@ signals:
     void finished();
 
 private:
-    struct Side
+    struct Side : StreamSocket::Handler
     {
-        QTcpSocket *socket = nullptr;
+        virtual ~Side() = default;
+        void socketReadable() override { tunnel->relayAll(); }
+        void socketWritten() override;
+        void socketClosed() override { tunnel->onEnded(*this); }
+
+        SocketTunnel *tunnel = nullptr;
+        Side *other = nullptr;
+        StreamSocket *socket = nullptr;
         QByteArray pending; // read before the tunnel began: sent to the other side first
         qint64 *counter = nullptr;
-        bool closed = false; // the peer closed, or the socket went away
+        bool ended = false; // nothing more comes from this side: its stream ended, or it went away
     };
 
     void relay(Side &from, Side &to);
     void relayAll();
-    void onClosed(Side &side);
+    void onEnded(Side &side);
     void maybeFinish();
     void dropBoth();
     void finish(bool idle);
 
+    std::unique_ptr<StreamSocket> m_upstreamSocket;
     Side m_client;
     Side m_upstream;
     Settings m_settings;

@@ -526,7 +526,7 @@ void ProxyCall::startTunnel()
         return;
     }
     QByteArray fromUpstream;
-    QTcpSocket *socket = connection->takeSocket(&fromUpstream);
+    std::unique_ptr<StreamSocket> socket = connection->takeSocket(&fromUpstream);
     m_handler->pool().discard(connection);
 
     SocketTunnel::Settings settings;
@@ -543,7 +543,8 @@ void ProxyCall::startTunnel()
 
     HttpExchange *exchange = std::exchange(m_exchange, nullptr);
     exchange->setObserver(nullptr);
-    SocketTunnel *tunnel = exchange->switchProtocols(m_responseHeaders, socket, fromUpstream, settings);
+    SocketTunnel *tunnel =
+        exchange->switchProtocols(m_responseHeaders, std::move(socket), fromUpstream, settings);
     if (!tunnel) {
         complete(499); // the client went away meanwhile
         return;

@@ -28,8 +28,9 @@ UpstreamConnection::UpstreamConnection(QByteArray nodeKey, QByteArray host, quin
     , m_nodeKey(std::move(nodeKey))
     , m_host(std::move(host))
     , m_port(port)
-    , m_socket(new QTcpSocket(this))
-    , m_output(m_socket)
+    , m_stream(std::make_unique<QtStreamSocket>(new QTcpSocket))
+    , m_socket(m_stream->socket())
+    , m_output(m_stream.get())
 {
     llhttpStart(&m_parser, this);
     m_in.resize(ReadChunk);
@@ -164,7 +165,7 @@ void UpstreamConnection::close()
     deleteLater();
 }
 
-QTcpSocket *UpstreamConnection::takeSocket(QByteArray *unread)
+std::unique_ptr<StreamSocket> UpstreamConnection::takeSocket(QByteArray *unread)
 {
     *unread = QByteArray(m_in.constData() + m_inPos, m_inLen - m_inPos);
     m_inPos = m_inLen = 0;
@@ -172,12 +173,12 @@ QTcpSocket *UpstreamConnection::takeSocket(QByteArray *unread)
     m_failed = true;
     m_busy = false;
     m_observer = nullptr;
-    QTcpSocket *socket = m_socket;
-    disconnect(socket, nullptr, this, nullptr);
-    socket->setParent(nullptr);
+    disconnect(m_socket, nullptr, this, nullptr);
+    std::unique_ptr<StreamSocket> socket =
+        std::exchange(m_stream, std::make_unique<QtStreamSocket>(new QTcpSocket));
     // An unconnected stand-in, so that everything else here (close() included) stays valid.
-    m_socket = new QTcpSocket(this);
-    m_output = SocketOutput(m_socket);
+    m_socket = m_stream->socket();
+    m_output = SocketOutput(m_stream.get());
     return socket;
 }
 
@@ -351,7 +352,7 @@ int UpstreamConnection::onMessageBegin(llhttp_t *p)
     c->m_head.headers.clear();
     c->m_head.reason.resize(0);
     c->m_trailers.clear();
-    c->m_inField = false;
+    c->m_fields.reset();
     c->m_inBody = false;
     c->m_interim = false;
     return 0;
@@ -360,36 +361,6 @@ int UpstreamConnection::onMessageBegin(llhttp_t *p)
 int UpstreamConnection::onStatus(llhttp_t *p, const char *at, size_t length)
 {
     self(p)->m_head.reason.append(at, qsizetype(length));
-    return 0;
-}
-
-int UpstreamConnection::onHeaderField(llhttp_t *p, const char *at, size_t length)
-{
-    UpstreamConnection *c = self(p);
-    HttpHeaders &headers = c->currentHeaders();
-    if (!c->m_inField) {
-        headers.beginField();
-        c->m_inField = true;
-    }
-    headers.appendNameFragment(QByteArrayView(at, qsizetype(length)));
-    return 0;
-}
-
-int UpstreamConnection::onHeaderFieldComplete(llhttp_t *p)
-{
-    self(p)->m_inField = false;
-    return 0;
-}
-
-int UpstreamConnection::onHeaderValue(llhttp_t *p, const char *at, size_t length)
-{
-    self(p)->currentHeaders().appendValueFragment(QByteArrayView(at, qsizetype(length)));
-    return 0;
-}
-
-int UpstreamConnection::onHeaderValueComplete(llhttp_t *p)
-{
-    self(p)->currentHeaders().finishField();
     return 0;
 }
 

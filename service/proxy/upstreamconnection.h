@@ -1,7 +1,9 @@
 // The client side of one TCP connection to an upstream node: sends requests, parses responses, is pooled.
 #pragma once
 
+#include "headerfieldreader.h"
 #include "httpresponsehead.h"
+#include "qtstreamsocket.h"
 #include "socketoutput.h"
 
 #include <QAbstractSocket>
@@ -9,6 +11,7 @@
 #include <QObject>
 
 #include <llhttp.h>
+#include <memory>
 
 class QTcpSocket;
 
@@ -90,7 +93,7 @@ public:
 
     // After a complete 101 response: hands the connected socket over (for a tunnel), with the bytes read
     // after the response head. The connection is dead afterwards and must be discarded, never pooled.
-    QTcpSocket *takeSocket(QByteArray *unread);
+    std::unique_ptr<StreamSocket> takeSocket(QByteArray *unread);
 
     // Checks connect, send and read deadlines; reports a timeout failure to the observer.
     void checkTimeouts(qint64 nowMs);
@@ -111,17 +114,20 @@ private:
     friend const llhttp_settings_t &llhttpSettings();
     template<typename Parser>
     friend void llhttpStart(llhttp_t *parser, Parser *owner);
+    template<typename Parser>
+    friend struct LlhttpFieldCallbacks;
     static constexpr llhttp_type_t LlhttpType = HTTP_RESPONSE;
     static int onMessageBegin(llhttp_t *p);
     static int onStatus(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderField(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderFieldComplete(llhttp_t *p);
-    static int onHeaderValue(llhttp_t *p, const char *at, size_t length);
-    static int onHeaderValueComplete(llhttp_t *p);
+    // The head's fields, then (after a chunked body) the trailers.
+    HeaderFieldReader &fieldReader()
+    {
+        m_fields.setTarget(m_inBody ? &m_trailers : &m_head.headers);
+        return m_fields;
+    }
     static int onHeadersComplete(llhttp_t *p);
     static int onBody(llhttp_t *p, const char *at, size_t length);
     static int onMessageComplete(llhttp_t *p);
-    HttpHeaders &currentHeaders() { return m_inBody ? m_trailers : m_head.headers; }
 
     void onConnected();
     void onReadyRead();
@@ -137,7 +143,8 @@ private:
     QByteArray m_nodeKey;
     QByteArray m_host;
     quint16 m_port;
-    QTcpSocket *m_socket;
+    std::unique_ptr<QtStreamSocket> m_stream;
+    QTcpSocket *m_socket; // m_stream's
     SocketOutput m_output;
     Observer *m_observer = nullptr;
     Timeouts m_timeouts;
@@ -145,10 +152,10 @@ private:
     llhttp_t m_parser;
     HttpResponseHead m_head;
     HttpHeaders m_trailers;
+    HeaderFieldReader m_fields;
     QByteArray m_in; // m_in[m_inPos, m_inLen) is read but not parsed yet
     qsizetype m_inPos = 0;
     qsizetype m_inLen = 0;
-    bool m_inField = false;
     bool m_inBody = false;
     bool m_interim = false;
     bool m_headRequest = false;

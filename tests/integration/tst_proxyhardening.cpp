@@ -13,6 +13,10 @@
 
 #include <memory>
 
+#if defined(Q_OS_UNIX)
+#include <sys/socket.h>
+#endif
+
 class tst_ProxyHardening : public QObject
 {
     Q_OBJECT
@@ -32,6 +36,7 @@ private slots:
     void slowSmallBodyHoldsNoUpstream();
     void largeBodyStreams();
     void tokenMethodsProxied();
+    void clientResetMidResponseLogged();
 
 private:
     struct Answer
@@ -454,4 +459,57 @@ void tst_ProxyHardening::tokenMethodsProxied()
 }
 
 QTEST_GUILESS_MAIN(tst_ProxyHardening)
+// A client that resets its connection in the middle of a large response: the gateway stops (the upstream
+// connection is released, not left streaming), and the access log has the request with its status and the
+// bytes that did go out, as before the raw-descriptor client sockets.
+void tst_ProxyHardening::clientResetMidResponseLogged()
+{
+#if defined(Q_OS_UNIX)
+    const QString log = m_dir.filePath(QStringLiteral("access-reset.log"));
+    const QByteArray settings =
+        R"("access_log":")" + log.toUtf8() + R"(","access_log_format":"$status $body_bytes_sent $request")";
+    QVERIFY(startGateway(routeConfig(AllPaths, m_upstreamPort), settings));
+    constexpr qint64 Size = 64 * 1024 * 1024;
+    QTcpSocket client;
+    client.connectToHost(QHostAddress::LocalHost, m_port);
+    QVERIFY(client.waitForConnected(5000));
+    client.write("GET /bytes/" + QByteArray::number(Size) + " HTTP/1.1\r\nHost: t\r\n\r\n");
+    qint64 received = 0;
+    QByteArray head;
+    while (received < 1024 * 1024 && client.waitForReadyRead(15000)) {
+        const QByteArray chunk = client.readAll();
+        if (head.isEmpty())
+            head = chunk.left(200);
+        received += chunk.size();
+    }
+    QVERIFY2(received >= 1024 * 1024, qPrintable(QStringLiteral("%1 bytes: %2 / %3")
+                                                     .arg(received)
+                                                     .arg(QString::fromLatin1(head), client.errorString())));
+    const linger hard{1, 0}; // the close sends a reset
+    QCOMPARE(::setsockopt(int(client.socketDescriptor()), SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
+    client.abort();
+    QByteArray line;
+    const auto logged = [&] {
+        QFile file(log);
+        if (!file.open(QIODevice::ReadOnly))
+            return false;
+        for (const QByteArray &l : file.readAll().split('\n')) {
+            if (l.contains("GET /bytes/"))
+                line = l;
+        }
+        return !line.isEmpty();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(logged(), 10000);
+    const QList<QByteArray> fields = line.split(' ');
+    QCOMPARE(fields.value(0), QByteArray("200"));
+    const qint64 sent = fields.value(1).toLongLong();
+    // What the client read (its head included, a few hundred bytes) went out; far from all of it did.
+    QVERIFY2(sent >= received - 1024 && sent < Size, line.constData());
+    // Nothing is left streaming from the upstream for a client that is gone.
+    QTRY_COMPARE_WITH_TIMEOUT(upstreamConnectionsInUse(), 0, 10000);
+#else
+    QSKIP("SO_LINGER");
+#endif
+}
+
 #include "tst_proxyhardening.moc"

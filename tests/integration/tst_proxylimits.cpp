@@ -1,5 +1,6 @@
 // The proxy's connection and body limits against a real standalone holdfastd and a real upstream:
-// limits.max_connections, running out of file descriptors (EMFILE), limits.client_body_timeout_ms.
+// limits.max_connections, running out of file descriptors (EMFILE), the open-file limit raised at start,
+// limits.client_body_timeout_ms.
 #include "testsupport.h"
 
 #include <QDir>
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace {
@@ -36,6 +38,25 @@ int openDescriptors(qint64 pid)
         QDir(QStringLiteral("/proc/%1/fd").arg(pid)).entryList(QDir::NoDotAndDotDot | QDir::System).size());
 }
 
+// "Max open files" of /proc/<pid>/limits: {soft, hard}; {-1, -1} when unreadable ("unlimited" is -1 too).
+QPair<qint64, qint64> openFileLimits(qint64 pid)
+{
+    QFile file(QStringLiteral("/proc/%1/limits").arg(pid));
+    if (!file.open(QIODevice::ReadOnly))
+        return {-1, -1};
+    for (const QByteArray &line : file.readAll().split('\n')) {
+        if (!line.startsWith("Max open files"))
+            continue;
+        const QList<QByteArray> words = line.mid(14).simplified().split(' ');
+        bool softOk = false;
+        bool hardOk = false;
+        const qint64 soft = words.value(0).toLongLong(&softOk);
+        const qint64 hard = words.value(1).toLongLong(&hardOk);
+        return {softOk ? soft : -1, hardOk ? hard : -1};
+    }
+    return {-1, -1};
+}
+
 } // namespace
 
 class tst_ProxyLimits : public QObject
@@ -47,6 +68,7 @@ private slots:
     void cleanup();
     void maxConnectionsLeavesTheRestInTheBacklog();
     void outOfDescriptorsPausesAndResumes();
+    void openFileLimitRaisedToHardLimit();
     void slowStreamedBodyTimesOut();
     void slowBufferedBodyTimesOut();
 
@@ -302,6 +324,29 @@ void tst_ProxyLimits::slowBufferedBodyTimesOut()
     // Only this test's stats request reached the upstream since.
     QCOMPARE(TestSupport::upstreamStats(m_upstreamPort).value(QStringLiteral("received")).toInt(),
              received + 1);
+}
+
+// Started with the usual soft limit (1024 here) below a higher hard limit, holdfastd runs with the hard
+// limit, and says so: 10,000 clients need 10,000 descriptors.
+void tst_ProxyLimits::openFileLimitRaisedToHardLimit()
+{
+    rlimit mine{};
+    QCOMPARE(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+    if (mine.rlim_max != RLIM_INFINITY && mine.rlim_max <= 1024)
+        QSKIP("the hard open-file limit is 1024 or less: there is nothing to raise");
+    // The gateway inherits this process's limits; the test's own needs are far below 1024.
+    const rlimit saved = mine;
+    mine.rlim_cur = 1024;
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &mine), 0);
+    const bool started = startGateway({});
+    QCOMPARE(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+    QVERIFY(started);
+    const QPair<qint64, qint64> limits = openFileLimits(m_gateway.pid());
+    QVERIFY2(limits.first > 1024,
+             qPrintable(QStringLiteral("soft limit %1, hard %2").arg(limits.first).arg(limits.second)));
+    QCOMPARE(limits.first, limits.second);
+    QTRY_VERIFY(m_gateway.output().contains(
+        "open-file limit (RLIMIT_NOFILE): " + QByteArray::number(limits.first) + " (soft limit was 1024)"));
 }
 
 QTEST_GUILESS_MAIN(tst_ProxyLimits)

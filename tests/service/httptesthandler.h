@@ -32,6 +32,12 @@ public:
     void handleRequest(HttpExchange *exchange) override
     {
         const HttpRequestHead &r = exchange->request();
+        if (r.path == QByteArrayView("/big")) {
+            // "/big?<bytes>": that many bytes of a repeating pattern, then the connection closed when
+            // the request says so.
+            exchange->respond(200, "application/octet-stream", bigBody(r.query.toByteArray().toLongLong()));
+            return;
+        }
         if (r.path == QByteArrayView("/events")) {
             HttpHeaders headers;
             headers.append("Content-Type", "text/event-stream");
@@ -63,6 +69,14 @@ public:
         o.insert(QStringLiteral("body"), QString::fromLatin1(exchange->bufferedBody()));
         o.insert(QStringLiteral("peer"), QString::fromLatin1(r.peerAddressText));
         exchange->respond(200, "application/json", QJsonDocument(o).toJson(QJsonDocument::Compact));
+    }
+
+    static QByteArray bigBody(qint64 size)
+    {
+        QByteArray body(size, Qt::Uninitialized);
+        for (qint64 i = 0; i < size; ++i)
+            body[i] = char('a' + i % 23);
+        return body;
     }
 
     void exchangeAborted() override
@@ -109,15 +123,25 @@ public:
     }
     int connectionCount()
     {
-        int n = 0;
-        QMetaObject::invokeMethod(
-            &m_anchor, [&] { n = m_server->connectionCount(); }, Qt::BlockingQueuedConnection);
-        return n;
+        return inServerThread([](HttpServer *s) { return s->connectionCount(); });
+    }
+    int readBuffersInUse()
+    {
+        return inServerThread([](HttpServer *s) { return s->readBuffersInUse(); });
     }
 
     HttpTestHandler handler;
 
 private:
+    template<typename Read>
+    int inServerThread(Read read)
+    {
+        int n = 0;
+        QMetaObject::invokeMethod(
+            &m_anchor, [&] { n = read(m_server); }, Qt::BlockingQueuedConnection);
+        return n;
+    }
+
     struct Anchor : QObject
     {
         explicit Anchor(QThread *thread) { moveToThread(thread); }

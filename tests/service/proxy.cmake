@@ -30,3 +30,22 @@ holdfast_add_test(tst_httpserver
 if(TARGET holdfastd)
     add_dependencies(tst_proxy holdfastd)
 endif()
+
+# The HTTP machinery as the Windows build compiles it (QtStreamSocket for clients, no epoll), compile-checked
+# with the MinGW-w64 cross compiler like service/host's Windows files (tests/service/host.cmake).
+find_program(HOLDFAST_MINGW_CXX NAMES x86_64-w64-mingw32-g++-posix x86_64-w64-mingw32-g++)
+if(HOLDFAST_MINGW_CXX)
+    set(qt_network_includes "$<TARGET_PROPERTY:Qt6::Network,INTERFACE_INCLUDE_DIRECTORIES>")
+    foreach(file service/http/streamsockets_generic.cpp service/http/qtstreamsocket.cpp
+            service/http/httpserver.cpp service/http/httpconnection.cpp service/http/sockettunnel.cpp
+            service/proxy/upstreamconnection.cpp)
+        string(MAKE_C_IDENTIFIER ${file} id)
+        add_test(NAME mingw_${id}
+            COMMAND ${HOLDFAST_MINGW_CXX} -std=c++17 -Wall -Wextra -Werror -fsyntax-only -DQT_NO_CAST_FROM_ASCII
+                    -I${PROJECT_SOURCE_DIR}/service/http -I${PROJECT_SOURCE_DIR}/service/proxy
+                    -isystem ${LLHTTP_INCLUDE_DIR}
+                    "-isystem;$<JOIN:${qt_network_includes},;-isystem;>" ${PROJECT_SOURCE_DIR}/${file}
+            COMMAND_EXPAND_LISTS)
+        set_tests_properties(mingw_${id} PROPERTIES LABELS "unit;windows")
+    endforeach()
+endif()

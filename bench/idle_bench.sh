@@ -8,26 +8,16 @@
 # CONNECTIONS keep-alive connections, then idle_clients opens IDLE connections, one answered request on
 # each, and holds them idle; VmRSS is read before and after (holdfastd: the process; nginx: its workers),
 # and wrk runs again beside the idle connections. Environment: IDLE (10000), DURATION (5s),
-# CONNECTIONS (64), THREADS (2). Runs as root or with a hard open-file limit above IDLE.
+# CONNECTIONS (64), THREADS (2), BASE_PORT (18490, and the 4 ports above it). Runs as root or with a hard open-file limit above IDLE.
 set -euo pipefail
 
 BUILD_DIR=${1:-build}
-HOLDFASTD=${HOLDFASTD:-$BUILD_DIR/service/holdfastd}
 IDLE_CLIENTS=$BUILD_DIR/bench/idle_clients
 IDLE=${IDLE:-10000}
-DURATION=${DURATION:-5s}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
-UPSTREAM_PORT=${UPSTREAM_PORT:-18490}
-NGINX_PORT=${NGINX_PORT:-18491}
-HOLDFAST_PORT=${HOLDFAST_PORT:-18492}
-ADMIN_PORT=${ADMIN_PORT:-18493}
-BEFORE_PORT=${BEFORE_PORT:-18494}
 
 . "$(dirname "$0")/lib.sh"
-bench_init idle-bench
-need_tools nginx wrk
-need_programs "$HOLDFASTD" "$IDLE_CLIENTS"
+proxy_bench_init idle-bench "$BUILD_DIR" 18490
+need_programs "$IDLE_CLIENTS"
 # Every process started from here inherits it: the idle clients, nginx and holdfastd each hold IDLE sockets.
 ulimit -n $((IDLE * 2 + 4096)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -gt "$IDLE" ] || bench_fail "the open-file limit ($(ulimit -n)) is below IDLE=$IDLE"

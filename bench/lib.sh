@@ -25,6 +25,22 @@ etcd_bench_init() { # NAME BUILD_DIR DEFAULT_BASE_PORT: bench_init, and the prog
     export SYNC_PROBE_LOG="$WORK/holdfastd.log"
 }
 
+proxy_bench_init() { # NAME BUILD_DIR DEFAULT_BASE_PORT: bench_init, wrk's settings and the ports of the proxy benchmarks
+    bench_init "$1"
+    HOLDFASTD=${HOLDFASTD:-$2/service/holdfastd}
+    DURATION=${DURATION:-5s}
+    CONNECTIONS=${CONNECTIONS:-64}
+    THREADS=${THREADS:-2}
+    BASE_PORT=${BASE_PORT:-$3}
+    UPSTREAM_PORT=$BASE_PORT
+    NGINX_PORT=$((BASE_PORT + 1))
+    HOLDFAST_PORT=$((BASE_PORT + 2))
+    ADMIN_PORT=$((BASE_PORT + 3))
+    BEFORE_PORT=$((BASE_PORT + 4))
+    need_tools nginx wrk
+    need_programs "$HOLDFASTD"
+}
+
 bench_init() { # NAME
     BENCH_NAME=$1
     WORK=$(mktemp -d "/tmp/holdfast-$1.XXXXXX")

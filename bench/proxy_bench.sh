@@ -6,28 +6,18 @@
 # An nginx upstream answers "return 200"; nginx (2 workers, upstream keepalive) and
 # `holdfastd --standalone` (2 workers) proxy to it. wrk drives each with 64 keep-alive connections,
 # in interleaved rounds so that drift in the machine hits every contender alike. Environment:
-# ROUNDS (3), DURATION (5s), CONNECTIONS (64), THREADS (2); HOLDFASTD (the build's); HOLDFASTD_BEFORE (a second
-# holdfastd, e.g. main's, measured in the same rounds: before/after figures from one run). Each row also
-# gives the proxy's CPU time per request (its processes' user + system time over the run / requests), a
-# figure that moves less than req/s on a shared machine.
+# ROUNDS (3), DURATION (5s), CONNECTIONS (64), THREADS (2), BASE_PORT (18480, and the 4 ports above it);
+# HOLDFASTD (the build's); HOLDFASTD_BEFORE (a second holdfastd, e.g. main's, measured in the same
+# rounds: before/after figures from one run). Each row also gives the proxy's CPU time per request (its
+# processes' user + system time over the run / requests), a figure that moves less than req/s on a
+# shared machine.
 set -euo pipefail
 
 BUILD_DIR=${1:-build}
-HOLDFASTD=${HOLDFASTD:-$BUILD_DIR/service/holdfastd}
 ROUNDS=${ROUNDS:-3}
-DURATION=${DURATION:-5s}
-CONNECTIONS=${CONNECTIONS:-64}
-THREADS=${THREADS:-2}
-UPSTREAM_PORT=${UPSTREAM_PORT:-18480}
-NGINX_PORT=${NGINX_PORT:-18481}
-HOLDFAST_PORT=${HOLDFAST_PORT:-18482}
-ADMIN_PORT=${ADMIN_PORT:-18483}
-BEFORE_PORT=${BEFORE_PORT:-18484}
 
 . "$(dirname "$0")/lib.sh"
-bench_init proxy-bench
-need_tools nginx wrk
-need_programs "$HOLDFASTD"
+proxy_bench_init proxy-bench "$BUILD_DIR" 18480
 
 start_nginx_upstream "$UPSTREAM_PORT"
 start_nginx_proxy "$NGINX_PORT" "$UPSTREAM_PORT"

@@ -7,6 +7,7 @@
 #include "gatewayevent.h"
 #include "gatewaystatus.h"
 #include "persister.h"
+#include "syncobjects.h"
 #include "validationerror.h"
 
 #include <QDateTime>
@@ -105,35 +106,8 @@ signals:
     void persistFinished(const GatewayEvent::Persisted &result);
 
 private:
-    // One stored value read and validated, touching nothing of the controller: made on any thread.
-    struct Parsed
-    {
-        ObjectKind kind = ObjectKind::Route;
-        QString id;
-        RoutePtr route; // the one of kind's three that is set, when valid
-        UpstreamPtr upstream;
-        ServicePtr service;
-        QString rejection; // why not, when invalid
-    };
-    struct Objects;
-    // With `known`, an object whose canonical JSON equals that of the one `known` holds under its id is
-    // that object, not a new one: a full sync after a restart from the local copy (or a resync) then
-    // shares what did not change instead of holding the configuration twice.
-    static Parsed parse(ObjectKind kind, const QString &id, const QByteArray &value,
-                        const Objects *known = nullptr);
-
-    struct Objects
-    {
-        ConfigSnapshot::Routes routes;
-        ConfigSnapshot::Upstreams upstreams;
-        ConfigSnapshot::Services services;
-
-        // Stores a valid parsed object.
-        void put(const Parsed &parsed);
-        void remove(ObjectKind kind, const QString &id);
-        // Copies the object `id` of `kind` from `from`, when it has one.
-        void copyFrom(const Objects &from, ObjectKind kind, const QString &id);
-    };
+    using Parsed = SyncObjects::Parsed;
+    using Objects = SyncObjects;
 
     void onSnapshotStarted();
     void onSnapshotPart(qint64 revision, const QList<SourceObject> &objects);
@@ -145,8 +119,6 @@ private:
     void onStartupWaitOver();
     void onPersisted(const Persister::Result &result);
 
-    // The kind of "routes/12" (and "12" in *id); nullopt for keys the gateway ignores.
-    static std::optional<ObjectKind> classify(const QString &key, QString *id);
     // Stores a parsed value in `objects`; false (with the rejection recorded) when it is invalid.
     bool putObject(Objects *objects, const QString &key, const Parsed &parsed, qint64 revision);
     void reject(const QString &key, const QString &reason, qint64 revision);

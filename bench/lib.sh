@@ -15,11 +15,7 @@ etcd_bench_init() { # NAME BUILD_DIR DEFAULT_BASE_PORT: bench_init, and the prog
     GENCONFIG=$1/bench/genconfig
     UPSTREAM=$1/tests/support/holdfast_test_upstream
     BASE_PORT=${BASE_PORT:-$2}
-    ETCD_PORT=$BASE_PORT
-    PEER_PORT=$((BASE_PORT + 1))
-    UPSTREAM_PORT=$((BASE_PORT + 2))
-    PROXY_PORT=$((BASE_PORT + 3))
-    ADMIN_PORT=$((BASE_PORT + 4))
+    assign_ports "$BASE_PORT" ETCD_PORT PEER_PORT UPSTREAM_PORT PROXY_PORT ADMIN_PORT
     need_tools etcd curl
     need_programs "$HOLDFASTD" "$PROBE" "$GENCONFIG" "$UPSTREAM"
     export SYNC_PROBE_LOG="$WORK/holdfastd.log"
@@ -32,13 +28,18 @@ proxy_bench_init() { # NAME BUILD_DIR DEFAULT_BASE_PORT: bench_init, wrk's setti
     CONNECTIONS=${CONNECTIONS:-64}
     THREADS=${THREADS:-2}
     BASE_PORT=${BASE_PORT:-$3}
-    UPSTREAM_PORT=$BASE_PORT
-    NGINX_PORT=$((BASE_PORT + 1))
-    HOLDFAST_PORT=$((BASE_PORT + 2))
-    ADMIN_PORT=$((BASE_PORT + 3))
-    BEFORE_PORT=$((BASE_PORT + 4))
+    assign_ports "$BASE_PORT" UPSTREAM_PORT NGINX_PORT HOLDFAST_PORT ADMIN_PORT BEFORE_PORT
     need_tools nginx wrk
     need_programs "$HOLDFASTD"
+}
+
+assign_ports() { # BASE NAME...: the first NAME is set to BASE, the next to BASE + 1, and so on
+    local port=$1 name
+    shift
+    for name in "$@"; do
+        printf -v "$name" '%s' "$port"
+        port=$((port + 1))
+    done
 }
 
 bench_init() { # NAME

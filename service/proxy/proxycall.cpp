@@ -1,8 +1,8 @@
 #include "proxycall.h"
 
-#include "connectionlist.h"
 #include "hashkey.h"
 #include "httpformat.h"
+#include "proxyheaders.h"
 #include "upstreamhealth.h"
 
 #include <QLoggingCategory>
@@ -10,59 +10,6 @@
 Q_LOGGING_CATEGORY(lcProxy, "holdfast.proxy", QtInfoMsg)
 
 namespace {
-
-enum class Field
-{
-    Other,
-    Hop, // hop-by-hop: never forwarded
-    Host,
-    ContentLength,
-    Expect,
-    XForwardedFor,
-    XForwarded, // X-Forwarded-Proto, -Host, -Port, X-Real-IP: set by the proxy
-};
-
-// Classifies a field name by its length first, so most names cost one switch and no comparison.
-Field classify(QByteArrayView name)
-{
-    const auto is = [&](QByteArrayView lower) { return HttpHeaders::equalsIgnoringCase(name, lower); };
-    switch (name.size()) {
-    case 2:
-        return is("te") ? Field::Hop : Field::Other;
-    case 4:
-        return is("host") ? Field::Host : Field::Other;
-    case 6:
-        return is("expect") ? Field::Expect : Field::Other;
-    case 7:
-        return (is("trailer") || is("upgrade")) ? Field::Hop : Field::Other;
-    case 9:
-        return is("x-real-ip") ? Field::XForwarded : Field::Other;
-    case 10:
-        return (is("connection") || is("keep-alive")) ? Field::Hop : Field::Other;
-    case 14:
-        return is("content-length") ? Field::ContentLength : Field::Other;
-    case 15:
-        return is("x-forwarded-for") ? Field::XForwardedFor : Field::Other;
-    case 16:
-        if (is("proxy-connection"))
-            return Field::Hop;
-        return (is("x-forwarded-host") || is("x-forwarded-port")) ? Field::XForwarded : Field::Other;
-    case 17:
-        if (is("transfer-encoding"))
-            return Field::Hop;
-        return is("x-forwarded-proto") ? Field::XForwarded : Field::Other;
-    default:
-        return Field::Other;
-    }
-}
-
-void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
-{
-    out.append(name.data(), name.size());
-    out.append(": ", 2);
-    out.append(value.data(), value.size());
-    out.append("\r\n", 2);
-}
 
 // RFC 9110's idempotent methods: sending one twice means no more than sending it once.
 bool isIdempotent(QByteArrayView method)
@@ -86,23 +33,6 @@ bool isIdempotent(QByteArrayView method)
 int statusFor(UpstreamConnection::Failure failure)
 {
     return UpstreamConnection::isTimeout(failure) ? 504 : 502;
-}
-
-// "Upgrade: websocket" (a token of the list, in any case): the only protocol tunnelled.
-bool asksForWebSocket(const HttpHeaders &headers)
-{
-    const QByteArrayView upgrade = headers.value("upgrade");
-    qsizetype start = 0;
-    while (start <= upgrade.size()) {
-        qsizetype end = upgrade.indexOf(',', start);
-        if (end < 0)
-            end = upgrade.size();
-        QByteArrayView token = upgrade.sliced(start, end - start).trimmed();
-        if (HttpHeaders::equalsIgnoringCase(token, "websocket"))
-            return true;
-        start = end + 1;
-    }
-    return false;
 }
 
 int msFromSeconds(double seconds)
@@ -147,7 +77,7 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     // Only a bodyless GET can be a WebSocket handshake (RFC 6455 section 4.1).
     const HttpRequestHead &asked = exchange->request();
     m_upgrade = target->websocket && asked.upgrade && asked.method == "GET" && !asked.hasBody() &&
-                asksForWebSocket(asked.headers);
+                ProxyHeaders::asksForWebSocket(asked.headers);
     m_replay.resize(0);
     m_upstreamAddrs.resize(0);
     m_upstreamStatuses.resize(0);
@@ -249,102 +179,14 @@ void ProxyCall::upstreamConnected()
     sendRequest();
 }
 
-void ProxyCall::buildRequestHead(QByteArray &out)
-{
-    const HttpRequestHead &request = *m_request;
-    const Upstream &upstream = *m_entry->upstream;
-    const UpstreamNode &node = upstream.nodes[m_node];
-    out.resize(0);
-    out.append(request.method.data(), request.method.size());
-    out.append(' ');
-    out.append(m_forwardTarget.isEmpty() ? request.target : m_forwardTarget);
-    out.append(" HTTP/1.1\r\nHost: ");
-    switch (upstream.passHost) {
-    case Upstream::PassHost::Pass:
-        if (!request.authority.isEmpty()) {
-            out.append(request.authority);
-            break;
-        }
-        Q_FALLTHROUGH();
-    case Upstream::PassHost::Node:
-        if (node.host.contains(':')) {
-            out.append('[');
-            out.append(node.host);
-            out.append(']');
-        } else {
-            out.append(node.host);
-        }
-        if (node.port != 80) {
-            out.append(':');
-            HttpFormat::appendNumber(out, node.port);
-        }
-        break;
-    case Upstream::PassHost::Rewrite:
-        out.append(upstream.upstreamHost);
-        break;
-    }
-    out.append("\r\n");
-
-    const HttpHeaders &headers = request.headers;
-    // Fields the Connection header names are hop-by-hop too ("Connection: close, X-Foo").
-    const ConnectionList connection(headers.value("connection"));
-    // Every X-Forwarded-For field of the client joins one list, the peer appended (nginx's
-    // $proxy_add_x_forwarded_for): an upstream reading only the first or the last field sees the same.
-    QByteArray &forwardedFor = m_forwardedFor;
-    forwardedFor.resize(0);
-    for (int i = 0; i < headers.size(); ++i) {
-        const QByteArrayView name = headers.name(i);
-        switch (classify(name)) {
-        case Field::Other:
-            if (connection.contains(name))
-                break;
-            appendField(out, name, headers.value(i));
-            break;
-        case Field::XForwardedFor:
-            if (!headers.value(i).isEmpty()) {
-                forwardedFor.append(headers.value(i).data(), headers.value(i).size());
-                forwardedFor.append(", ", 2);
-            }
-            break;
-        case Field::Hop:
-        case Field::Host:
-        case Field::ContentLength:
-        case Field::Expect:
-        case Field::XForwarded:
-            break;
-        }
-    }
-    out.append("X-Forwarded-For: ");
-    out.append(forwardedFor);
-    out.append(request.peerAddressText);
-    out.append("\r\nX-Real-IP: ");
-    out.append(m_clientAddress);
-    out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
-    HttpFormat::appendNumber(out, request.localPort);
-    out.append("\r\n");
-    if (!request.authority.isEmpty())
-        appendField(out, "X-Forwarded-Host", request.authority);
-    if (m_upgrade) {
-        // nginx's proxy_set_header Upgrade $http_upgrade; Connection "upgrade".
-        appendField(out, "Upgrade", headers.value("upgrade"));
-        out.append("Connection: upgrade\r\n");
-    }
-    if (request.chunked) {
-        out.append("Transfer-Encoding: chunked\r\n");
-    } else if (request.contentLength >= 0) {
-        out.append("Content-Length: ");
-        HttpFormat::appendNumber(out, request.contentLength);
-        out.append("\r\n");
-    }
-    out.append("\r\n");
-}
-
 void ProxyCall::sendRequest()
 {
     if (!m_exchange || !m_connection)
         return;
     const HttpRequestHead &request = m_exchange->request();
-    buildRequestHead(m_head);
+    ProxyHeaders::writeRequestHead(m_head, m_forwardedFor, *m_request, *m_entry->upstream,
+                                   m_entry->upstream->nodes[m_node],
+                                   {m_forwardTarget, m_clientAddress, m_upgrade});
     m_connection->beginRequest(request.isHead);
     // Head and what is known of the body leave in one send.
     m_connection->holdOutput();
@@ -444,27 +286,9 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
     if (m_entry->health)
         m_entry->health->report(m_node, UpstreamHealth::Outcome::httpStatus(head.status));
 
-    m_responseHeaders.clear();
-    if (head.status == 101) {
-        // Answered in upstreamResponseComplete(), which follows at once (a 101 has no body).
-        for (int i = 0; i < head.headers.size(); ++i) {
-            const QByteArrayView name = head.headers.name(i);
-            const Field field = classify(name);
-            if (field != Field::Hop && field != Field::ContentLength)
-                m_responseHeaders.append(name, head.headers.value(i));
-        }
-        m_responseHeaders.append("Upgrade", head.headers.value("upgrade"));
-        m_responseHeaders.append("Connection", "upgrade");
-        return;
-    }
-    const ConnectionList connection(head.headers.value("connection"));
-    for (int i = 0; i < head.headers.size(); ++i) {
-        const QByteArrayView name = head.headers.name(i);
-        const Field field = classify(name);
-        if (field == Field::Hop || field == Field::ContentLength || connection.contains(name))
-            continue;
-        m_responseHeaders.append(name, head.headers.value(i));
-    }
+    ProxyHeaders::copyResponseFields(head, &m_responseHeaders);
+    if (head.status == 101)
+        return; // answered in upstreamResponseComplete(), which follows at once (a 101 has no body)
     qint64 length = -1;
     if (!head.chunked && head.contentLength >= 0)
         length = head.contentLength;

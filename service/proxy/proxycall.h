@@ -60,7 +60,6 @@ private:
     void startTunnel();
     // `record`: count the request and log it now (a tunnel does so when it ends instead).
     void complete(int status, bool record = true);
-    void buildRequestHead(QByteArray &out);
 
     ProxyHandler *m_handler;
     HttpExchange *m_exchange = nullptr;

@@ -5,6 +5,7 @@
 #include "irequesthandler.h"
 
 #include <QLoggingCategory>
+#include <QTimer>
 
 #include <utility>
 
@@ -403,6 +404,8 @@ SocketTunnel *HttpConnection::switchProtocols(const HttpHeaders &headers,
         execute();
     if (m_state != State::Dispatched || m_req.headSent || !m_req.requestDone) {
         upstream->abort();
+        // Deleted on the next turn: this may run inside the upstream socket's own event callback.
+        QTimer::singleShot(0, [socket = upstream.release()] { delete socket; });
         if (m_state != State::Closed)
             close(false);
         return nullptr;

@@ -31,6 +31,40 @@ void QtStreamSocket::setHandler(Handler *handler)
         m_closedReported = true;
         m_handler->socketClosed();
     });
+    m_connections[3] = QObject::connect(m_socket, &QTcpSocket::connected, [this] {
+        m_connecting = false;
+        m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
+        m_handler->socketConnected();
+    });
+    m_connections[4] =
+        QObject::connect(m_socket, &QTcpSocket::errorOccurred, [this](QAbstractSocket::SocketError error) {
+            // After the connection is up, disconnected() reports the end.
+            if (!m_connecting || m_quiet || m_closedReported)
+                return;
+            m_connecting = false;
+            m_connectError = error == QAbstractSocket::HostNotFoundError       ? ConnectError::HostNotFound
+                             : error == QAbstractSocket::RemoteHostClosedError ? ConnectError::Reset
+                                                                               : ConnectError::Refused;
+            m_closedReported = true;
+            m_handler->socketClosed();
+        });
+}
+
+std::unique_ptr<QtStreamSocket> QtStreamSocket::connectTo(const QByteArray &host, quint16 port,
+                                                          qint64 readBufferSize, Handler *handler)
+{
+    auto *socket = new QTcpSocket;
+    socket->setReadBufferSize(readBufferSize);
+    auto stream = std::make_unique<QtStreamSocket>(socket);
+    stream->setHandler(handler);
+    stream->connectToHost(QString::fromLatin1(host), port);
+    return stream;
+}
+
+void QtStreamSocket::connectToHost(const QString &host, quint16 port)
+{
+    m_connecting = true;
+    m_socket->connectToHost(host, port);
 }
 
 qint64 QtStreamSocket::read(char *data, qint64 max)

@@ -32,7 +32,7 @@ bool RawStreamSocket::start(QString *error)
 {
     const int flags = ::fcntl(m_fd, F_GETFL);
     const int one = 1;
-    m_interest = EPOLLIN | EPOLLRDHUP;
+    m_interest = m_connecting ? quint32(EPOLLOUT) : quint32(EPOLLIN | EPOLLRDHUP);
     if (flags < 0 || ::fcntl(m_fd, F_SETFL, flags | O_NONBLOCK) < 0 ||
         ::setsockopt(m_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
         !m_poller->add(m_fd, this, m_interest)) {
@@ -43,6 +43,34 @@ bool RawStreamSocket::start(QString *error)
         return false;
     }
     return true;
+}
+
+bool RawStreamSocket::startConnecting(QString *error)
+{
+    m_connecting = true;
+    return start(error);
+}
+
+void RawStreamSocket::connectDone(quint32 events)
+{
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(m_fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0)
+        error = errno;
+    m_connecting = false;
+    if (error == 0 && !(events & (EPOLLERR | EPOLLHUP))) {
+        updateInterest();
+        if (m_handler)
+            m_handler->socketConnected();
+        if (m_fd >= 0 && m_outPos < m_out.size())
+            flushQueue(); // what was written while connecting
+        return;
+    }
+    m_connectError = error == ECONNRESET ? ConnectError::Reset : ConnectError::Refused;
+    m_failed = true;
+    m_poller->remove(m_fd, this);
+    m_interest = 0;
+    reportClosed(false);
 }
 
 qint64 RawStreamSocket::read(char *data, qint64 max)
@@ -76,7 +104,10 @@ void RawStreamSocket::write(QByteArrayView data)
 {
     if (m_fd < 0 || m_closing || m_failed || data.isEmpty())
         return;
-    if (m_outPos == m_out.size()) {
+    if (m_outPos == m_out.size() && m_connecting) {
+        m_out.resize(0);
+        m_outPos = 0;
+    } else if (m_outPos == m_out.size()) {
         for (;;) {
             const ssize_t n = ::send(m_fd, data.data(), size_t(data.size()), MSG_NOSIGNAL);
             if (n >= 0) {
@@ -160,7 +191,9 @@ void RawStreamSocket::updateInterest()
     if (m_fd < 0)
         return;
     quint32 want = 0;
-    if (!m_closing && !m_peerClosed)
+    if (m_connecting)
+        want = EPOLLOUT;
+    else if (!m_closing && !m_peerClosed)
         want = m_reading ? (EPOLLIN | EPOLLRDHUP) : EPOLLRDHUP;
     if (m_outPos < m_out.size() && !m_failed)
         want |= EPOLLOUT;
@@ -172,6 +205,10 @@ void RawStreamSocket::updateInterest()
 
 void RawStreamSocket::pollEvents(quint32 events)
 {
+    if (m_connecting) {
+        connectDone(events);
+        return;
+    }
     if (events & EPOLLOUT) {
         flushQueue();
         if (m_fd < 0)

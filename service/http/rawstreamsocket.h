@@ -23,6 +23,9 @@ public:
 
     // False (the descriptor closed, `error` set) when it cannot be watched.
     bool start(QString *error);
+    // As start(), for a descriptor whose non-blocking connect() is under way: the handler hears
+    // socketConnected() once it is up, or socketClosed() (with connectError()) if it fails.
+    bool startConnecting(QString *error);
 
     void setHandler(Handler *handler) override { m_handler = handler; }
     qint64 read(char *data, qint64 max) override;
@@ -33,12 +36,14 @@ public:
     void closeAfterFlush() override;
     void abort() override;
     bool isOpen() const override { return m_fd >= 0; }
+    ConnectError connectError() const override { return m_connectError; }
     QHostAddress peerAddress() const override;
     quint16 peerPort() const override;
     quint16 localPort() const override;
 
 private:
     void pollEvents(quint32 events) override;
+    void connectDone(quint32 events);
     void flushQueue();
     void updateInterest();
     void closeDescriptor();
@@ -52,7 +57,9 @@ private:
     QByteArray m_out; // m_out[m_outPos, size) is queued
     qsizetype m_outPos = 0;
     quint32 m_interest = 0;
+    ConnectError m_connectError = ConnectError::None;
     bool m_reading = true;
+    bool m_connecting = false;     // writes queue until the connection is up
     bool m_closing = false;        // closeAfterFlush() waits for the queue to drain
     bool m_failed = false;         // a send failed, or the peer reset: nothing more goes out
     bool m_peerClosed = false;     // reported by the poller (hang-up) while not reading

@@ -5,24 +5,36 @@
 #include <QHostAddress>
 #include <QtGlobal>
 
-// Implemented by RawStreamSocket (Linux: a non-blocking descriptor in the server's epoll set, read straight
-// into the caller's buffer) and by QtStreamSocket (a QTcpSocket: Windows, and the upstream side). Not a
+// Implemented by RawStreamSocket (Linux: a non-blocking descriptor in an epoll set, read straight into the
+// caller's buffer) and by QtStreamSocket (a QTcpSocket: Windows, and upstream host names). Not a
 // QObject: a connection's socket costs no more than its descriptor and a few fields. Everything runs in
 // the thread that adopted the socket; the handler is called from the event loop, never from within a
 // call the handler made (read, write, closeAfterFlush, abort).
 class StreamSocket
 {
 public:
+    // Why an outgoing connection (StreamSockets::connectTo()) did not come up.
+    enum class ConnectError
+    {
+        None,
+        Refused,
+        HostNotFound,
+        Reset
+    };
+
     class Handler
     {
     public:
+        // An outgoing connection is up (not called for accepted ones).
+        virtual void socketConnected() {}
         // Bytes, or the end of the stream, can be read.
         virtual void socketReadable() = 0;
         // Queued output went out (some of it, or the last of it).
         virtual void socketWritten() = 0;
         // The connection ended: the peer closed or reset it while nothing was reading (what it sent before
         // may still be read), or the socket failed (called once for these); or a closeAfterFlush()
-        // completed (called again then).
+        // completed (called again then). For an outgoing connection that did not come up, connectError()
+        // says why.
         virtual void socketClosed() = 0;
 
     protected:
@@ -48,6 +60,7 @@ public:
     // Closes now; queued output is dropped; no callback.
     virtual void abort() = 0;
     virtual bool isOpen() const = 0;
+    virtual ConnectError connectError() const { return ConnectError::None; }
 
     virtual QHostAddress peerAddress() const = 0;
     virtual quint16 peerPort() const = 0;

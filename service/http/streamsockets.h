@@ -1,4 +1,4 @@
-// The platform's stream sockets for one server's accepted connections.
+// The platform's stream sockets for one server's accepted connections, or one worker's upstream ones.
 #pragma once
 
 #include "streamsocket.h"
@@ -22,6 +22,12 @@ public:
     // Takes over an accepted, connected descriptor; null (the descriptor closed) with `error` when it
     // cannot. `readBufferSize`: the most a QtStreamSocket buffers (the raw socket buffers nothing).
     std::unique_ptr<StreamSocket> adopt(qintptr descriptor, qint64 readBufferSize, QString *error);
+    // Starts connecting to `host` (an address, or a name resolved by Qt's socket) on behalf of `handler`,
+    // with TCP_NODELAY: socketConnected() or socketClosed() follows. Null, with `failure` set, when it
+    // failed at once.
+    std::unique_ptr<StreamSocket> connectTo(const QByteArray &host, quint16 port, qint64 readBufferSize,
+                                            StreamSocket::Handler *handler,
+                                            StreamSocket::ConnectError *failure);
 
 private:
     struct Private;

@@ -23,3 +23,11 @@ std::unique_ptr<StreamSocket> StreamSockets::adopt(qintptr descriptor, qint64 re
     socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     return std::make_unique<QtStreamSocket>(socket);
 }
+
+std::unique_ptr<StreamSocket> StreamSockets::connectTo(const QByteArray &host, quint16 port,
+                                                       qint64 readBufferSize, StreamSocket::Handler *handler,
+                                                       StreamSocket::ConnectError *failure)
+{
+    Q_UNUSED(failure); // Qt reports every failure through the handler
+    return QtStreamSocket::connectTo(host, port, readBufferSize, handler);
+}

@@ -2,9 +2,9 @@
 
 #include "httpclock.h"
 #include "llhttpsettings.h"
+#include "streamsockets.h"
 
 #include <QLoggingCategory>
-#include <QTcpSocket>
 
 #include <utility>
 
@@ -23,23 +23,17 @@ inline UpstreamConnection *self(llhttp_t *p)
 
 } // namespace
 
-UpstreamConnection::UpstreamConnection(QByteArray nodeKey, QByteArray host, quint16 port, QObject *parent)
+UpstreamConnection::UpstreamConnection(QByteArray nodeKey, QByteArray host, quint16 port,
+                                       StreamSockets *sockets, QObject *parent)
     : QObject(parent)
     , m_nodeKey(std::move(nodeKey))
     , m_host(std::move(host))
     , m_port(port)
-    , m_stream(std::make_unique<QtStreamSocket>(new QTcpSocket))
-    , m_socket(m_stream->socket())
-    , m_output(m_stream.get())
+    , m_sockets(sockets)
+    , m_output(nullptr)
 {
     llhttpStart(&m_parser, this);
     m_in.resize(ReadChunk);
-    m_socket->setReadBufferSize(ReadBuffer);
-    connect(m_socket, &QTcpSocket::connected, this, &UpstreamConnection::onConnected);
-    connect(m_socket, &QTcpSocket::readyRead, this, &UpstreamConnection::onReadyRead);
-    connect(m_socket, &QTcpSocket::bytesWritten, this, &UpstreamConnection::onBytesWritten);
-    connect(m_socket, &QTcpSocket::errorOccurred, this, &UpstreamConnection::onError);
-    connect(m_socket, &QTcpSocket::disconnected, this, &UpstreamConnection::onDisconnected);
 }
 
 UpstreamConnection::~UpstreamConnection() = default;
@@ -48,18 +42,35 @@ void UpstreamConnection::connectToNode()
 {
     m_connecting = true;
     m_connectDeadline = HttpClock::nowMs() + m_timeouts.connectMs;
-    m_socket->connectToHost(QString::fromLatin1(m_host), m_port);
+    StreamSocket::ConnectError failure = StreamSocket::ConnectError::None;
+    // A Qt socket may report its failure from within connectTo(): fail() copes with m_stream still null.
+    std::unique_ptr<StreamSocket> stream = m_sockets->connectTo(m_host, m_port, ReadBuffer, this, &failure);
+    if (!stream) {
+        fail(failure == StreamSocket::ConnectError::Reset ? Failure::Reset : Failure::Refused);
+        return;
+    }
+    m_stream = std::move(stream);
+    m_output = SocketOutput(m_stream.get());
+    if (m_failed)
+        m_stream->abort();
 }
 
 bool UpstreamConnection::isConnected() const
 {
-    return !m_failed && !m_eof && m_socket->state() == QAbstractSocket::ConnectedState;
+    return !m_failed && !m_eof && !m_connecting && m_stream && m_stream->isOpen();
 }
 
-void UpstreamConnection::onConnected()
+void UpstreamConnection::setReading(bool on)
 {
+    if (m_stream)
+        m_stream->setReading(on);
+}
+
+void UpstreamConnection::socketConnected()
+{
+    if (m_failed)
+        return;
     m_connecting = false;
-    m_socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     m_output.noteProgress();
     if (m_observer)
         m_observer->upstreamConnected();
@@ -72,6 +83,8 @@ void UpstreamConnection::beginRequest(bool headRequest)
     m_busy = true;
     m_complete = false;
     m_headDelivered = false;
+    if (m_readPaused)
+        setReading(true);
     m_readPaused = false;
     m_congested = false;
     m_readDeadline = 0;
@@ -84,7 +97,7 @@ void UpstreamConnection::write(QByteArrayView data)
     if (m_failed)
         return;
     m_output.write(data);
-    if (m_socket->bytesToWrite() > OutputHighWater)
+    if (m_stream->bytesToWrite() > OutputHighWater)
         m_congested = true;
 }
 
@@ -95,7 +108,7 @@ void UpstreamConnection::releaseOutput()
         return;
     }
     m_output.release();
-    if (m_socket->bytesToWrite() > OutputHighWater)
+    if (m_stream->bytesToWrite() > OutputHighWater)
         m_congested = true;
 }
 
@@ -104,7 +117,6 @@ void UpstreamConnection::requestSent()
     releaseOutput();
     if (m_failed)
         return;
-    m_socket->flush(); // the request is whole: send it now, not on the next turn of the event loop
     if (m_readDeadline == 0)
         m_readDeadline = HttpClock::nowMs() + m_timeouts.readMs;
 }
@@ -114,10 +126,12 @@ qint64 UpstreamConnection::pendingOutput() const
     return m_output.pending();
 }
 
-void UpstreamConnection::onBytesWritten()
+void UpstreamConnection::socketWritten()
 {
+    if (m_failed)
+        return;
     m_output.noteProgress();
-    if (m_congested && m_socket->bytesToWrite() <= OutputLowWater) {
+    if (m_congested && m_stream->bytesToWrite() <= OutputLowWater) {
         m_congested = false;
         if (m_observer)
             m_observer->upstreamWritable();
@@ -126,7 +140,10 @@ void UpstreamConnection::onBytesWritten()
 
 void UpstreamConnection::pauseReading()
 {
+    if (m_readPaused)
+        return;
     m_readPaused = true;
+    setReading(false); // the bytes wait in the kernel, which pushes back on the upstream
 }
 
 void UpstreamConnection::resumeReading()
@@ -134,6 +151,7 @@ void UpstreamConnection::resumeReading()
     if (!m_readPaused)
         return;
     m_readPaused = false;
+    setReading(true);
     if (m_readDeadline)
         m_readDeadline = HttpClock::nowMs() + m_timeouts.readMs;
     process();
@@ -143,8 +161,8 @@ void UpstreamConnection::resumeReading()
 
 bool UpstreamConnection::reusable() const
 {
-    return m_complete && m_keepAlive && !m_failed && !m_eof && m_inPos == m_inLen &&
-           m_socket->state() == QAbstractSocket::ConnectedState && m_socket->bytesAvailable() == 0;
+    return m_complete && m_keepAlive && !m_failed && !m_eof && m_inPos == m_inLen && m_stream &&
+           m_stream->isOpen() && m_stream->bytesAvailable() == 0;
 }
 
 void UpstreamConnection::markIdle(qint64 nowMs)
@@ -153,6 +171,10 @@ void UpstreamConnection::markIdle(qint64 nowMs)
     m_observer = nullptr;
     m_idleSince = nowMs;
     m_readDeadline = 0;
+    if (m_readPaused) {
+        m_readPaused = false;
+        setReading(true); // whatever the upstream sends or does while idle is heard
+    }
 }
 
 void UpstreamConnection::close()
@@ -161,7 +183,8 @@ void UpstreamConnection::close()
     m_failed = true;
     m_busy = false;
     m_observer = nullptr;
-    m_socket->abort();
+    if (m_stream)
+        m_stream->abort();
     deleteLater();
 }
 
@@ -173,19 +196,19 @@ std::unique_ptr<StreamSocket> UpstreamConnection::takeSocket(QByteArray *unread)
     m_failed = true;
     m_busy = false;
     m_observer = nullptr;
-    disconnect(m_socket, nullptr, this, nullptr);
-    std::unique_ptr<StreamSocket> socket =
-        std::exchange(m_stream, std::make_unique<QtStreamSocket>(new QTcpSocket));
-    // An unconnected stand-in, so that everything else here (close() included) stays valid.
-    m_socket = m_stream->socket();
-    m_output = SocketOutput(m_stream.get());
-    return socket;
+    m_output = SocketOutput(nullptr); // nothing writes any more: m_failed
+    m_stream->setHandler(nullptr);
+    if (m_readPaused)
+        m_stream->setReading(true); // the tunnel reads as it pleases
+    return std::move(m_stream);
 }
 
-void UpstreamConnection::onReadyRead()
+void UpstreamConnection::socketReadable()
 {
     if (!m_busy) {
-        // Idle in the pool: an upstream has nothing to say between requests.
+        // Idle in the pool: an upstream has nothing to say between requests. Not read, so not heard again
+        // (the descriptor is level-triggered) until the pool closes the connection.
+        setReading(false);
         if (!m_failed) {
             m_failed = true;
             emit idleConnectionLost(this);
@@ -225,11 +248,13 @@ void UpstreamConnection::process()
     if (m_processing)
         return;
     m_processing = true;
+    bool ended = false;
     while (m_busy && !m_complete && !m_failed) {
         if (m_readPaused && !m_eof)
             break;
         if (m_inPos == m_inLen) {
-            const qint64 n = m_socket->read(m_in.data(), m_in.size());
+            const qint64 n = m_stream->read(m_in.data(), m_in.size());
+            ended = n < 0;
             if (n <= 0)
                 break;
             m_inPos = 0;
@@ -241,6 +266,10 @@ void UpstreamConnection::process()
             break;
     }
     m_processing = false;
+    if (ended && !m_eof) {
+        handleEof(); // read() saw the end before (or instead of) socketClosed()
+        return;
+    }
     if (m_complete && m_busy && !m_failed)
         deliverComplete();
     else if (m_observer && !m_failed)
@@ -281,30 +310,26 @@ void UpstreamConnection::handleEof()
         fail(Failure::Reset);
 }
 
-void UpstreamConnection::onError(QAbstractSocket::SocketError error)
+void UpstreamConnection::socketClosed()
 {
-    switch (error) {
-    case QAbstractSocket::RemoteHostClosedError:
-        if (m_connecting)
+    if (m_failed)
+        return;
+    if (m_connecting) {
+        // m_stream is null when a Qt socket fails within connectTo(): it says why on its own.
+        switch (m_stream ? m_stream->connectError() : StreamSocket::ConnectError::Refused) {
+        case StreamSocket::ConnectError::HostNotFound:
+            fail(Failure::HostNotFound);
+            break;
+        case StreamSocket::ConnectError::Reset:
             fail(Failure::Reset);
-        else
-            handleEof();
-        break;
-    case QAbstractSocket::ConnectionRefusedError:
-        fail(Failure::Refused);
-        break;
-    case QAbstractSocket::HostNotFoundError:
-        fail(Failure::HostNotFound);
-        break;
-    default:
-        fail(m_connecting ? Failure::Refused : Failure::Reset);
-        break;
+            break;
+        default:
+            fail(Failure::Refused);
+            break;
+        }
+        return;
     }
-}
-
-void UpstreamConnection::onDisconnected()
-{
-    if (!m_failed && !m_eof)
+    if (!m_eof)
         handleEof();
 }
 
@@ -317,7 +342,8 @@ void UpstreamConnection::fail(Failure failure)
     m_output.discard();
     const bool wasBusy = m_busy;
     m_busy = false;
-    m_socket->abort();
+    if (m_stream)
+        m_stream->abort();
     Observer *observer = std::exchange(m_observer, nullptr);
     if (observer)
         observer->upstreamFailed(failure);
@@ -336,7 +362,7 @@ void UpstreamConnection::checkTimeouts(qint64 now)
     }
     if (!m_busy)
         return;
-    if (m_socket->bytesToWrite() > 0 && now - m_output.lastProgress() > m_timeouts.sendMs) {
+    if (m_stream->bytesToWrite() > 0 && now - m_output.lastProgress() > m_timeouts.sendMs) {
         fail(Failure::SendTimeout);
         return;
     }

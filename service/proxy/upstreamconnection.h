@@ -3,23 +3,23 @@
 
 #include "headerfieldreader.h"
 #include "httpresponsehead.h"
-#include "qtstreamsocket.h"
 #include "socketoutput.h"
+#include "streamsocket.h"
 
-#include <QAbstractSocket>
 #include <QByteArray>
 #include <QObject>
 
 #include <llhttp.h>
 #include <memory>
 
-class QTcpSocket;
+class StreamSockets;
 
 // Lives in the worker thread that uses it, as its client connections do. Responses are parsed with
 // llhttp (HTTP_RESPONSE, strict): HEAD, 1xx, 204 and 304 carry no body, a body without length ends when
 // the upstream closes. Reading pauses while the client side is congested, so the upstream is pushed
-// back through TCP rather than buffered.
-class UpstreamConnection : public QObject
+// back through TCP rather than buffered. The socket comes from the worker's StreamSockets: on Linux a
+// non-blocking descriptor in the worker's upstream epoll set, read straight into the parser's buffer.
+class UpstreamConnection : public QObject, private StreamSocket::Handler
 {
     Q_OBJECT
 
@@ -59,7 +59,9 @@ public:
         int readMs = 60000;
     };
 
-    UpstreamConnection(QByteArray nodeKey, QByteArray host, quint16 port, QObject *parent = nullptr);
+    // `sockets` makes the socket and must outlive the connection (the pool owns both).
+    UpstreamConnection(QByteArray nodeKey, QByteArray host, quint16 port, StreamSockets *sockets,
+                       QObject *parent = nullptr);
     ~UpstreamConnection() override;
 
     const QByteArray &nodeKey() const { return m_nodeKey; }
@@ -129,11 +131,13 @@ private:
     static int onBody(llhttp_t *p, const char *at, size_t length);
     static int onMessageComplete(llhttp_t *p);
 
-    void onConnected();
-    void onReadyRead();
-    void onBytesWritten();
-    void onError(QAbstractSocket::SocketError error);
-    void onDisconnected();
+    // StreamSocket::Handler
+    void socketConnected() override;
+    void socketReadable() override;
+    void socketWritten() override;
+    void socketClosed() override;
+
+    void setReading(bool on);
     void process();
     bool execute(const char *data, qsizetype length);
     void deliverComplete();
@@ -143,8 +147,8 @@ private:
     QByteArray m_nodeKey;
     QByteArray m_host;
     quint16 m_port;
-    std::unique_ptr<QtStreamSocket> m_stream;
-    QTcpSocket *m_socket; // m_stream's
+    StreamSockets *m_sockets;
+    std::unique_ptr<StreamSocket> m_stream; // null before connectToNode() and after takeSocket()
     SocketOutput m_output;
     Observer *m_observer = nullptr;
     Timeouts m_timeouts;

@@ -9,6 +9,8 @@ UpstreamPool::UpstreamPool(QObject *parent)
 UpstreamPool::~UpstreamPool()
 {
     closeAll();
+    // Now rather than as children of the QObject, which would be after m_sockets is gone.
+    qDeleteAll(findChildren<UpstreamConnection *>(QString(), Qt::FindDirectChildrenOnly));
 }
 
 UpstreamConnection *UpstreamPool::acquire(const QByteArray &nodeKey, const UpstreamNode &node, bool *reused)
@@ -28,7 +30,7 @@ UpstreamConnection *UpstreamPool::acquire(const QByteArray &nodeKey, const Upstr
         }
     }
     *reused = false;
-    auto *connection = new UpstreamConnection(nodeKey, node.host, node.port, this);
+    auto *connection = new UpstreamConnection(nodeKey, node.host, node.port, &m_sockets, this);
     connect(connection, &UpstreamConnection::idleConnectionLost, this, &UpstreamPool::onIdleLost);
     m_all.insert(connection);
     ++m_opened;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "configobjects.h"
+#include "streamsockets.h"
 #include "upstreamconnection.h"
 
 #include <QByteArray>
@@ -12,7 +13,8 @@
 #include <vector>
 
 // Owned by one worker and used only in its thread, so it takes no lock. Idle connections are kept per
-// node ("host:port"), most recently used first, up to keepalive_pool.size per node.
+// node ("host:port"), most recently used first, up to keepalive_pool.size per node. Their sockets come
+// from the pool's StreamSockets (on Linux one epoll set for all of the worker's upstream sockets).
 class UpstreamPool : public QObject
 {
     Q_OBJECT
@@ -51,6 +53,7 @@ private:
     void onIdleLost(UpstreamConnection *connection);
     void removeIdle(UpstreamConnection *connection);
 
+    StreamSockets m_sockets; // outlives the connections: ~UpstreamPool() deletes them
     QHash<QByteArray, std::vector<Idle>> m_idle;
     std::unordered_set<UpstreamConnection *> m_all;
     quint64 m_opened = 0;

@@ -55,6 +55,7 @@ private slots:
     void holdfastdMemoryStaysFlat();
     void upstreamStatusPassedThrough();
     void refusedIs502();
+    void upstreamByHostName();
     void closedWithoutResponseIs502();
     void readTimeoutIs504();
     void connectTimeoutIs504();
@@ -572,6 +573,25 @@ void TestProxy::refusedIs502()
     const Response r = get(m_port, "/");
     QCOMPARE(r.status, 502);
     QCOMPARE(r.json().value(QStringLiteral("error_msg")).toString(), QStringLiteral("502 Bad Gateway"));
+}
+
+// A node named by host name goes through the socket that resolves names (on Linux the others are raw
+// descriptors): it is proxied and pooled like an address, and a refused one is a 502 like an address.
+void TestProxy::upstreamByHostName()
+{
+    startProxy(1);
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({"localhost:" + QByteArray::number(m_a.port())}) + "}}");
+    const Response first = get(m_port, "/n");
+    QCOMPARE(first.status, 200);
+    QCOMPARE(get(m_port, "/n").json().value(QStringLiteral("connection")).toInt(),
+             first.json().value(QStringLiteral("connection")).toInt());
+    QCOMPARE(m_proxy->upstreamConnectionsOpened(), quint64(1));
+
+    const quint16 dead = TestSupport::freePort();
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({"localhost:" + QByteArray::number(dead)}) + "}}");
+    QCOMPARE(get(m_port, "/").status, 502);
 }
 
 void TestProxy::closedWithoutResponseIs502()

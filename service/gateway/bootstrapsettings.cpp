@@ -238,6 +238,12 @@ std::optional<BootstrapSettings> BootstrapSettings::fromJson(const QByteArray &j
             r.integer(QStringLiteral("max_response_bytes"), &c.maxResponseBytes, 4096,
                       qint64(1024) * 1024 * 1024);
             r.integer(QStringLiteral("page_size"), &c.pageSize, 1, 1000000);
+            r.string(QStringLiteral("full_sync"), &c.fullSync);
+            if (c.fullSync != QLatin1String("auto") && c.fullSync != QLatin1String("grpc") &&
+                c.fullSync != QLatin1String("json"))
+                r.error(
+                    QStringLiteral("full_sync"),
+                    QStringLiteral("expected \"auto\", \"grpc\" or \"json\", got \"%1\"").arg(c.fullSync));
             r.object(QStringLiteral("tls"), [&](Reader &t) {
                 t.string(QStringLiteral("ca"), &c.tlsCa);
                 t.string(QStringLiteral("cert"), &c.tlsCert);
@@ -296,7 +302,8 @@ bool BootstrapSettings::ControlPlane::operator==(const ControlPlane &o) const
     return type == o.type && endpoints == o.endpoints && prefix == o.prefix && username == o.username &&
            password == o.password && tlsCa == o.tlsCa && tlsCert == o.tlsCert && tlsKey == o.tlsKey &&
            timeoutMs == o.timeoutMs && livenessMs == o.livenessMs && backoffInitialMs == o.backoffInitialMs &&
-           backoffMaxMs == o.backoffMaxMs && maxResponseBytes == o.maxResponseBytes && pageSize == o.pageSize;
+           backoffMaxMs == o.backoffMaxMs && maxResponseBytes == o.maxResponseBytes &&
+           pageSize == o.pageSize && fullSync == o.fullSync;
 }
 
 bool BootstrapSettings::Startup::operator==(const Startup &o) const

@@ -52,6 +52,8 @@ struct BootstrapSettings
         int backoffMaxMs = 10000;
         qint64 maxResponseBytes = 64 * 1024 * 1024; // one range page or watch message at most
         int pageSize = 10000; // keys per range request of a full sync (EtcdSettings::pageLimit)
+        // How a full sync reads: "auto" (gRPC, the JSON gateway where gRPC is not served), "grpc", "json".
+        QString fullSync = QStringLiteral("auto");
         bool operator==(const ControlPlane &o) const;
     } controlPlane;
 

@@ -191,6 +191,10 @@ bool Gateway::startSync(QString *error)
     etcd.backoffMaxMs = cp.backoffMaxMs;
     etcd.maxResponseBytes = cp.maxResponseBytes;
     etcd.pageLimit = cp.pageSize;
+    if (cp.fullSync == QLatin1String("grpc"))
+        etcd.fullSyncTransport = EtcdSettings::FullSyncTransport::Grpc;
+    else if (cp.fullSync == QLatin1String("json"))
+        etcd.fullSyncTransport = EtcdSettings::FullSyncTransport::Json;
     // A TLS file that cannot be read would otherwise mean talking to etcd with other trust than meant.
     const QString tlsError = EtcdClient::checkTls(etcd);
     if (!tlsError.isEmpty()) {

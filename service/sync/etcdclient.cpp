@@ -1,6 +1,7 @@
 #include "etcdclient.h"
 
 #include "jsonstreamsplitter.h"
+#include "nullnetworkcache.h"
 
 #include <QFile>
 #include <QJsonDocument>
@@ -9,6 +10,7 @@
 #include <QNetworkRequest>
 #include <QSslCertificate>
 #include <QSslKey>
+#include <QtEndian>
 #include <QTimer>
 
 #include <memory>
@@ -60,6 +62,7 @@ EtcdClient::EtcdClient(const EtcdSettings &settings, QObject *parent)
     : QObject(parent)
     , m_settings(settings)
 {
+    m_nam.setCache(new NullNetworkCache(&m_nam));
     loadTls();
 }
 
@@ -296,25 +299,167 @@ QNetworkReply *EtcdClient::post(const QByteArray &path, const QJsonObject &body,
         request.setSslConfiguration(m_ssl);
     QNetworkReply *reply = m_nam.post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
     m_inFlight.insert(reply);
-    if (path != "/v3/watch") {
-        // A unary answer is held whole before it is parsed: a cluster (or anything posing as one) must
-        // not make it grow without bound. The watch checks each of its messages instead.
-        const qint64 cap = m_settings.maxResponseBytes;
-        connect(reply, &QNetworkReply::downloadProgress, reply, [reply, cap](qint64 received, qint64) {
-            if (received > cap && !reply->property(TooLargeProperty).toBool()) {
-                reply->setProperty(TooLargeProperty, true);
-                reply->abort();
-            }
-        });
-        auto *timer = new QTimer(reply);
-        timer->setSingleShot(true);
-        connect(timer, &QTimer::timeout, reply, [reply] {
-            reply->setProperty(TimedOutProperty, true);
-            reply->abort();
-        });
-        timer->start(m_settings.requestTimeoutMs);
-    }
+    if (path != "/v3/watch")
+        limitUnary(reply);
     return reply;
+}
+
+void EtcdClient::limitUnary(QNetworkReply *reply)
+{
+    // A unary answer is held whole before it is parsed: a cluster (or anything posing as one) must
+    // not make it grow without bound.
+    const qint64 cap = m_settings.maxResponseBytes;
+    connect(reply, &QNetworkReply::downloadProgress, reply, [reply, cap](qint64 received, qint64) {
+        if (received > cap && !reply->property(TooLargeProperty).toBool()) {
+            reply->setProperty(TooLargeProperty, true);
+            reply->abort();
+        }
+    });
+    auto *timer = new QTimer(reply);
+    timer->setSingleShot(true);
+    connect(timer, &QTimer::timeout, reply, [reply] {
+        reply->setProperty(TimedOutProperty, true);
+        reply->abort();
+    });
+    timer->start(m_settings.requestTimeoutMs);
+}
+
+void EtcdClient::grpcRange(const EtcdRangeRequest &request, RangeHandler done)
+{
+    sendGrpcRange(request, std::move(done), true);
+}
+
+void EtcdClient::sendGrpcRange(const EtcdRangeRequest &request, RangeHandler done, bool mayReauthenticate)
+{
+    if (needsToken()) {
+        authenticate([this, request, done](const Response &auth) {
+            if (!auth.ok)
+                done(auth, {});
+            else
+                sendGrpcRange(request, done, false);
+        });
+        return;
+    }
+    QNetworkRequest http(QUrl(m_endpoint + QLatin1String("/etcdserverpb.KV/Range")));
+    http.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/grpc"));
+    // gRPC's status comes in trailers; servers (and proxies) drop them unless the client says it reads them.
+    http.setRawHeader(QByteArrayLiteral("te"), QByteArrayLiteral("trailers"));
+    http.setAttribute(QNetworkRequest::Http2AllowedAttribute, true);
+    http.setAttribute(QNetworkRequest::Http2DirectAttribute, true);
+    if (!m_token.isEmpty())
+        http.setRawHeader(QByteArrayLiteral("token"), m_token); // etcd's gRPC auth metadata
+    if (http.url().scheme() == QLatin1String("https"))
+        http.setSslConfiguration(m_ssl);
+    // A gRPC message: a compressed flag (0: not compressed), its length (32-bit big-endian), the message.
+    const QByteArray message = EtcdRangeCodec::encodeRequest(request);
+    QByteArray frame(5, '\0');
+    qToBigEndian(quint32(message.size()), frame.data() + 1);
+    frame.append(message);
+    QNetworkReply *reply = m_nam.post(http, frame);
+    m_inFlight.insert(reply);
+    limitUnary(reply);
+    connect(reply, &QNetworkReply::finished, this, [this, reply, request, done, mayReauthenticate] {
+        EtcdRangePage page;
+        const Response response = grpcRangeResponseOf(reply, readRemaining(reply), &page);
+        forget(reply);
+        if (response.authRejected() && !m_settings.username.isEmpty() && mayReauthenticate) {
+            qCInfo(lcSyncEtcd).noquote() << m_endpoint << "rejected the auth token; authenticating again";
+            m_token.clear();
+            sendGrpcRange(request, done, false);
+            return;
+        }
+        done(response, page);
+    });
+}
+
+EtcdClient::Response EtcdClient::grpcRangeResponseOf(QNetworkReply *reply, const QByteArray &data,
+                                                     EtcdRangePage *page) const
+{
+    Response response;
+    response.transport = true;
+    const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+    // Qt hands the trailers of an HTTP/2 answer over as headers once the reply has finished (a
+    // "trailers-only" error answer has them in its only HEADERS frame).
+    const QByteArray grpcStatus = reply->rawHeader(QByteArrayLiteral("grpc-status")).trimmed();
+    if (reply->property(TooLargeProperty).toBool()) {
+        response.error = QStringLiteral("the answer exceeds %1 bytes (control_plane.max_response_bytes)")
+                             .arg(m_settings.maxResponseBytes);
+        return response;
+    }
+    if (reply->property(TimedOutProperty).toBool()) {
+        response.error = QStringLiteral("gRPC: no answer within %1 ms").arg(m_settings.requestTimeoutMs);
+        // Qt 6.4's HTTP/2 client, its connection preface answered by an HTTP/1.1 server with "400 Bad
+        // Request" and a close, sometimes reports nothing at all: a timeout is all there is to see.
+        response.notGrpc = true;
+        return response;
+    }
+    if (reply->error() != QNetworkReply::NoError && grpcStatus.isEmpty()) {
+        response.error = QStringLiteral("gRPC: %1").arg(reply->errorString());
+        // Nothing listening, or no such host, says nothing about gRPC; anything else (a protocol error,
+        // a closed connection, an HTTP error status) may be an HTTP/1.1 server answering HTTP/2.
+        switch (reply->error()) {
+        case QNetworkReply::ConnectionRefusedError:
+        case QNetworkReply::HostNotFoundError:
+        case QNetworkReply::OperationCanceledError:
+        case QNetworkReply::TimeoutError:
+            break;
+        default:
+            response.notGrpc = true;
+        }
+        return response;
+    }
+    if (!reply->attribute(QNetworkRequest::Http2WasUsedAttribute).toBool()) {
+        response.error = QStringLiteral("gRPC: the server did not speak HTTP/2 (HTTP status %1)").arg(status);
+        response.notGrpc = true;
+        return response;
+    }
+    if (grpcStatus.isEmpty()) {
+        response.error = QStringLiteral("gRPC: no grpc-status in the answer (HTTP status %1)").arg(status);
+        response.notGrpc = true;
+        return response;
+    }
+    bool numeric = false;
+    const int code = grpcStatus.toInt(&numeric);
+    if (!numeric) {
+        response.error = QStringLiteral("gRPC: grpc-status \"%1\" is not a number")
+                             .arg(QString::fromLatin1(grpcStatus.left(40)));
+        return response;
+    }
+    if (code != 0) {
+        // An answer from etcd itself (or from a gRPC proxy): the message is percent-encoded UTF-8.
+        response.transport = false;
+        response.code = code;
+        response.error = QString::fromUtf8(
+            QByteArray::fromPercentEncoding(reply->rawHeader(QByteArrayLiteral("grpc-message"))));
+        if (response.error.isEmpty())
+            response.error = QStringLiteral("gRPC status %1").arg(code);
+        // UNIMPLEMENTED: something that speaks gRPC but has no etcd KV service behind it.
+        response.notGrpc = code == 12;
+        return response;
+    }
+    // A unary answer is exactly one message.
+    if (data.size() < 5) {
+        response.error = QStringLiteral("gRPC: the answer holds %1 bytes, not a message").arg(data.size());
+        return response;
+    }
+    if (data.at(0) != 0) {
+        response.error = QStringLiteral("gRPC: the answer is compressed, which was not asked for");
+        return response;
+    }
+    const quint32 length = qFromBigEndian<quint32>(data.constData() + 1);
+    if (qint64(length) != qint64(data.size()) - 5) {
+        response.error =
+            QStringLiteral("gRPC: a message of %1 bytes in an answer of %2").arg(length).arg(data.size() - 5);
+        return response;
+    }
+    QString error;
+    if (!EtcdRangeCodec::decodeResponse(QByteArrayView(data).sliced(5), page, &error)) {
+        response.error = QStringLiteral("gRPC: %1").arg(error);
+        return response;
+    }
+    response.transport = false;
+    response.ok = true;
+    return response;
 }
 
 EtcdClient::Response EtcdClient::responseOf(QNetworkReply *reply, const QByteArray &data) const

@@ -23,6 +23,16 @@ struct EtcdSettings
     // every page and its JSON gateway has a cost per answer: at 100k keys pages of 1000 cost etcd 2-2.5x
     // the CPU of pages of 10000.
     int pageLimit = 10000;
+    // How a full sync reads its pages. Auto: over etcd's gRPC API, and through the JSON gateway from then
+    // on for an endpoint where gRPC fails while the gateway answers (an HTTP/1.1-only proxy in front of
+    // etcd). Grpc and Json: only that way. Watches and probes always use the JSON gateway.
+    enum class FullSyncTransport
+    {
+        Auto,
+        Grpc,
+        Json
+    };
+    FullSyncTransport fullSyncTransport = FullSyncTransport::Auto;
     // Largest unary answer (a range page) or single watch message accepted; beyond it the call fails.
     qint64 maxResponseBytes = 64 * 1024 * 1024;
 };

@@ -1,7 +1,5 @@
 #include "etcdsource.h"
 
-#include "etcdclient.h"
-
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLoggingCategory>
@@ -148,84 +146,129 @@ void EtcdSource::beginFullSync(const QString &why)
 
 void EtcdSource::requestPage(const QByteArray &fromKey)
 {
-    QJsonObject body{{QStringLiteral("key"), base64(fromKey)},
-                     {QStringLiteral("range_end"), base64(rangeEnd())},
-                     {QStringLiteral("limit"), QString::number(m_settings.pageLimit)}};
+    EtcdRangeRequest request;
+    request.key = fromKey;
+    request.rangeEnd = rangeEnd();
+    request.limit = m_settings.pageLimit;
     // Later pages read at the revision of the first, so the whole set is one consistent state.
-    if (m_syncRevision > 0)
-        body.insert(QStringLiteral("revision"), QString::number(m_syncRevision));
+    request.revision = m_syncRevision;
+    if (!readsOverGrpc()) {
+        requestJsonPage(request, {});
+        return;
+    }
     const quint64 generation = m_generation;
-    m_client->call(
-        QByteArrayLiteral("/v3/kv/range"), body, [this, generation](const EtcdClient::Response &r) {
+    m_client->grpcRange(
+        request, [this, generation, request](const EtcdClient::Response &r, const EtcdRangePage &page) {
             if (generation != m_generation)
                 return;
-            if (!r.ok) {
-                if (r.compacted() && m_syncRevision > 0 && m_compactedRestarts < 5) {
-                    ++m_compactedRestarts;
-                    beginFullSync(
-                        QStringLiteral("revision %1 was compacted between pages").arg(m_syncRevision));
-                    return;
-                }
-                fail(QStringLiteral("full sync: %1").arg(r.error));
+            if (!r.ok && r.notGrpc && m_settings.fullSyncTransport == EtcdSettings::FullSyncTransport::Auto) {
+                requestJsonPage(request, r.error);
                 return;
             }
-            const QJsonObject header = r.body.value(QLatin1String("header")).toObject();
-            if (m_syncPages == 0) {
-                m_syncRevision = toInt64(header.value(QLatin1String("revision")));
-                m_syncClusterId = header.value(QLatin1String("cluster_id")).toString();
-                m_status.connected = true;
-            }
-            markOk();
-            QList<SourceObject> page;
-            QByteArray lastKey;
-            {
-                const QJsonArray kvs = r.body.value(QLatin1String("kvs")).toArray();
-                page.reserve(kvs.size());
-                for (const QJsonValue &value : kvs) {
-                    const QJsonObject kv = value.toObject();
-                    lastKey = EtcdClient::decodeKey(kv.value(QLatin1String("key")));
-                    const QString key = relativeKey(lastKey);
-                    if (key.isEmpty())
-                        continue;
-                    page.append({key, EtcdClient::decodeKey(kv.value(QLatin1String("value"))),
-                                 toInt64(kv.value(QLatin1String("mod_revision")))});
-                }
-            }
-            const bool more = r.body.value(QLatin1String("more")).toBool() && !lastKey.isEmpty();
-            // The next page is asked for before this one is handed on: etcd reads and encodes it while
-            // the caller parses this one.
-            if (more)
-                requestPage(lastKey + QByteArray(1, '\0'));
-            ++m_syncPages;
-            m_syncObjectCount += page.size();
-            emit fullSyncProgress(m_syncRevision, m_syncPages, int(m_syncObjectCount));
-            if (generation != m_generation)
-                return;
-            if (more) {
-                emit snapshotPart(m_syncRevision, page);
-                return;
-            }
-
-            m_compactedRestarts = 0;
-            if (!m_clusterId.isEmpty() && m_clusterId != m_syncClusterId)
-                qCWarning(lcSyncEtcd).noquote() << "cluster id changed from" << m_clusterId << "to"
-                                                << m_syncClusterId << "- the control plane was rebuilt";
-            m_clusterId = m_syncClusterId;
-            m_status.clusterId = m_clusterId;
-            m_revision = m_syncRevision;
-            m_forceFullSync = false;
-            qCInfo(lcSyncEtcd).noquote()
-                << QStringLiteral("full sync: %1 objects at revision %2 in %3 page(s) from %4 in %5 ms")
-                       .arg(m_syncObjectCount)
-                       .arg(m_revision)
-                       .arg(m_syncPages)
-                       .arg(m_client->endpoint())
-                       .arg(m_syncClock.elapsed());
-            publishStatus();
-            emit snapshotLoaded(m_revision, page);
-            if (generation == m_generation)
-                startWatch();
+            m_syncOverGrpc = true;
+            onPage(r, page, generation);
         });
+}
+
+void EtcdSource::requestJsonPage(const EtcdRangeRequest &request, const QString &grpcError)
+{
+    const quint64 generation = m_generation;
+    m_client->call(QByteArrayLiteral("/v3/kv/range"), EtcdRangeCodec::requestToJson(request),
+                   [this, generation, grpcError](EtcdClient::Response r) {
+                       if (generation != m_generation)
+                           return;
+                       const QString endpoint = m_client->endpoint();
+                       if (!grpcError.isEmpty()) {
+                           if (!r.ok) {
+                               // Neither way works: the endpoint is down or broken, not merely gRPC-less.
+                               r.error = QStringLiteral("%1 (over gRPC: %2)").arg(r.error, grpcError);
+                           } else if (!m_jsonOnlyEndpoints.contains(endpoint)) {
+                               m_jsonOnlyEndpoints.insert(endpoint);
+                               qCWarning(lcSyncEtcd).noquote()
+                                   << QStringLiteral("%1 does not serve etcd's gRPC API (%2) but its JSON "
+                                                     "gateway answers: full syncs from it read through the "
+                                                     "gateway from now on (control_plane.full_sync)")
+                                          .arg(endpoint, grpcError);
+                           }
+                       }
+                       m_syncOverGrpc = false;
+                       onPage(r, r.ok ? EtcdRangeCodec::pageFromJson(r.body) : EtcdRangePage(), generation);
+                   });
+}
+
+bool EtcdSource::readsOverGrpc() const
+{
+    switch (m_settings.fullSyncTransport) {
+    case EtcdSettings::FullSyncTransport::Grpc:
+        return true;
+    case EtcdSettings::FullSyncTransport::Json:
+        return false;
+    case EtcdSettings::FullSyncTransport::Auto:
+        break;
+    }
+    return !m_jsonOnlyEndpoints.contains(m_client->endpoint());
+}
+
+void EtcdSource::onPage(const EtcdClient::Response &r, const EtcdRangePage &range, quint64 generation)
+{
+    if (!r.ok) {
+        if (r.compacted() && m_syncRevision > 0 && m_compactedRestarts < 5) {
+            ++m_compactedRestarts;
+            beginFullSync(QStringLiteral("revision %1 was compacted between pages").arg(m_syncRevision));
+            return;
+        }
+        fail(QStringLiteral("full sync: %1").arg(r.error));
+        return;
+    }
+    if (m_syncPages == 0) {
+        m_syncRevision = range.revision;
+        m_syncClusterId = range.clusterId;
+        m_status.connected = true;
+    }
+    markOk();
+    QList<SourceObject> page;
+    page.reserve(range.kvs.size());
+    for (const EtcdKeyValue &kv : range.kvs) {
+        const QString key = relativeKey(kv.key);
+        if (!key.isEmpty())
+            page.append({key, kv.value, kv.modRevision});
+    }
+    const QByteArray lastKey = range.kvs.isEmpty() ? QByteArray() : range.kvs.constLast().key;
+    const bool more = range.more && !lastKey.isEmpty();
+    // The next page is asked for before this one is handed on: etcd reads and encodes it while the
+    // caller parses this one.
+    if (more)
+        requestPage(lastKey + QByteArray(1, '\0'));
+    ++m_syncPages;
+    m_syncObjectCount += page.size();
+    emit fullSyncProgress(m_syncRevision, m_syncPages, int(m_syncObjectCount));
+    if (generation != m_generation)
+        return;
+    if (more) {
+        emit snapshotPart(m_syncRevision, page);
+        return;
+    }
+
+    m_compactedRestarts = 0;
+    if (!m_clusterId.isEmpty() && m_clusterId != m_syncClusterId)
+        qCWarning(lcSyncEtcd).noquote() << "cluster id changed from" << m_clusterId << "to" << m_syncClusterId
+                                        << "- the control plane was rebuilt";
+    m_clusterId = m_syncClusterId;
+    m_status.clusterId = m_clusterId;
+    m_revision = m_syncRevision;
+    m_forceFullSync = false;
+    qCInfo(lcSyncEtcd).noquote()
+        << QStringLiteral("full sync: %1 objects at revision %2 in %3 page(s) from %4 %5 in %6 ms")
+               .arg(m_syncObjectCount)
+               .arg(m_revision)
+               .arg(m_syncPages)
+               .arg(m_client->endpoint(),
+                    m_syncOverGrpc ? QStringLiteral("over gRPC") : QStringLiteral("through the JSON gateway"))
+               .arg(m_syncClock.elapsed());
+    publishStatus();
+    emit snapshotLoaded(m_revision, page);
+    if (generation == m_generation)
+        startWatch();
 }
 
 void EtcdSource::startWatch()

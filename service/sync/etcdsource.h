@@ -2,12 +2,12 @@
 #pragma once
 
 #include "configsource.h"
+#include "etcdclient.h"
 #include "etcdsettings.h"
 
 #include <QElapsedTimer>
+#include <QSet>
 #include <QTimer>
-
-class EtcdClient;
 
 class EtcdSource : public ConfigSource
 {
@@ -46,6 +46,10 @@ private:
     void connectNow();
     void beginFullSync(const QString &why);
     void requestPage(const QByteArray &fromKey);
+    // The same page through the JSON gateway; `grpcError` set when it stands in for a failed gRPC read.
+    void requestJsonPage(const EtcdRangeRequest &request, const QString &grpcError);
+    void onPage(const EtcdClient::Response &r, const EtcdRangePage &page, quint64 generation);
+    bool readsOverGrpc() const;
     void startWatch();
     void onWatchMessage(const QJsonObject &message);
     void probe();
@@ -79,6 +83,9 @@ private:
     int m_syncPages = 0;
     QElapsedTimer m_syncClock;
     int m_compactedRestarts = 0;
+    bool m_syncOverGrpc = false; // how the last page arrived, for the log
+    // Endpoints where a gRPC read failed while the JSON gateway answered: Auto reads them as JSON.
+    QSet<QString> m_jsonOnlyEndpoints;
 
     qint64 m_revision = 0; // everything up to here has been handed to the caller
     QString m_clusterId;

@@ -1,7 +1,9 @@
-// EtcdSource against a real etcd: full sync, watch, compaction, rebuilt clusters, outages, auth.
+// EtcdSource against a real etcd: full sync (gRPC and JSON), watch, compaction, rebuilt clusters, outages,
+// auth.
 #include "etcdprocess.h"
 #include "etcdsource.h"
 #include "etcdtestsettings.h"
+#include "nginxproxy.h"
 #include "testsupport.h"
 
 #include <QElapsedTimer>
@@ -12,6 +14,10 @@
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
+
+#include <tuple>
+
+Q_DECLARE_METATYPE(EtcdSettings::FullSyncTransport)
 
 namespace {
 
@@ -87,6 +93,29 @@ void captureMessage(QtMsgType, const QMessageLogContext &, const QString &messag
     g_logLines.append(message);
 }
 
+// Captures every message while it lives (g_logLines cleared first).
+struct LogCapture
+{
+    QtMessageHandler previous;
+    LogCapture()
+    {
+        g_logLines.clear();
+        previous = qInstallMessageHandler(captureMessage);
+    }
+    ~LogCapture() { qInstallMessageHandler(previous); }
+    LogCapture(const LogCapture &) = delete;
+    LogCapture &operator=(const LogCapture &) = delete;
+};
+
+qsizetype linesWith(const QString &text)
+{
+    return std::count_if(g_logLines.cbegin(), g_logLines.cend(),
+                         [&](const QString &line) { return line.contains(text); });
+}
+
+const QString OverGrpc = QStringLiteral("page(s) from %1 over gRPC");
+const QString OverJson = QStringLiteral("page(s) from %1 through the JSON gateway");
+
 } // namespace
 
 class TstEtcdSource : public QObject
@@ -95,7 +124,10 @@ class TstEtcdSource : public QObject
 
 private slots:
     void fullSyncReadsAllPagesAtOneRevision();
+    void fullSyncOverGrpcMatchesJsonGateway();
+    void fullSyncRestartsWhenCompactedBetweenPages_data();
     void fullSyncRestartsWhenCompactedBetweenPages();
+    void fallsBackToJsonGatewayBehindHttp11Proxy();
     void watchDeliversPutsAndDeletesInOrder();
     void compactionWhileDisconnectedTriggersFullResync();
     void freshClusterWithLowerRevisionsTriggersFullResync();
@@ -179,8 +211,94 @@ void TstEtcdSource::fullSyncReadsAllPagesAtOneRevision()
     QCOMPARE(rec.objects.size(), 101);
 }
 
+// The same keys read over gRPC and through the JSON gateway: the same objects, bytes and revisions, in
+// the same order, and the same pages.
+void TstEtcdSource::fullSyncOverGrpcMatchesJsonGateway()
+{
+    LogCapture log;
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    QList<QByteArray> values = {
+        route(1),
+        QByteArray(),                                                              // an empty value
+        QStringLiteral("{\"uri\":\"/ünï/cödé ✓\",\"desc\":\"\\u00e9\"}").toUtf8(), // UTF-8 and escapes
+        QByteArray("{\"n\":1.50e3,\"i\":-0}"),                                     // numbers as written
+        QByteArray("\x00\x01\xff\xfe not JSON", 16),                               // raw bytes, NUL included
+        "{\"desc\":\"" + QByteArray(300 * 1024, 'y') + "\"}", // larger than HTTP/2's windows
+    };
+    for (int i = 0; i < 40; ++i)
+        values.append(route(i));
+    for (int i = 0; i < values.size(); ++i)
+        QVERIFY(etcd.put("/apisix/routes/" + QByteArray::number(1000 + i), values.at(i)) > 0);
+    QVERIFY(etcd.put("/apisix/upstreams/é", "{\"nodes\":{\"127.0.0.1:1\":1}}") > 0);
+    QVERIFY(etcd.put("/apisix/routes/1001", "rewritten") > 0); // a key whose mod_revision is not its create
+    QVERIFY(etcd.put("/apisixfoo/routes/1", route(1)) > 0);
+    const qint64 revision = etcd.currentRevision();
+
+    const auto readAll = [&](EtcdSettings::FullSyncTransport transport, QList<int> *pageSizes) {
+        EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
+        settings.pageLimit = 7;
+        settings.fullSyncTransport = transport;
+        EtcdSource source(settings);
+        Recorder rec;
+        rec.attach(&source);
+        int objectsBefore = 0;
+        connect(&source, &EtcdSource::fullSyncProgress, this, [&](qint64, int, int objects) {
+            pageSizes->append(objects - objectsBefore);
+            objectsBefore = objects;
+        });
+        source.start();
+        [&] { QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000); }();
+        source.stop();
+        return std::make_tuple(rec.snapshots.value(0), rec.snapshotRevisions.value(0),
+                               source.status().clusterId);
+    };
+    QList<int> grpcPages;
+    QList<int> jsonPages;
+    const auto [grpc, grpcRevision, grpcCluster] = readAll(EtcdSettings::FullSyncTransport::Grpc, &grpcPages);
+    QVERIFY(!QTest::currentTestFailed());
+    QCOMPARE(linesWith(OverGrpc.arg(etcd.endpoint())), 1);
+    const auto [json, jsonRevision, jsonCluster] = readAll(EtcdSettings::FullSyncTransport::Json, &jsonPages);
+    QVERIFY(!QTest::currentTestFailed());
+    QCOMPARE(linesWith(OverJson.arg(etcd.endpoint())), 1);
+
+    QCOMPARE(grpcRevision, revision);
+    QCOMPARE(jsonRevision, revision);
+    QCOMPARE(grpcCluster, etcd.clusterId());
+    QCOMPARE(jsonCluster, grpcCluster);
+    QCOMPARE(grpcPages, jsonPages);
+    QCOMPARE(grpcPages.size(), (int(values.size()) + 1 + 6) / 7);
+    QCOMPARE(grpc.size(), values.size() + 1);
+    QCOMPARE(json.size(), grpc.size());
+    for (qsizetype i = 0; i < grpc.size(); ++i) {
+        QCOMPARE(grpc.at(i).key, json.at(i).key);
+        QCOMPARE(grpc.at(i).value, json.at(i).value);
+        QCOMPARE(grpc.at(i).modRevision, json.at(i).modRevision);
+    }
+    // And both are what was written.
+    QCOMPARE(grpc.at(1).key, QStringLiteral("routes/1001"));
+    QCOMPARE(grpc.at(1).value, QByteArray("rewritten"));
+    QCOMPARE(grpc.at(1).modRevision, revision - 1);
+    for (int i = 2; i < values.size(); ++i)
+        QCOMPARE(grpc.at(i).value, values.at(i));
+    QCOMPARE(grpc.last().key, QStringLiteral("upstreams/é"));
+    // Qt warns about every HTTP/2 answer with trailers unless EtcdClient gives it a cache.
+    QCOMPARE(linesWith(QStringLiteral("caching was enabled")), 0);
+}
+
+void TstEtcdSource::fullSyncRestartsWhenCompactedBetweenPages_data()
+{
+    QTest::addColumn<EtcdSettings::FullSyncTransport>("transport");
+    QTest::addColumn<QString>("how");
+    QTest::newRow("grpc") << EtcdSettings::FullSyncTransport::Grpc << OverGrpc;
+    QTest::newRow("json") << EtcdSettings::FullSyncTransport::Json << OverJson;
+}
+
 void TstEtcdSource::fullSyncRestartsWhenCompactedBetweenPages()
 {
+    QFETCH(EtcdSettings::FullSyncTransport, transport);
+    QFETCH(QString, how);
+    LogCapture log;
     EtcdProcess etcd;
     QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
     for (int i = 0; i < 10; ++i)
@@ -188,6 +306,7 @@ void TstEtcdSource::fullSyncRestartsWhenCompactedBetweenPages()
 
     EtcdSettings settings = fastEtcdSettings({etcd.endpoint()});
     settings.pageLimit = 3;
+    settings.fullSyncTransport = transport;
     EtcdSource source(settings);
     Recorder rec;
     rec.attach(&source);
@@ -207,6 +326,60 @@ void TstEtcdSource::fullSyncRestartsWhenCompactedBetweenPages()
     QCOMPARE(rec.snapshotRevisions.first(), afterCompaction);
     QCOMPARE(rec.objects.size(), 11);
     QVERIFY(rec.objects.contains(QStringLiteral("routes/late")));
+    QCOMPARE(linesWith(QStringLiteral("was compacted between pages")), 1);
+    QCOMPARE(linesWith(how.arg(etcd.endpoint())), 1);
+}
+
+// An HTTP/1.1-only proxy in front of etcd passes the JSON gateway and refuses gRPC: the first full sync
+// falls back to the gateway, says so once, and later syncs go straight to it. Forced gRPC fails there.
+void TstEtcdSource::fallsBackToJsonGatewayBehindHttp11Proxy()
+{
+    LogCapture log;
+    EtcdProcess etcd;
+    QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    NginxProxy proxy;
+    QVERIFY2(proxy.start(etcd.clientPort()), qPrintable(proxy.lastError()));
+    for (int i = 0; i < 10; ++i)
+        QVERIFY(etcd.put("/apisix/routes/" + QByteArray::number(i), route(i)) > 0);
+
+    {
+        EtcdSettings settings = fastEtcdSettings({proxy.endpoint()});
+        settings.fullSyncTransport = EtcdSettings::FullSyncTransport::Grpc;
+        EtcdSource forced(settings);
+        Recorder rec;
+        rec.attach(&forced);
+        forced.start();
+        QTRY_VERIFY_WITH_TIMEOUT(forced.status().lastError.contains(QLatin1String("full sync: gRPC")), 10000);
+        QVERIFY(rec.snapshotRevisions.isEmpty());
+    }
+    const QString fellBack = QStringLiteral("%1 does not serve etcd's gRPC API").arg(proxy.endpoint());
+    QCOMPARE(linesWith(fellBack), 0);
+
+    EtcdSettings settings = fastEtcdSettings({proxy.endpoint()});
+    settings.pageLimit = 4;
+    EtcdSource source(settings);
+    Recorder rec;
+    rec.attach(&source);
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 1, 10000);
+    QCOMPARE(rec.objects.size(), 10);
+    QCOMPARE(linesWith(fellBack), 1);
+    QCOMPARE(linesWith(OverJson.arg(proxy.endpoint())), 1);
+    QVERIFY(source.status().lastError.isEmpty());
+    // The watch works through the proxy as before.
+    QTRY_VERIFY_WITH_TIMEOUT(source.isWatching() && source.status().connected, 5000);
+    QVERIFY(etcd.put("/apisix/routes/new", route(11)) > 0);
+    QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
+
+    // A later full sync reads through the gateway at once: no second gRPC attempt, no second warning.
+    const qsizetype grpcAttempts = proxy.accessLog().count("PRI * HTTP/2.0");
+    QVERIFY(grpcAttempts >= 1);
+    source.requestResync();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 2, 10000);
+    QCOMPARE(rec.objects.size(), 11);
+    QCOMPARE(linesWith(fellBack), 1);
+    QCOMPARE(linesWith(OverJson.arg(proxy.endpoint())), 2);
+    QCOMPARE(proxy.accessLog().count("PRI * HTTP/2.0"), grpcAttempts);
 }
 
 void TstEtcdSource::watchDeliversPutsAndDeletesInOrder()
@@ -507,6 +680,19 @@ void TstEtcdSource::authenticatesWithUsernameAndPassword()
     QVERIFY(std::any_of(g_logLines.cbegin(), g_logLines.cend(), [](const QString &line) {
         return line.contains(QLatin1String("rejected the auth token"));
     }));
+    QCOMPARE(linesWith(OverGrpc.arg(etcd.endpoint())), 1); // the token went as gRPC metadata
+
+    // A full sync with a token etcd forgot (restarted while the source was stopped): the gRPC read is
+    // rejected, the source authenticates again and reads over gRPC.
+    source.stop();
+    QVERIFY2(etcd.restart(), qPrintable(etcd.lastError()));
+    const qsizetype rejectionsBefore = linesWith(QStringLiteral("rejected the auth token"));
+    source.requestResync();
+    source.start();
+    QTRY_COMPARE_WITH_TIMEOUT(rec.snapshotRevisions.size(), 2, 10000);
+    QCOMPARE(rec.objects.size(), 3);
+    QCOMPARE(linesWith(QStringLiteral("rejected the auth token")), rejectionsBefore + 1);
+    QCOMPARE(linesWith(OverGrpc.arg(etcd.endpoint())), 2);
     for (const QString &line : std::as_const(g_logLines))
         QVERIFY2(!line.contains(password), qPrintable(line));
 }
@@ -522,6 +708,7 @@ void TstEtcdSource::connectsOverTlsWithClientCertificate()
     QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
     QVERIFY(etcd.put("/apisix/routes/1", route(1)) > 0);
 
+    LogCapture log;
     EtcdSettings settings = fastEtcdSettings({etcd.tlsEndpoint()});
     settings.caFile = dir.filePath(QStringLiteral("ca.crt"));
     {
@@ -545,6 +732,7 @@ void TstEtcdSource::connectsOverTlsWithClientCertificate()
     QVERIFY(etcd.put("/apisix/routes/2", route(2)) > 0);
     QTRY_COMPARE_WITH_TIMEOUT(rec.events.size(), 1, 5000);
     QCOMPARE(source.status().endpoint, etcd.tlsEndpoint());
+    QCOMPARE(linesWith(OverGrpc.arg(etcd.tlsEndpoint())), 1); // HTTP/2 negotiated by ALPN
 }
 
 // A range page or a watch message larger than maxResponseBytes is refused with an error that says so,

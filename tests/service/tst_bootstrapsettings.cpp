@@ -28,6 +28,7 @@ void tst_BootstrapSettings::defaults()
     QCOMPARE(s->router, QStringLiteral("radixtree_host_uri"));
     QCOMPARE(s->controlPlane.prefix, QStringLiteral("/apisix"));
     QCOMPARE(s->controlPlane.pageSize, 10000);
+    QCOMPARE(s->controlPlane.fullSync, QStringLiteral("auto"));
     QCOMPARE(s->startup.waitForControlPlaneMs, 3000);
     QCOMPARE(s->startup.serveLocalFirst, false);
 }
@@ -41,6 +42,7 @@ void tst_BootstrapSettings::everyKey()
         "admin": {"address": "127.0.0.2", "port": 9999, "token_file": "t"},
         "control_plane": {"type": "etcd", "endpoints": ["http://127.0.0.1:1", "http://127.0.0.1:2"],
                           "prefix": "/p", "username": "u", "password": "pw", "page_size": 250,
+                          "full_sync": "json",
                           "tls": {"ca": "ca.pem", "cert": "c.pem", "key": "k.pem"}},
         "startup": {"wait_for_control_plane_ms": 10, "serve_local_first": true},
         "limits": {"max_header_bytes": 4096, "max_body_bytes": 1000, "request_buffer_bytes": 0,
@@ -59,6 +61,7 @@ void tst_BootstrapSettings::everyKey()
     QCOMPARE(s->controlPlane.password, QStringLiteral("pw"));
     QCOMPARE(s->controlPlane.tlsKey, QStringLiteral("k.pem"));
     QCOMPARE(s->controlPlane.pageSize, 250);
+    QCOMPARE(s->controlPlane.fullSync, QStringLiteral("json"));
     QCOMPARE(s->startup.serveLocalFirst, true);
     QCOMPARE(s->limits.maxHeaderBytes, 4096);
     QCOMPARE(s->limits.maxBodyBytes, qint64(1000));
@@ -89,6 +92,9 @@ void tst_BootstrapSettings::errors_data()
                                         "/listen/0/address: expected an IP address, got \"localhost\"");
     QTest::newRow("bad router") << QByteArray(R"({"router": "radix"})")
                                 << QStringLiteral("/router: expected");
+    QTest::newRow("bad full_sync") << QByteArray(R"({"control_plane": {"full_sync": "http2"}})")
+                                   << QStringLiteral("/control_plane/full_sync: expected \"auto\", "
+                                                     "\"grpc\" or \"json\", got \"http2\"");
     QTest::newRow("endpoint type") << QByteArray(R"({"control_plane": {"endpoints": [1]}})")
                                    << QStringLiteral(
                                           "/control_plane/endpoints/0: expected string, got number");
@@ -149,6 +155,7 @@ void tst_BootstrapSettings::everyKeyChangesEquality_data()
         R"({"control_plane": {"backoff_initial_ms": 100}})",
         R"({"control_plane": {"backoff_max_ms": 1000}})",
         R"({"control_plane": {"page_size": 100}})",
+        R"({"control_plane": {"full_sync": "grpc"}})",
         R"({"startup": {"wait_for_control_plane_ms": 10}})",
         R"({"startup": {"serve_local_first": true}})",
         R"({"limits": {"max_header_bytes": 1024}})",

@@ -11,6 +11,7 @@
 #include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
+#include <QRegularExpression>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -31,6 +32,10 @@ QStringList g_logLines;
 void captureMessage(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
     if (type == QtWarningMsg && qstrcmp(context.category, "holdfast.sync") == 0)
+        g_logLines.append(message);
+    // How each full sync read its pages.
+    if (qstrcmp(context.category, "holdfast.sync.etcd") == 0 &&
+        message.startsWith(QLatin1String("full sync: ")))
         g_logLines.append(message);
 }
 
@@ -83,11 +88,12 @@ struct Rig
     std::unique_ptr<QSignalSpy> persisted;
 
     Rig(const QStringList &endpoints, const QString &dataDir, int waitMs = 3000, bool serveLocalFirst = false,
-        int pageLimit = 0)
+        int pageLimit = 0, EtcdSettings::FullSyncTransport transport = EtcdSettings::FullSyncTransport::Auto)
     {
         EtcdSettings etcd = fastEtcdSettings(endpoints);
         if (pageLimit > 0)
             etcd.pageLimit = pageLimit;
+        etcd.fullSyncTransport = transport;
         source = std::make_unique<EtcdSource>(etcd);
         SyncController::Settings s;
         s.dataDir = dataDir;
@@ -135,6 +141,7 @@ private slots:
     void fullSyncSharesUnchangedObjectsWithLocalCopy();
     void fullSyncSharesObjectsWithTheLocalCopyNotServed();
     void pagedFullSyncEqualsOneRead();
+    void grpcFullSyncPersistsWhatTheJsonGatewayDoes();
     void fullSyncRestartedBetweenPagesDropsTheFirstPages();
     void editedLocalCopyIsKeptBesideTheNextSync();
     void reloadLocalRefusedWhileInSync();
@@ -583,6 +590,65 @@ void tst_SyncController::pagedFullSyncEqualsOneRead()
     QCOMPARE(pagedFile->recordedSha256, wholeFile->recordedSha256);
     QCOMPARE(pagedFile->recordedSha256, paged->live()->sha256());
     QCOMPARE(pagedFile->revision, revision);
+}
+
+// The same keys synced over gRPC and through the JSON gateway: the same live digest, rejections and
+// ignored keys, and a local copy byte for byte the same but for the time it was saved.
+void tst_SyncController::grpcFullSyncPersistsWhatTheJsonGatewayDoes()
+{
+    for (int i = 1; i <= 3; ++i) {
+        const QByteArray id = QByteArray::number(i);
+        QVERIFY(m_etcd->put("/apisix/upstreams/" + id,
+                            QByteArray(upstream1).replace("\"id\":\"1\"", "\"id\":\"" + id + "\"")) > 0);
+    }
+    for (int i = 1; i <= 60; ++i) {
+        const QString id = QString::number(i);
+        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
+    }
+    QVERIFY(m_etcd->put(
+                "/apisix/routes/u",
+                QStringLiteral("{\"id\":\"u\",\"uri\":\"/ünï/✓\",\"upstream_id\":\"2\",\"priority\":15,\"x_extra\":1.50e3,"
+                               "\"desc\":\"\\u00e9 \\\"q\\\"\",\"labels\":{\"b\":\"2\",\"a\":\"1\"}}")
+                    .toUtf8()) > 0);
+    QVERIFY(m_etcd->put("/apisix/routes/bad", "{\"id\":\"bad\",\"uri\":12,\"upstream_id\":\"1\"}") > 0);
+    QVERIFY(m_etcd->put("/apisix/services/s1", "{\"id\":\"s1\",\"upstream_id\":\"2\"}") > 0);
+    const qint64 revision = m_etcd->put("/apisix/consumers/jack", "{\"username\":\"jack\"}");
+    QVERIFY(revision > 0);
+
+    g_logLines.clear();
+    QTemporaryDir grpcDir;
+    Rig grpc({m_etcd->endpoint()}, grpcDir.path(), 3000, false, 7, EtcdSettings::FullSyncTransport::Grpc);
+    grpc->start();
+    QTRY_COMPARE_WITH_TIMEOUT(grpc->state(), SyncController::State::InSync, 10000);
+    Rig json({m_etcd->endpoint()}, m_dir->path(), 3000, false, 7, EtcdSettings::FullSyncTransport::Json);
+    json->start();
+    QTRY_COMPARE_WITH_TIMEOUT(json->state(), SyncController::State::InSync, 10000);
+    // Each read the way it was told to.
+    QCOMPARE(g_logLines.filter(QStringLiteral(" over gRPC ")).size(), 1);
+    QCOMPARE(g_logLines.filter(QStringLiteral(" through the JSON gateway ")).size(), 1);
+
+    QCOMPARE(grpc->liveRevision(), revision);
+    QCOMPARE(json->liveRevision(), revision);
+    QCOMPARE(grpc->live()->routes().size(), 61);
+    QCOMPARE(grpc->live()->sha256(), json->live()->sha256());
+    QCOMPARE(grpc->ignoredKeys(), json->ignoredKeys());
+    QCOMPARE(grpc->rejections().size(), 1);
+    QCOMPARE(json->rejections().size(), 1);
+    QCOMPARE(grpc->rejections().first().reason, json->rejections().first().reason);
+
+    QVERIFY(grpc->waitPersisted(5000));
+    QVERIFY(json->waitPersisted(5000));
+    QByteArray grpcFile = readBytes(QDir(grpcDir.path()).filePath(QStringLiteral("config.json")));
+    QByteArray jsonFile = readBytes(QDir(m_dir->path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(grpcFile.contains("\\u00e9") || grpcFile.contains("é"));
+    const QRegularExpression savedAt(QStringLiteral("\"saved_at\": *\"[^\"]*\""));
+    const QString grpcText = QString::fromUtf8(grpcFile).replace(savedAt, QString());
+    const QString jsonText = QString::fromUtf8(jsonFile).replace(savedAt, QString());
+    QVERIFY(grpcText.size() > 1000);
+    QCOMPARE(grpcText, jsonText);
+    const auto parsed = readFile(QDir(grpcDir.path()).filePath(QStringLiteral("config.json")));
+    QVERIFY(parsed);
+    QCOMPARE(parsed->recordedSha256, json->live()->sha256());
 }
 
 void tst_SyncController::fullSyncRestartedBetweenPagesDropsTheFirstPages()

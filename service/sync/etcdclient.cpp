@@ -344,12 +344,15 @@ void EtcdClient::sendGrpcRange(const EtcdRangeRequest &request, RangeHandler don
     http.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/grpc"));
     // gRPC's status comes in trailers; servers (and proxies) drop them unless the client says it reads them.
     http.setRawHeader(QByteArrayLiteral("te"), QByteArrayLiteral("trailers"));
+    // Cleartext HTTP/2 with prior knowledge; over TLS etcd (Go's server) speaks HTTP/2 only when ALPN
+    // negotiated it, which Qt does for an allowed, not a direct, HTTP/2 request.
     http.setAttribute(QNetworkRequest::Http2AllowedAttribute, true);
-    http.setAttribute(QNetworkRequest::Http2DirectAttribute, true);
-    if (!m_token.isEmpty())
-        http.setRawHeader(QByteArrayLiteral("token"), m_token); // etcd's gRPC auth metadata
     if (http.url().scheme() == QLatin1String("https"))
         http.setSslConfiguration(m_ssl);
+    else
+        http.setAttribute(QNetworkRequest::Http2DirectAttribute, true);
+    if (!m_token.isEmpty())
+        http.setRawHeader(QByteArrayLiteral("token"), m_token); // etcd's gRPC auth metadata
     // A gRPC message: a compressed flag (0: not compressed), its length (32-bit big-endian), the message.
     const QByteArray message = EtcdRangeCodec::encodeRequest(request);
     QByteArray frame(5, '\0');

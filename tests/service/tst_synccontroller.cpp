@@ -12,6 +12,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -605,17 +606,21 @@ void tst_SyncController::grpcFullSyncPersistsWhatTheJsonGatewayDoes()
         const QString id = QString::number(i);
         QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
     }
-    QVERIFY(m_etcd->put(
-                "/apisix/routes/u",
-                QStringLiteral("{\"id\":\"u\",\"uri\":\"/ünï/✓\",\"upstream_id\":\"2\",\"priority\":15,\"x_extra\":1.50e3,"
-                               "\"desc\":\"\\u00e9 \\\"q\\\"\",\"labels\":{\"b\":\"2\",\"a\":\"1\"}}")
-                    .toUtf8()) > 0);
+    QVERIFY(
+        m_etcd->put(
+            "/apisix/routes/u",
+            QStringLiteral(
+                "{\"id\":\"u\",\"uri\":\"/ünï/✓\",\"upstream_id\":\"2\",\"priority\":15,\"x_extra\":1.50e3,"
+                "\"desc\":\"\\u00e9 \\\"q\\\"\",\"labels\":{\"b\":\"2\",\"a\":\"1\"}}")
+                .toUtf8()) > 0);
     QVERIFY(m_etcd->put("/apisix/routes/bad", "{\"id\":\"bad\",\"uri\":12,\"upstream_id\":\"1\"}") > 0);
     QVERIFY(m_etcd->put("/apisix/services/s1", "{\"id\":\"s1\",\"upstream_id\":\"2\"}") > 0);
     const qint64 revision = m_etcd->put("/apisix/consumers/jack", "{\"username\":\"jack\"}");
     QVERIFY(revision > 0);
 
     g_logLines.clear();
+    const QtMessageHandler previous = qInstallMessageHandler(captureMessage);
+    auto restore = qScopeGuard([previous] { qInstallMessageHandler(previous); });
     QTemporaryDir grpcDir;
     Rig grpc({m_etcd->endpoint()}, grpcDir.path(), 3000, false, 7, EtcdSettings::FullSyncTransport::Grpc);
     grpc->start();
@@ -624,6 +629,8 @@ void tst_SyncController::grpcFullSyncPersistsWhatTheJsonGatewayDoes()
     json->start();
     QTRY_COMPARE_WITH_TIMEOUT(json->state(), SyncController::State::InSync, 10000);
     // Each read the way it was told to.
+    restore.dismiss();
+    qInstallMessageHandler(previous);
     QCOMPARE(g_logLines.filter(QStringLiteral(" over gRPC ")).size(), 1);
     QCOMPARE(g_logLines.filter(QStringLiteral(" through the JSON gateway ")).size(), 1);
 

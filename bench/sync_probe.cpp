@@ -13,7 +13,8 @@
 //                                                     starts PROGRAM; ms until PATH answers 200; VmHWM
 //   sync_probe sync ADMIN_PORT DATA_DIR REVISION -- PROGRAM ARGS...
 //                                                     starts PROGRAM; ms until /v1/status says in_sync at
-//                                                     REVISION, until config.json has it; VmHWM
+//                                                     REVISION, until config.json has it; VmHWM;
+//                                                     the CPU PROGRAM used until in_sync
 #include <QCoreApplication>
 #include <QDeadlineTimer>
 #include <QElapsedTimer>
@@ -28,6 +29,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <vector>
+
+#include <unistd.h>
 
 namespace {
 
@@ -142,6 +145,21 @@ long vmHwmKb(qint64 pid)
             return line.mid(6).trimmed().split(' ').first().toLong();
     }
     return -1;
+}
+
+// User + system CPU of a process so far, in ms (-1 when /proc cannot say).
+double cpuMs(qint64 pid)
+{
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly))
+        return -1;
+    const QByteArray text = stat.readAll();
+    // The fields after the command name (which may hold spaces), from field 3 (state) on.
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    if (fields.size() < 13)
+        return -1;
+    const double ticks = fields.at(11).toDouble() + fields.at(12).toDouble();
+    return ticks * 1000.0 / double(sysconf(_SC_CLK_TCK));
 }
 
 int load(quint16 etcdPort)
@@ -339,6 +357,7 @@ int sync(quint16 adminPort, const QString &dataDir, qint64 revision, const QStri
     QByteArray token;
     double inSyncMs = -1;
     double persistedMs = -1;
+    double cpuAtInSyncMs = -1;
     const QDeadlineTimer deadline(60000);
     while (!deadline.hasExpired() && process.state() == QProcess::Running &&
            (inSyncMs < 0 || persistedMs < 0)) {
@@ -352,8 +371,10 @@ int sync(quint16 adminPort, const QString &dataDir, qint64 revision, const QStri
                 QJsonDocument::fromJson(get(adminPort, "/v1/status", token).body).object();
             if (status.value(QLatin1String("state")).toString() == QLatin1String("in_sync") &&
                 status.value(QLatin1String("live")).toObject().value(QLatin1String("revision")).toInteger() ==
-                    revision)
+                    revision) {
                 inSyncMs = double(clock.nsecsElapsed()) / 1e6;
+                cpuAtInSyncMs = cpuMs(process.processId());
+            }
         }
         if (persistedMs < 0 && persistedRevision(dataDir) == revision)
             persistedMs = double(clock.nsecsElapsed()) / 1e6;
@@ -365,8 +386,10 @@ int sync(quint16 adminPort, const QString &dataDir, qint64 revision, const QStri
         finish(&process);
         return 1;
     }
-    std::printf("start -> in_sync at revision %lld: %.0f ms; -> persisted: %.0f ms; VmHWM %ld MB\n",
-                static_cast<long long>(revision), inSyncMs, persistedMs, vmHwmKb(process.processId()) / 1024);
+    std::printf("start -> in_sync at revision %lld: %.0f ms; -> persisted: %.0f ms; VmHWM %ld MB; CPU at "
+                "in_sync %.0f ms\n",
+                static_cast<long long>(revision), inSyncMs, persistedMs, vmHwmKb(process.processId()) / 1024,
+                cpuAtInSyncMs);
     finish(&process);
     return 0;
 }

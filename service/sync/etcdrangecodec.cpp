@@ -78,6 +78,15 @@ bool EtcdRangeCodec::decodeResponse(QByteArrayView message, EtcdRangePage *page,
 {
     *page = {};
     error->clear();
+    // A page holds thousands of kvs: count them first (a walk over the top-level fields only) so the
+    // list is allocated once instead of grown and moved a dozen times.
+    {
+        ProtoWire::Reader counter(message, QStringLiteral("RangeResponse"));
+        qsizetype kvs = 0;
+        while (counter.next())
+            kvs += counter.field() == 2 ? 1 : 0;
+        page->kvs.reserve(kvs);
+    }
     ProtoWire::Reader reader(message, QStringLiteral("RangeResponse"));
     while (reader.next()) {
         switch (reader.field()) {

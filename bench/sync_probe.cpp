@@ -30,7 +30,9 @@
 #include <cstdio>
 #include <vector>
 
+#ifndef Q_OS_WIN
 #include <unistd.h>
+#endif
 
 namespace {
 
@@ -150,6 +152,10 @@ long vmHwmKb(qint64 pid)
 // User + system CPU of a process so far, in ms (-1 when /proc cannot say).
 double cpuMs(qint64 pid)
 {
+#ifdef Q_OS_WIN
+    Q_UNUSED(pid);
+    return -1;
+#else
     QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
     if (!stat.open(QIODevice::ReadOnly))
         return -1;
@@ -160,6 +166,7 @@ double cpuMs(qint64 pid)
         return -1;
     const double ticks = fields.at(11).toDouble() + fields.at(12).toDouble();
     return ticks * 1000.0 / double(sysconf(_SC_CLK_TCK));
+#endif
 }
 
 int load(quint16 etcdPort)

@@ -161,10 +161,16 @@ void EtcdSource::requestPage(const QByteArray &fromKey)
         request, [this, generation, request](const EtcdClient::Response &r, const EtcdRangePage &page) {
             if (generation != m_generation)
                 return;
-            if (!r.ok && r.notGrpc && m_settings.fullSyncTransport == EtcdSettings::FullSyncTransport::Auto) {
+            const QString endpoint = m_client->endpoint();
+            // Only an endpoint that never answered over gRPC is taken for one that cannot: a timeout or
+            // a dropped connection where gRPC has worked is an ordinary failure, retried as any other.
+            if (!r.ok && r.notGrpc && m_settings.fullSyncTransport == EtcdSettings::FullSyncTransport::Auto &&
+                !m_grpcEndpoints.contains(endpoint)) {
                 requestJsonPage(request, r.error);
                 return;
             }
+            if (r.ok)
+                m_grpcEndpoints.insert(endpoint);
             m_syncOverGrpc = true;
             onPage(r, page, generation);
         });

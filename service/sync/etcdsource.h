@@ -86,6 +86,7 @@ private:
     bool m_syncOverGrpc = false; // how the last page arrived, for the log
     // Endpoints where a gRPC read failed while the JSON gateway answered: Auto reads them as JSON.
     QSet<QString> m_jsonOnlyEndpoints;
+    QSet<QString> m_grpcEndpoints; // where a gRPC read has succeeded
 
     qint64 m_revision = 0; // everything up to here has been handed to the caller
     QString m_clusterId;

@@ -1,13 +1,14 @@
 #include "socketoutput.h"
 
 #include "httpclock.h"
+#include "httpformat.h"
 #include "streamsocket.h"
 
 void SocketOutput::write(QByteArrayView data)
 {
     if (m_holding) {
         if (m_held.size() + data.size() <= HoldLimit) {
-            m_held.append(data.data(), data.size());
+            HttpFormat::append(m_held, data);
             return;
         }
         release();

@@ -298,6 +298,8 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
     // finish() lets it go.
     m_exchange->holdOutput();
     m_exchange->writeHead(head.status, reason, m_responseHeaders, length);
+    // Written: the upstream connection's bytes are let go before it parses its next response into them.
+    m_responseHeaders.clear();
 }
 
 void ProxyCall::upstreamResponseBody(QByteArrayView data)

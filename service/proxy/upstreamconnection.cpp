@@ -89,6 +89,7 @@ void UpstreamConnection::beginRequest(bool headRequest)
     m_congested = false;
     m_readDeadline = 0;
     m_inPos = m_inLen = 0;
+    m_drained = false;
     ++m_requests;
 }
 
@@ -161,8 +162,11 @@ void UpstreamConnection::resumeReading()
 
 bool UpstreamConnection::reusable() const
 {
+    // Bytes after the response (read with it, or still in the socket) would be taken for the next
+    // request's answer. A read shorter than the buffer emptied the socket, so only after a full one is
+    // the socket asked (a system call per request otherwise).
     return m_complete && m_keepAlive && !m_failed && !m_eof && m_inPos == m_inLen && m_stream &&
-           m_stream->isOpen() && m_stream->bytesAvailable() == 0;
+           m_stream->isOpen() && (m_drained || m_stream->bytesAvailable() == 0);
 }
 
 void UpstreamConnection::markIdle(qint64 nowMs)
@@ -259,6 +263,7 @@ void UpstreamConnection::process()
                 break;
             m_inPos = 0;
             m_inLen = n;
+            m_drained = n < m_in.size();
             if (m_readDeadline || m_headDelivered)
                 m_readDeadline = HttpClock::nowMs() + m_timeouts.readMs;
         }

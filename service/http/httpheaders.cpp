@@ -1,6 +1,6 @@
 #include "httpheaders.h"
 
-#include "bytewriter.h"
+#include "bytebuffer.h"
 
 #include <cstring>
 
@@ -141,7 +141,7 @@ void HttpHeaders::appendBytes(QByteArrayView data)
     m_used += n;
 }
 
-void HttpHeaders::serialize(ByteWriter &out) const
+void HttpHeaders::serialize(ByteBuffer &out) const
 {
     for (const Field &f : m_fields) {
         out.append(QByteArrayView(m_bytes.constData() + f.nameOffset, f.nameLength));

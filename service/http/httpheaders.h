@@ -6,7 +6,7 @@
 
 #include <vector>
 
-class ByteWriter;
+class ByteBuffer;
 
 // Fields stay in arrival order, names in the case the peer wrote them. Lookups are linear and
 // case-insensitive: a request carries a dozen fields, where a scan beats a hash and allocates nothing.
@@ -70,7 +70,7 @@ public:
     void finishField();
 
     // "Name: value\r\n" for every field, appended to `out`.
-    void serialize(ByteWriter &out) const;
+    void serialize(ByteBuffer &out) const;
 
     // Calls visit(item) for each item of a comma-separated field value (as Connection, Upgrade), spaces
     // and tabs around it trimmed and empty items skipped, until a visit returns true; returns whether one

@@ -1,6 +1,5 @@
 #include "httpresponsewriter.h"
 
-#include "bytewriter.h"
 #include "httpformat.h"
 #include "httpheaders.h"
 #include "socketoutput.h"
@@ -8,8 +7,8 @@
 void HttpResponseWriter::writeHead(int status, QByteArrayView reason, const HttpHeaders &headers,
                                    qint64 contentLength, const Request &request, bool *close)
 {
-    m_buffer.resize(0);
-    ByteWriter out(m_buffer);
+    ByteBuffer &out = m_buffer;
+    out.clear();
     out.append("HTTP/1.1 ");
     out.appendNumber(status);
     out.append(' ');
@@ -39,8 +38,7 @@ void HttpResponseWriter::writeHead(int status, QByteArrayView reason, const Http
     else if (request.http10)
         out.append("Connection: keep-alive\r\n");
     out.append("\r\n");
-    out.finish();
-    m_output->write(m_buffer);
+    m_output->write(out.view());
 }
 
 void HttpResponseWriter::writeBody(QByteArrayView data)
@@ -69,13 +67,12 @@ void HttpResponseWriter::finish(const HttpHeaders *trailers)
     if (m_framing != Framing::Chunked)
         return;
     if (trailers && !trailers->isEmpty()) {
-        m_buffer.resize(0);
-        ByteWriter out(m_buffer);
+        ByteBuffer &out = m_buffer;
+        out.clear();
         out.append("0\r\n");
         trailers->serialize(out);
         out.append("\r\n");
-        out.finish();
-        m_output->write(m_buffer);
+        m_output->write(out.view());
     } else {
         m_output->write("0\r\n\r\n");
     }

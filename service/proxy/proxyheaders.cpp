@@ -1,6 +1,5 @@
 #include "proxyheaders.h"
 
-#include "bytewriter.h"
 #include "configobjects.h"
 #include "connectionlist.h"
 #include "httpformat.h"
@@ -54,7 +53,7 @@ Field classify(QByteArrayView name)
     }
 }
 
-void appendField(ByteWriter &out, QByteArrayView name, QByteArrayView value)
+void appendField(ByteBuffer &out, QByteArrayView name, QByteArrayView value)
 {
     out.append(name);
     out.append(": ");
@@ -64,12 +63,11 @@ void appendField(ByteWriter &out, QByteArrayView name, QByteArrayView value)
 
 } // namespace
 
-void ProxyHeaders::writeRequestHead(QByteArray &buffer, QByteArray &forwardedFor,
-                                    const HttpRequestHead &request, const Upstream &upstream,
-                                    const UpstreamNode &node, const Forwarding &forwarding)
+void ProxyHeaders::writeRequestHead(ByteBuffer &out, QByteArray &forwardedFor, const HttpRequestHead &request,
+                                    const Upstream &upstream, const UpstreamNode &node,
+                                    const Forwarding &forwarding)
 {
-    buffer.resize(0);
-    ByteWriter out(buffer, 512);
+    out.clear();
     out.append(request.method);
     out.append(' ');
     out.append(forwarding.target.isEmpty() ? QByteArrayView(request.target) : forwarding.target);
@@ -151,7 +149,6 @@ void ProxyHeaders::writeRequestHead(QByteArray &buffer, QByteArray &forwardedFor
         out.append("\r\n");
     }
     out.append("\r\n");
-    out.finish();
 }
 
 void ProxyHeaders::copyResponseFields(const HttpResponseHead &head, HttpHeaders *out)

@@ -1,6 +1,7 @@
 #include "upstreamconnection.h"
 
 #include "httpclock.h"
+#include "httpformat.h"
 #include "llhttpsettings.h"
 #include "streamsockets.h"
 
@@ -391,7 +392,7 @@ int UpstreamConnection::onMessageBegin(llhttp_t *p)
 
 int UpstreamConnection::onStatus(llhttp_t *p, const char *at, size_t length)
 {
-    self(p)->m_head.reason.append(at, qsizetype(length));
+    HttpFormat::append(self(p)->m_head.reason, QByteArrayView(at, qsizetype(length)));
     return 0;
 }
 

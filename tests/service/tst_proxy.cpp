@@ -37,10 +37,11 @@ static UpstreamDescriptors upstreamDescriptors(quint16 port)
         QFile file(QString::fromLatin1(table));
         if (!file.open(QIODevice::ReadOnly))
             continue;
-        file.readLine(); // the column names
+        // Read whole: /proc files report size 0, so QFile::atEnd() would stop after the first buffer.
+        const QList<QByteArray> lines = file.readAll().split('\n');
         const QByteArray remote = ':' + QByteArray::number(port, 16).toUpper().rightJustified(4, '0');
-        while (!file.atEnd()) {
-            const QList<QByteArray> columns = file.readLine().simplified().split(' ');
+        for (qsizetype i = 1; i < lines.size(); ++i) { // the first line names the columns
+            const QList<QByteArray> columns = lines[i].simplified().split(' ');
             // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
             if (columns.size() > 9 && columns[2].endsWith(remote) && columns[3] == "01")
                 inodes.insert(columns[9]);

@@ -114,7 +114,8 @@ void HttpConnection::execute()
 
 void HttpConnection::headParsed()
 {
-    m_bodyBuffer.resize(0);
+    if (!m_bodyBuffer.isEmpty())
+        m_bodyBuffer.resize(0);
     const HttpRequestHead &h = m_parser.head();
     m_bodyDeadline = (m_limits.bodyTotalTimeoutMs > 0 && h.hasBody())
                          ? HttpClock::nowMs() + m_limits.bodyTotalTimeoutMs

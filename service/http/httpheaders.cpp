@@ -1,6 +1,8 @@
 #include "httpheaders.h"
 
-#include <algorithm>
+#include "bytebuffer.h"
+
+#include <cstring>
 
 namespace {
 
@@ -11,10 +13,13 @@ inline char lower(char c)
 
 } // namespace
 
-bool HttpHeaders::equalsIgnoringCase(QByteArrayView a, QByteArrayView b)
+bool HttpHeaders::equalsIgnoringCaseSameSize(const char *a, const char *b, qsizetype size)
 {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+    for (qsizetype i = 0; i < size; ++i) {
+        if (a[i] != b[i] && lower(a[i]) != lower(b[i]))
+            return false;
+    }
+    return true;
 }
 
 bool HttpHeaders::listContains(QByteArrayView list, QByteArrayView token)
@@ -24,20 +29,11 @@ bool HttpHeaders::listContains(QByteArrayView list, QByteArrayView token)
 
 void HttpHeaders::clear()
 {
-    m_bytes.resize(0); // Qt 6 keeps the capacity
-    m_fields.clear();  // std::vector keeps the capacity
-}
-
-QByteArrayView HttpHeaders::name(int index) const
-{
-    const Field &f = m_fields[size_t(index)];
-    return QByteArrayView(m_bytes.constData() + f.nameOffset, f.nameLength);
-}
-
-QByteArrayView HttpHeaders::value(int index) const
-{
-    const Field &f = m_fields[size_t(index)];
-    return QByteArrayView(m_bytes.constData() + f.valueOffset, f.valueLength);
+    m_used = 0;       // the bytes' storage is kept for the next head
+    m_fields.clear(); // std::vector keeps the capacity
+    // Storage shared with a copy (assignFields()) is let go rather than copied when written to next.
+    if (!m_bytes.isDetached())
+        m_bytes = QByteArray();
 }
 
 int HttpHeaders::indexOf(QByteArrayView fieldName, int from) const
@@ -68,12 +64,12 @@ int HttpHeaders::count(QByteArrayView fieldName) const
 void HttpHeaders::append(QByteArrayView fieldName, QByteArrayView fieldValue)
 {
     Field f;
-    f.nameOffset = int(m_bytes.size());
+    f.nameOffset = int(m_used);
     f.nameLength = int(fieldName.size());
-    m_bytes.append(fieldName.data(), fieldName.size());
-    f.valueOffset = int(m_bytes.size());
+    appendBytes(fieldName);
+    f.valueOffset = int(m_used);
     f.valueLength = int(fieldValue.size());
-    m_bytes.append(fieldValue.data(), fieldValue.size());
+    appendBytes(fieldValue);
     m_fields.push_back(f);
 }
 
@@ -91,7 +87,7 @@ void HttpHeaders::removeAll(QByteArrayView fieldName)
 void HttpHeaders::beginField()
 {
     Field f;
-    f.nameOffset = int(m_bytes.size());
+    f.nameOffset = int(m_used);
     f.valueOffset = f.nameOffset;
     m_fields.push_back(f);
 }
@@ -99,15 +95,15 @@ void HttpHeaders::beginField()
 void HttpHeaders::appendNameFragment(QByteArrayView fragment)
 {
     Field &f = m_fields.back();
-    m_bytes.append(fragment.data(), fragment.size());
+    appendBytes(fragment);
     f.nameLength += int(fragment.size());
-    f.valueOffset = int(m_bytes.size());
+    f.valueOffset = int(m_used);
 }
 
 void HttpHeaders::appendValueFragment(QByteArrayView fragment)
 {
     Field &f = m_fields.back();
-    m_bytes.append(fragment.data(), fragment.size());
+    appendBytes(fragment);
     f.valueLength += int(fragment.size());
 }
 
@@ -126,12 +122,31 @@ void HttpHeaders::finishField()
     }
 }
 
-void HttpHeaders::serialize(QByteArray &out) const
+void HttpHeaders::appendBytes(QByteArrayView data)
+{
+    const qsizetype n = data.size();
+    if (n == 0)
+        return;
+    const bool full = m_bytes.size() - m_used < n;
+    QByteArray copy;
+    if (full || !m_bytes.isDetached()) {
+        // A field of these headers again would not survive the storage moving: copied first.
+        if (data.data() >= m_bytes.constData() && data.data() < m_bytes.constData() + m_used) {
+            copy = data.toByteArray();
+            data = copy;
+        }
+        m_bytes.resize(full ? qMax(qMax<qsizetype>(2 * m_bytes.size(), m_used + n), 64) : m_bytes.size());
+    }
+    std::memcpy(m_bytes.data() + m_used, data.data(), size_t(n));
+    m_used += n;
+}
+
+void HttpHeaders::serialize(ByteBuffer &out) const
 {
     for (const Field &f : m_fields) {
-        out.append(m_bytes.constData() + f.nameOffset, f.nameLength);
-        out.append(": ", 2);
-        out.append(m_bytes.constData() + f.valueOffset, f.valueLength);
-        out.append("\r\n", 2);
+        out.append(QByteArrayView(m_bytes.constData() + f.nameOffset, f.nameLength));
+        out.append(": ");
+        out.append(QByteArrayView(m_bytes.constData() + f.valueOffset, f.valueLength));
+        out.append("\r\n");
     }
 }

@@ -1,6 +1,7 @@
 #include "httprequestparser.h"
 
 #include "httpauthority.h"
+#include "httpformat.h"
 #include "llhttpsettings.h"
 
 #include <cstring>
@@ -157,7 +158,7 @@ int HttpRequestParser::onMessageBegin(llhttp_t *p)
 
 int HttpRequestParser::onUrl(llhttp_t *p, const char *at, size_t length)
 {
-    self(p)->m_head.target.append(at, qsizetype(length));
+    HttpFormat::append(self(p)->m_head.target, QByteArrayView(at, qsizetype(length)));
     return 0;
 }
 
@@ -291,7 +292,7 @@ bool HttpRequestParser::resolveTarget(int hostCount)
         h.authority.append(rest.first(end));
         h.target = origin;
     } else if (hostCount == 1) {
-        h.authority.append(h.headers.value("host"));
+        HttpFormat::append(h.authority, h.headers.value("host"));
     } else if (h.versionMinor >= 1) {
         return reject(400, "no Host field");
     }

@@ -7,12 +7,12 @@
 void HttpResponseWriter::writeHead(int status, QByteArrayView reason, const HttpHeaders &headers,
                                    qint64 contentLength, const Request &request, bool *close)
 {
-    QByteArray &out = m_buffer;
-    out.resize(0);
+    ByteBuffer &out = m_buffer;
+    out.clear();
     out.append("HTTP/1.1 ");
-    HttpFormat::appendNumber(out, status);
+    out.appendNumber(status);
     out.append(' ');
-    out.append(reason.data(), reason.size());
+    out.append(reason);
     out.append("\r\n");
     headers.serialize(out);
     const bool bodyAllowed = status >= 200 && status != 204 && status != 304;
@@ -20,7 +20,7 @@ void HttpResponseWriter::writeHead(int status, QByteArrayView reason, const Http
         m_framing = Framing::None;
     } else if (contentLength >= 0) {
         out.append("Content-Length: ");
-        HttpFormat::appendNumber(out, contentLength);
+        out.appendNumber(contentLength);
         out.append("\r\n");
         m_framing = Framing::Length;
     } else if (!request.http10) {
@@ -38,7 +38,7 @@ void HttpResponseWriter::writeHead(int status, QByteArrayView reason, const Http
     else if (request.http10)
         out.append("Connection: keep-alive\r\n");
     out.append("\r\n");
-    m_output->write(out);
+    m_output->write(out.view());
 }
 
 void HttpResponseWriter::writeBody(QByteArrayView data)
@@ -67,11 +67,12 @@ void HttpResponseWriter::finish(const HttpHeaders *trailers)
     if (m_framing != Framing::Chunked)
         return;
     if (trailers && !trailers->isEmpty()) {
-        m_buffer.resize(0);
-        m_buffer.append("0\r\n");
-        trailers->serialize(m_buffer);
-        m_buffer.append("\r\n");
-        m_output->write(m_buffer);
+        ByteBuffer &out = m_buffer;
+        out.clear();
+        out.append("0\r\n");
+        trailers->serialize(out);
+        out.append("\r\n");
+        m_output->write(out.view());
     } else {
         m_output->write("0\r\n\r\n");
     }

@@ -2,7 +2,8 @@
 // trailers.
 #pragma once
 
-#include <QByteArray>
+#include "bytebuffer.h"
+
 #include <QByteArrayView>
 
 class HttpHeaders;
@@ -41,6 +42,6 @@ public:
 
 private:
     SocketOutput *m_output;
-    QByteArray m_buffer; // reused for heads
+    ByteBuffer m_buffer; // reused for heads
     Framing m_framing = Framing::None;
 };

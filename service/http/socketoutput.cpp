@@ -7,7 +7,7 @@ void SocketOutput::write(QByteArrayView data)
 {
     if (m_holding) {
         if (m_held.size() + data.size() <= HoldLimit) {
-            m_held.append(data.data(), data.size());
+            m_held.append(data);
             return;
         }
         release();
@@ -20,14 +20,14 @@ void SocketOutput::release()
     m_holding = false;
     if (m_held.isEmpty())
         return;
-    send(m_held);
-    m_held.resize(0);
+    send(m_held.view());
+    m_held.clear();
 }
 
 void SocketOutput::discard()
 {
     m_holding = false;
-    m_held.resize(0);
+    m_held.clear();
 }
 
 qint64 SocketOutput::pending() const

@@ -1,7 +1,8 @@
 // The output side of one stream socket: coalesced while held.
 #pragma once
 
-#include <QByteArray>
+#include "bytebuffer.h"
+
 #include <QByteArrayView>
 
 class StreamSocket;
@@ -35,7 +36,7 @@ private:
     void send(QByteArrayView data);
 
     StreamSocket *m_socket;
-    QByteArray m_held;
+    ByteBuffer m_held;
     qint64 m_progressMs = 0;
     bool m_holding = false;
 };

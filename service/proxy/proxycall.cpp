@@ -78,10 +78,15 @@ void ProxyCall::start(HttpExchange *exchange, ProxyHandler::Generation *generati
     const HttpRequestHead &asked = exchange->request();
     m_upgrade = target->websocket && asked.upgrade && asked.method == "GET" && !asked.hasBody() &&
                 ProxyHeaders::asksForWebSocket(asked.headers);
-    m_replay.resize(0);
-    m_upstreamAddrs.resize(0);
-    m_upstreamStatuses.resize(0);
-    m_forwardTarget.resize(0);
+    // Emptied keeping their storage, each only when it holds something (a resize is a call into Qt);
+    // the node list usually shares the one node's key.
+    if (!m_replay.isEmpty())
+        m_replay.resize(0);
+    m_upstreamAddrs = QByteArray();
+    if (!m_upstreamStatuses.isEmpty())
+        m_upstreamStatuses.resize(0);
+    if (!m_forwardTarget.isEmpty())
+        m_forwardTarget.resize(0);
     if (!routed.forwardPath.isEmpty()) {
         m_forwardTarget.append(routed.forwardPath.data(), routed.forwardPath.size());
         const qsizetype query = exchange->request().target.indexOf('?');
@@ -190,7 +195,7 @@ void ProxyCall::sendRequest()
     m_connection->beginRequest(request.isHead);
     // Head and what is known of the body leave in one send.
     m_connection->holdOutput();
-    m_connection->write(m_head);
+    m_connection->write(m_head.view());
     m_requestSent = true;
     if (!m_replay.isEmpty())
         writeUpstreamBody(m_replay);
@@ -298,6 +303,8 @@ void ProxyCall::upstreamResponseHead(const HttpResponseHead &head)
     // finish() lets it go.
     m_exchange->holdOutput();
     m_exchange->writeHead(head.status, reason, m_responseHeaders, length);
+    // Written: the upstream connection's bytes are let go before it parses its next response into them.
+    m_responseHeaders.clear();
 }
 
 void ProxyCall::upstreamResponseBody(QByteArrayView data)

@@ -1,6 +1,7 @@
 // One proxied request: the client exchange on one side, tries against upstream nodes on the other.
 #pragma once
 
+#include "bytebuffer.h"
 #include "httpexchange.h"
 #include "proxyhandler.h"
 #include "upstreamconnection.h"
@@ -71,7 +72,7 @@ private:
 
     QByteArrayView m_hashKey;
     QByteArray m_hashScratch;
-    QByteArray m_head;          // reused for the upstream request head
+    ByteBuffer m_head;          // reused for the upstream request head
     QByteArray m_forwardTarget; // normalized path and the query as sent; empty: the target as sent
     QByteArray m_forwardedFor;  // reused: the client's X-Forwarded-For fields joined
     QByteArray m_clientAddress; // the peer's text, or a trusted proxy's X-Forwarded-For entry

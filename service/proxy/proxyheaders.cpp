@@ -53,22 +53,22 @@ Field classify(QByteArrayView name)
     }
 }
 
-void appendField(QByteArray &out, QByteArrayView name, QByteArrayView value)
+void appendField(ByteBuffer &out, QByteArrayView name, QByteArrayView value)
 {
-    out.append(name.data(), name.size());
-    out.append(": ", 2);
-    out.append(value.data(), value.size());
-    out.append("\r\n", 2);
+    out.append(name);
+    out.append(": ");
+    out.append(value);
+    out.append("\r\n");
 }
 
 } // namespace
 
-void ProxyHeaders::writeRequestHead(QByteArray &out, QByteArray &forwardedFor, const HttpRequestHead &request,
+void ProxyHeaders::writeRequestHead(ByteBuffer &out, QByteArray &forwardedFor, const HttpRequestHead &request,
                                     const Upstream &upstream, const UpstreamNode &node,
                                     const Forwarding &forwarding)
 {
-    out.resize(0);
-    out.append(request.method.data(), request.method.size());
+    out.clear();
+    out.append(request.method);
     out.append(' ');
     out.append(forwarding.target.isEmpty() ? QByteArrayView(request.target) : forwarding.target);
     out.append(" HTTP/1.1\r\nHost: ");
@@ -89,7 +89,7 @@ void ProxyHeaders::writeRequestHead(QByteArray &out, QByteArray &forwardedFor, c
         }
         if (node.port != 80) {
             out.append(':');
-            HttpFormat::appendNumber(out, node.port);
+            out.appendNumber(node.port);
         }
         break;
     case Upstream::PassHost::Rewrite:
@@ -114,8 +114,8 @@ void ProxyHeaders::writeRequestHead(QByteArray &out, QByteArray &forwardedFor, c
             break;
         case Field::XForwardedFor:
             if (!headers.value(i).isEmpty()) {
-                forwardedFor.append(headers.value(i).data(), headers.value(i).size());
-                forwardedFor.append(", ", 2);
+                HttpFormat::append(forwardedFor, headers.value(i));
+                HttpFormat::append(forwardedFor, ", ");
             }
             break;
         case Field::Hop:
@@ -132,7 +132,7 @@ void ProxyHeaders::writeRequestHead(QByteArray &out, QByteArray &forwardedFor, c
     out.append("\r\nX-Real-IP: ");
     out.append(forwarding.clientAddress);
     out.append("\r\nX-Forwarded-Proto: http\r\nX-Forwarded-Port: ");
-    HttpFormat::appendNumber(out, request.localPort);
+    out.appendNumber(request.localPort);
     out.append("\r\n");
     if (!request.authority.isEmpty())
         appendField(out, "X-Forwarded-Host", request.authority);
@@ -145,7 +145,7 @@ void ProxyHeaders::writeRequestHead(QByteArray &out, QByteArray &forwardedFor, c
         out.append("Transfer-Encoding: chunked\r\n");
     } else if (request.contentLength >= 0) {
         out.append("Content-Length: ");
-        HttpFormat::appendNumber(out, request.contentLength);
+        out.appendNumber(request.contentLength);
         out.append("\r\n");
     }
     out.append("\r\n");
@@ -153,20 +153,18 @@ void ProxyHeaders::writeRequestHead(QByteArray &out, QByteArray &forwardedFor, c
 
 void ProxyHeaders::copyResponseFields(const HttpResponseHead &head, HttpHeaders *out)
 {
-    out->clear();
     // A 101 keeps the fields its Connection names (the tunnel's peers may need them) and says
     // "Connection: upgrade" itself.
     const bool upgrade = head.status == 101;
-    const ConnectionList connection(upgrade ? QByteArrayView() : head.headers.value("connection"));
-    for (int i = 0; i < head.headers.size(); ++i) {
-        const QByteArrayView name = head.headers.name(i);
+    const HttpHeaders &in = head.headers;
+    const ConnectionList connection(upgrade ? QByteArrayView() : in.value("connection"));
+    out->assignFields(in, [&](int i) {
+        const QByteArrayView name = in.name(i);
         const Field field = classify(name);
-        if (field == Field::Hop || field == Field::ContentLength || connection.contains(name))
-            continue;
-        out->append(name, head.headers.value(i));
-    }
+        return field != Field::Hop && field != Field::ContentLength && !connection.contains(name);
+    });
     if (upgrade) {
-        out->append("Upgrade", head.headers.value("upgrade"));
+        out->append("Upgrade", in.value("upgrade"));
         out->append("Connection", "upgrade");
     }
 }

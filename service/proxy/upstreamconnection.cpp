@@ -1,6 +1,7 @@
 #include "upstreamconnection.h"
 
 #include "httpclock.h"
+#include "httpformat.h"
 #include "llhttpsettings.h"
 #include "streamsockets.h"
 
@@ -89,6 +90,7 @@ void UpstreamConnection::beginRequest(bool headRequest)
     m_congested = false;
     m_readDeadline = 0;
     m_inPos = m_inLen = 0;
+    m_drained = false;
     ++m_requests;
 }
 
@@ -161,8 +163,11 @@ void UpstreamConnection::resumeReading()
 
 bool UpstreamConnection::reusable() const
 {
+    // Bytes after the response (read with it, or still in the socket) would be taken for the next
+    // request's answer. A read shorter than the buffer emptied the socket, so only after a full one is
+    // the socket asked (a system call per request otherwise).
     return m_complete && m_keepAlive && !m_failed && !m_eof && m_inPos == m_inLen && m_stream &&
-           m_stream->isOpen() && m_stream->bytesAvailable() == 0;
+           m_stream->isOpen() && (m_drained || m_stream->bytesAvailable() == 0);
 }
 
 void UpstreamConnection::markIdle(qint64 nowMs)
@@ -259,6 +264,7 @@ void UpstreamConnection::process()
                 break;
             m_inPos = 0;
             m_inLen = n;
+            m_drained = n < m_in.size();
             if (m_readDeadline || m_headDelivered)
                 m_readDeadline = HttpClock::nowMs() + m_timeouts.readMs;
         }
@@ -386,7 +392,7 @@ int UpstreamConnection::onMessageBegin(llhttp_t *p)
 
 int UpstreamConnection::onStatus(llhttp_t *p, const char *at, size_t length)
 {
-    self(p)->m_head.reason.append(at, qsizetype(length));
+    HttpFormat::append(self(p)->m_head.reason, QByteArrayView(at, qsizetype(length)));
     return 0;
 }
 

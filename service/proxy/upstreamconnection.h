@@ -160,6 +160,7 @@ private:
     QByteArray m_in; // m_in[m_inPos, m_inLen) is read but not parsed yet
     qsizetype m_inPos = 0;
     qsizetype m_inLen = 0;
+    bool m_drained = false; // the last read was shorter than m_in: the socket was empty after it
     bool m_inBody = false;
     bool m_interim = false;
     bool m_headRequest = false;

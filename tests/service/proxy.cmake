@@ -38,7 +38,7 @@ if(HOLDFAST_MINGW_CXX)
     set(qt_network_includes "$<TARGET_PROPERTY:Qt6::Network,INTERFACE_INCLUDE_DIRECTORIES>")
     foreach(file service/http/streamsockets_generic.cpp service/http/qtstreamsocket.cpp
             service/http/httpserver.cpp service/http/httpconnection.cpp service/http/sockettunnel.cpp
-            service/proxy/upstreamconnection.cpp)
+            service/http/bytebuffer.cpp service/proxy/upstreamconnection.cpp)
         string(MAKE_C_IDENTIFIER ${file} id)
         add_test(NAME mingw_${id}
             COMMAND ${HOLDFAST_MINGW_CXX} -std=c++17 -Wall -Wextra -Werror -fsyntax-only -DQT_NO_CAST_FROM_ASCII

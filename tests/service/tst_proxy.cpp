@@ -2,9 +2,11 @@
 #include "proxyserver.h"
 #include "proxytestkit.h"
 
+#include <QDir>
 #include <QFile>
 #include <QFileInfo>
 #include <QJsonArray>
+#include <QSet>
 #include <QTcpServer>
 #include <QTemporaryDir>
 #include <QTest>
@@ -16,6 +18,62 @@
 #include <unistd.h>
 
 using namespace ProxyTestKit;
+
+#ifdef Q_OS_LINUX
+// This process's TCP connections to `port`, as seen by the kernel: for each, whether its descriptor is in
+// an epoll set (the raw-descriptor path; Qt's own sockets are watched by poll, never by epoll). Read from
+// /proc (Linux only): the sockets' inodes by remote port, their descriptors, and each epoll set's targets.
+struct UpstreamDescriptors
+{
+    int connections = 0;
+    int inEpoll = 0;
+};
+
+static UpstreamDescriptors upstreamDescriptors(quint16 port)
+{
+    UpstreamDescriptors out;
+    QSet<QByteArray> inodes; // sockets established to the port
+    for (const char *table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+        QFile file(QString::fromLatin1(table));
+        if (!file.open(QIODevice::ReadOnly))
+            continue;
+        // Read whole: /proc files report size 0, so QFile::atEnd() would stop after the first buffer.
+        const QList<QByteArray> lines = file.readAll().split('\n');
+        const QByteArray remote = ':' + QByteArray::number(port, 16).toUpper().rightJustified(4, '0');
+        for (qsizetype i = 1; i < lines.size(); ++i) { // the first line names the columns
+            const QList<QByteArray> columns = lines[i].simplified().split(' ');
+            // sl local_address rem_address st tx_queue:rx_queue tr:tm->when retrnsmt uid timeout inode
+            if (columns.size() > 9 && columns[2].endsWith(remote) && columns[3] == "01")
+                inodes.insert(columns[9]);
+        }
+    }
+    QSet<QByteArray> descriptors; // ours among them
+    QSet<QByteArray> watched;     // the targets of our epoll sets
+    const QDir fds(QStringLiteral("/proc/self/fd"));
+    for (const QString &fd : fds.entryList(QDir::Files | QDir::System | QDir::NoDotAndDotDot)) {
+        // Not QFileInfo::symLinkTarget(): it makes an absolute path of "socket:[123]".
+        char target[256] = {};
+        const ssize_t n = ::readlink(qPrintable(fds.filePath(fd)), target, sizeof target - 1);
+        const QByteArray what(target, n > 0 ? qsizetype(n) : 0);
+        if (what.startsWith("socket:[") && inodes.contains(what.mid(8, what.size() - 9)))
+            descriptors.insert(fd.toLatin1());
+        if (what == "anon_inode:[eventpoll]") {
+            QFile info(QStringLiteral("/proc/self/fdinfo/") + fd);
+            if (!info.open(QIODevice::ReadOnly))
+                continue;
+            for (const QByteArray &line : info.readAll().split('\n')) {
+                const QList<QByteArray> words = line.simplified().split(' ');
+                if (words.size() > 1 && words[0] == "tfd:")
+                    watched.insert(words[1]);
+            }
+        }
+    }
+    out.connections = int(descriptors.size());
+    for (const QByteArray &fd : std::as_const(descriptors))
+        out.inEpoll += watched.contains(fd) ? 1 : 0;
+    return out;
+}
+#endif
 
 static bool sanitizedBuild()
 {
@@ -45,6 +103,7 @@ private slots:
     void passHost();
     void keepAliveReusesUpstreamConnection();
     void pipelinedAnsweredInOrder();
+    void bytesAfterResponseNotReused();
     void http10Client();
     void expectContinue();
     void chunkedUpload();
@@ -56,6 +115,7 @@ private slots:
     void upstreamStatusPassedThrough();
     void refusedIs502();
     void upstreamByHostName();
+    void upstreamToAddressOnRawDescriptor();
     void closedWithoutResponseIs502();
     void readTimeoutIs504();
     void connectTimeoutIs504();
@@ -275,6 +335,32 @@ void TestProxy::pipelinedAnsweredInOrder()
     QVERIFY(client.read(&last));
     QCOMPARE(last.json().value(QStringLiteral("body_sha256")).toString(),
              QString::fromLatin1(sha256Hex("hello")));
+}
+
+void TestProxy::bytesAfterResponseNotReused()
+{
+    // The upstream connection reads 16 KiB at a time: a response of exactly 16 KiB ends where a read
+    // ends, so the stray bytes after it wait in the socket, where only asking the socket finds them.
+    const int responseBytes = 16 * 1024;
+    startProxy(1);
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
+    Client client;
+    QVERIFY(client.connectTo(m_port));
+    // Pipelined: the second request is taken from the client's bytes before the event loop polls again,
+    // so a reused connection would answer it with the upstream's stray response at once.
+    client.send("GET /trailing-bytes/" + QByteArray::number(responseBytes) +
+                " HTTP/1.1\r\nHost: h\r\n\r\nGET /second HTTP/1.1\r\nHost: h\r\n\r\n");
+    Response first;
+    QVERIFY(client.read(&first));
+    QCOMPARE(first.status, 200);
+    QVERIFY(first.body.startsWith("xxx"));
+    Response second;
+    QVERIFY(client.read(&second));
+    QCOMPARE(second.status, 200);
+    QVERIFY2(second.body != "stale", "the upstream connection was reused with bytes after its response");
+    QCOMPARE(second.json().value(QStringLiteral("target")).toString(), QStringLiteral("/second"));
+    QCOMPARE(m_proxy->upstreamConnectionsOpened(), quint64(2));
 }
 
 void TestProxy::http10Client()
@@ -592,6 +678,31 @@ void TestProxy::upstreamByHostName()
     publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
             upstreamJson({"localhost:" + QByteArray::number(dead)}) + "}}");
     QCOMPARE(get(m_port, "/").status, 502);
+}
+
+// On Linux a connection to a node given by address is a raw descriptor in the worker's epoll set (no
+// QTcpSocket read path: issue 12's profile), and one to a host name a QTcpSocket, which Qt watches by poll.
+void TestProxy::upstreamToAddressOnRawDescriptor()
+{
+#ifndef Q_OS_LINUX
+    QSKIP("raw descriptors are the Linux path");
+#else
+    startProxy(1);
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({m_a.node()}) + "}}");
+    QCOMPARE(get(m_port, "/r").status, 200);
+    // The connection stays open in the pool, in the epoll set it was read through.
+    UpstreamDescriptors seen = upstreamDescriptors(m_a.port());
+    QCOMPARE(seen.connections, 1);
+    QCOMPARE(seen.inEpoll, 1);
+
+    publish(R"({"routes":{"1":{"uri":"/*","upstream_id":"1"}},"upstreams":{"1":)" +
+            upstreamJson({"localhost:" + QByteArray::number(m_b.port())}) + "}}");
+    QCOMPARE(get(m_port, "/r").status, 200);
+    seen = upstreamDescriptors(m_b.port());
+    QCOMPARE(seen.connections, 1);
+    QCOMPARE(seen.inEpoll, 0);
+#endif
 }
 
 void TestProxy::closedWithoutResponseIs502()

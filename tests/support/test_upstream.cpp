@@ -12,6 +12,8 @@
 //                     ?chunked=1 streams it chunked with the sha256 in an X-Sha256 trailer
 //   /close-delimited/N  the pattern without a length, ended by closing the connection
 //   /close            closes the connection without answering
+//   /trailing-bytes/N  a keep-alive 200 whose head and body are exactly N bytes, followed in the same write
+//                     by a second, unasked-for response ("stale"): a proxy must not reuse the connection
 //   /early/N          answers status N as soon as the request line is read, before the rest of the head
 //                     or the body, then resets the connection (SO_LINGER 0): nginx's early 413/431
 //   /ws/...           (with Upgrade: websocket) a minimal RFC 6455 echo, see WebSocketEcho below
@@ -421,6 +423,20 @@ private:
         deleteLater();
     }
 
+    void answerWithTrailingBytes(const Request &request, qint64 total)
+    {
+        const auto headFor = [](qint64 bodyLength) {
+            return "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: " +
+                   QByteArray::number(bodyLength) + "\r\n\r\n";
+        };
+        qint64 bodyLength = total;
+        while (headFor(bodyLength).size() + bodyLength != total && bodyLength > 0)
+            bodyLength = qMax<qint64>(0, total - headFor(bodyLength).size());
+        m_socket->write(headFor(bodyLength) + QByteArray(bodyLength, 'x') +
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nstale");
+        done(request);
+    }
+
     void answerEarlyAndReset(int status)
     {
         const QByteArray body = "{\"early\":" + QByteArray::number(status) + "}";
@@ -550,6 +566,8 @@ private:
             startBytes(request, arg, false, true);
         } else if (first == "early") {
             answerEarlyAndReset(int(arg));
+        } else if (first == "trailing-bytes") {
+            answerWithTrailingBytes(request, arg);
         } else if (first == "close") {
             m_socket->abort();
             deleteLater();

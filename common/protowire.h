@@ -30,6 +30,8 @@ public:
     public:
         // `what` names the message in errors ("RangeResponse", "RangeResponse.kvs[3]").
         Reader(QByteArrayView data, QString what);
+        // The reader keeps a view: a temporary's bytes would be gone before the first next().
+        Reader(QByteArray &&data, QString what) = delete;
 
         // Moves to the next field; false at the end of the message or on an error.
         bool next();

@@ -185,7 +185,8 @@ void TestProtoWire::malformed()
 
 void TestProtoWire::wrongWireTypeNamesTheField()
 {
-    ProtoWire::Reader reader(hex("089601"), QStringLiteral("RangeResponse.kvs[3]"));
+    const QByteArray message = hex("089601");
+    ProtoWire::Reader reader(message, QStringLiteral("RangeResponse.kvs[3]"));
     QVERIFY(reader.next());
     QVERIFY(!reader.expect(ProtoWire::WireType::LengthDelimited));
     QCOMPARE(reader.error(),

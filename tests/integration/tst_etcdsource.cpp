@@ -224,12 +224,13 @@ void TstEtcdSource::fullSyncOverGrpcMatchesJsonGateway()
     LogCapture log;
     EtcdProcess etcd;
     QVERIFY2(etcd.start(), qPrintable(etcd.lastError()));
+    static const char rawBytes[] = "\x00\x01\xff\xfe not JSON";
     QList<QByteArray> values = {
         route(1),
         QByteArray(),                                                              // an empty value
         QStringLiteral("{\"uri\":\"/ünï/cödé ✓\",\"desc\":\"\\u00e9\"}").toUtf8(), // UTF-8 and escapes
         QByteArray("{\"n\":1.50e3,\"i\":-0}"),                                     // numbers as written
-        QByteArray("\x00\x01\xff\xfe not JSON", 16),                               // raw bytes, NUL included
+        QByteArray(rawBytes, sizeof rawBytes - 1),                                 // raw bytes, NUL included
         "{\"desc\":\"" + QByteArray(300 * 1024, 'y') + "\"}", // larger than HTTP/2's windows
     };
     for (int i = 0; i < 40; ++i)

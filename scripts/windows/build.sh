@@ -40,7 +40,7 @@ done
 # The suites check.sh runs under Wine: the store (MoveFileExW, FlushFileBuffers, the fallback to
 # config.prev.json) and the rest of common/.
 # (-DHOLDFAST_BUILD_TESTS=OFF leaves them out.)
-for target in tst_configstore store_writer tst_canonicaljson tst_configsnapshot tst_configvalidator tst_jsondiff; do
+for target in tst_configstore store_writer tst_canonicaljson tst_configsnapshot tst_configvalidator tst_jsondiff tst_protowire; do
     grep -q "^$target:" <<<"$known" && targets+=("$target")
 done
 nice -n 5 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}"

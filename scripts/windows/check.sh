@@ -222,7 +222,7 @@ fi
 # --- the Windows builds of the store suites
 qt_bin="$(grep -m1 '^Qt6_DIR:' "$build/CMakeCache.txt" | sed 's/.*=//; s#/lib/cmake/Qt6##')/bin"
 export WINEPATH="$(winepath -w "$build/stage");$(winepath -w "$qt_bin")"
-for suite in tst_configstore tst_configsnapshot tst_canonicaljson tst_configvalidator tst_jsondiff; do
+for suite in tst_configstore tst_configsnapshot tst_canonicaljson tst_configvalidator tst_jsondiff tst_protowire; do
     exe="$(find "$build/tests" -name "$suite.exe" | head -n1)"
     if [[ -z "$exe" ]]; then fail "$suite.exe under Wine" "not built"; continue; fi
     # -o: a redirected stdout of a program under Wine comes back empty; QtTest writes the file itself.

@@ -369,6 +369,16 @@ void HttpConnection::abort()
     close(false);
 }
 
+void HttpConnection::drop()
+{
+    if (m_state == State::Closed) {
+        m_socket->abort();
+        finalize();
+        return;
+    }
+    close(false); // tells the observer
+}
+
 void HttpConnection::failRequest(int status)
 {
     if (m_state == State::Closed)

@@ -47,6 +47,9 @@ public:
     void writeBody(QByteArrayView data) override;
     void finish(const HttpHeaders *trailers = nullptr) override;
     void abort() override;
+    // Closes now, as abort() does, but a handler still holding the exchange hears exchangeAborted(): the
+    // server is going away under it (HttpServer::closeAll()).
+    void drop();
     bool headWritten() const override { return m_req.headSent; }
     void closeAfterResponse() override { m_closeAfter = true; }
     qint64 pendingOutput() const override { return m_output.pending(); }

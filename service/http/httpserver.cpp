@@ -270,7 +270,9 @@ void HttpServer::drain()
 
 void HttpServer::closeAll()
 {
-    dropWaitingAnd(&HttpConnection::abort);
+    // drop(), not abort(): a handler that still holds an exchange (an event stream, a proxied call past
+    // the drain's grace) must learn it is gone before the connection is deleted.
+    dropWaitingAnd(&HttpConnection::drop);
     m_connections.clear();
 }
 

@@ -67,7 +67,7 @@ public:
     // drained() follows once the last connection is gone.
     void drain();
     void stopListening();
-    // Drops every connection at once.
+    // Drops every connection at once; a handler still holding an exchange hears exchangeAborted().
     void closeAll();
     int connectionCount() const { return int(m_connections.size()); }
     // Read buffers held by connections now: only those with bytes to parse hold one.

@@ -32,6 +32,7 @@ private slots:
     void eventStreamsCapped();
     void statusConfigAndDiff();
     void eventsFollowChanges();
+    void stopsCleanlyWithAnEventStreamOpen();
     void resyncRereadsAndMetricsCount();
 
 private:
@@ -288,6 +289,29 @@ void tst_AdminApi::statusConfigAndDiff()
         pointers << change.toObject().value(QStringLiteral("pointer")).toString();
     }
     QVERIFY2(pointers.contains(QStringLiteral("/routes")), qPrintable(pointers.join(QLatin1Char(' '))));
+}
+
+// The console follows /v1/events all the time, so a stop usually finds a stream open: the handler must
+// learn that its exchange is gone when the admin server goes (a use after free on Windows, found under Wine).
+void tst_AdminApi::stopsCleanlyWithAnEventStreamOpen()
+{
+    QTcpSocket events;
+    events.connectToHost(QHostAddress::LocalHost, m_adminPort);
+    QVERIFY(events.waitForConnected(5000));
+    events.write("GET /v1/events HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token + "\r\n\r\n");
+    QByteArray stream;
+    QDeadlineTimer deadline(10000);
+    while (!stream.contains("event: status") && !deadline.hasExpired()) {
+        if (events.waitForReadyRead(100))
+            stream += events.readAll();
+    }
+    QVERIFY2(stream.contains("event: status"), stream.constData());
+    m_gateway->stop();
+    // Under AddressSanitizer a use after free ends the process with its report and exit code 1.
+    QVERIFY2(m_gateway->exitCode() == 0, m_gateway->output().right(4000).constData());
+    // The stream ended with the gateway.
+    QTRY_VERIFY_WITH_TIMEOUT(
+        events.state() == QAbstractSocket::UnconnectedState || events.waitForDisconnected(100), 5000);
 }
 
 void tst_AdminApi::eventsFollowChanges()

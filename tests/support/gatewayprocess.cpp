@@ -158,6 +158,14 @@ void GatewayProcess::kill()
     m_process.kill();
 }
 
+int GatewayProcess::exitCode()
+{
+    const QProcess *process = m_process.process();
+    if (!process || process->state() != QProcess::NotRunning || process->exitStatus() != QProcess::NormalExit)
+        return -1;
+    return process->exitCode();
+}
+
 QByteArray GatewayProcess::token() const
 {
     QFile file(filePath(QStringLiteral("admin.token")));

@@ -64,6 +64,9 @@ public:
     bool start() { return start(m_options); }
     void stop(); // SIGTERM, then SIGKILL
     void kill(); // SIGKILL
+    // After stop(): holdfastd's exit code; -1 when a signal ended it (a crash, or the SIGKILL after the
+    // grace).
+    int exitCode();
     bool isRunning() const { return m_process.isRunning(); }
     QByteArray output() const { return m_process.output(); }
     qint64 pid() const { return m_process.pid(); }

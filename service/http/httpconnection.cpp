@@ -360,13 +360,8 @@ void HttpConnection::finish(const HttpHeaders *trailers)
 
 void HttpConnection::abort()
 {
-    m_req.observer = nullptr;
-    if (m_state == State::Closed) {
-        m_socket->abort();
-        finalize();
-        return;
-    }
-    close(false);
+    m_req.observer = nullptr; // the handler asked for it: no callback
+    drop();
 }
 
 void HttpConnection::drop()

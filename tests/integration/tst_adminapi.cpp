@@ -43,6 +43,10 @@ private:
     {
         return call(method, path, m_token);
     }
+    // Connects `events` to GET /v1/events with the token; false when nothing accepts.
+    bool openEvents(QTcpSocket *events) const;
+    // Reads the stream into `stream` until it holds `text` (up to 10 s).
+    static bool readEventsUntil(QTcpSocket *events, QByteArray *stream, const QByteArray &text);
     // The uri of route 1 in a /v1/config/live document.
     static QString liveUri(const QJsonObject &live);
     bool writeRoutes(const QByteArray &json) const;
@@ -291,21 +295,33 @@ void tst_AdminApi::statusConfigAndDiff()
     QVERIFY2(pointers.contains(QStringLiteral("/routes")), qPrintable(pointers.join(QLatin1Char(' '))));
 }
 
+bool tst_AdminApi::openEvents(QTcpSocket *events) const
+{
+    events->connectToHost(QHostAddress::LocalHost, m_adminPort);
+    if (!events->waitForConnected(5000))
+        return false;
+    events->write("GET /v1/events HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token + "\r\n\r\n");
+    return true;
+}
+
+bool tst_AdminApi::readEventsUntil(QTcpSocket *events, QByteArray *stream, const QByteArray &text)
+{
+    QDeadlineTimer deadline(10000);
+    while (!stream->contains(text) && !deadline.hasExpired()) {
+        if (events->waitForReadyRead(100))
+            *stream += events->readAll();
+    }
+    return stream->contains(text);
+}
+
 // The console follows /v1/events all the time, so a stop usually finds a stream open: the handler must
 // learn that its exchange is gone when the admin server goes (a use after free on Windows, found under Wine).
 void tst_AdminApi::stopsCleanlyWithAnEventStreamOpen()
 {
     QTcpSocket events;
-    events.connectToHost(QHostAddress::LocalHost, m_adminPort);
-    QVERIFY(events.waitForConnected(5000));
-    events.write("GET /v1/events HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token + "\r\n\r\n");
     QByteArray stream;
-    QDeadlineTimer deadline(10000);
-    while (!stream.contains("event: status") && !deadline.hasExpired()) {
-        if (events.waitForReadyRead(100))
-            stream += events.readAll();
-    }
-    QVERIFY2(stream.contains("event: status"), stream.constData());
+    QVERIFY(openEvents(&events));
+    QVERIFY2(readEventsUntil(&events, &stream, "event: status"), stream.constData());
     m_gateway->stop();
     // Under AddressSanitizer a use after free ends the process with its report and exit code 1.
     QVERIFY2(m_gateway->exitCode() == 0, m_gateway->output().right(4000).constData());
@@ -317,18 +333,9 @@ void tst_AdminApi::stopsCleanlyWithAnEventStreamOpen()
 void tst_AdminApi::eventsFollowChanges()
 {
     QTcpSocket events;
-    events.connectToHost(QHostAddress::LocalHost, m_adminPort);
-    QVERIFY(events.waitForConnected(5000));
-    events.write("GET /v1/events HTTP/1.1\r\nHost: admin\r\nAuthorization: Bearer " + m_token + "\r\n\r\n");
     QByteArray stream;
-    const auto waitFor = [&](const QByteArray &text) {
-        QDeadlineTimer deadline(10000);
-        while (!stream.contains(text) && !deadline.hasExpired()) {
-            if (events.waitForReadyRead(100))
-                stream += events.readAll();
-        }
-        return stream.contains(text);
-    };
+    QVERIFY(openEvents(&events));
+    const auto waitFor = [&](const QByteArray &text) { return readEventsUntil(&events, &stream, text); };
     QVERIFY2(waitFor("event: status"), stream.constData()); // the current state first
     QVERIFY(stream.contains("text/event-stream"));
 

@@ -117,7 +117,7 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
     const qint64 revision = put("routes/2", route("/world"));
     QVERIFY(revision > 0);
     QTRY_COMPARE_WITH_TIMEOUT(m_gateway->proxyGet("/world").status, 200, 2000);
-    QTRY_COMPARE_WITH_TIMEOUT(persistedRevision(), revision, 1000);
+    QTRY_COMPARE_WITH_TIMEOUT(persistedRevision(), revision, 5000);
     const QJsonObject onDisk = *m_gateway->persistedFile();
     QVERIFY(onDisk.value(QLatin1String("config"))
                 .toObject()
@@ -126,7 +126,7 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
                 .contains(QLatin1String("2")));
 
     // The status learns of the save a moment after the file is renamed into place.
-    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 1000);
+    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 5000);
     const QJsonObject status = *m_gateway->status();
     QCOMPARE(status.value(QLatin1String("live")).toObject().value(QLatin1String("revision")).toInteger(),
              revision);
@@ -156,7 +156,7 @@ void tst_GatewaySync::coldStartServesAndPersistsChanges()
     QVERIFY(deleted > 0);
     QTRY_COMPARE_WITH_TIMEOUT(m_gateway->proxyGet("/hello").status, 404, 2000);
     // The file is written after the swap; wait for it, so the metric below has a fixed target.
-    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), deleted, 2000);
+    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), deleted, 5000);
 
     const QByteArray metrics = m_gateway->admin("GET", "/metrics").body;
     QVERIFY2(metrics.contains("holdfast_sync_state{state=\"in_sync\"} 1"), metrics.constData());
@@ -204,7 +204,7 @@ void tst_GatewaySync::invalidObjectRejectedAlone()
         rejected.at(1).toObject().value(QLatin1String("reason")).toString().contains(QLatin1String("/uri")));
 
     // Not persisted: the file has the good routes/1 and no routes/3.
-    QTRY_COMPARE_WITH_TIMEOUT(persistedRevision(), good, 1000);
+    QTRY_COMPARE_WITH_TIMEOUT(persistedRevision(), good, 5000);
     const QJsonObject routes = m_gateway->persistedFile()
                                    ->value(QLatin1String("config"))
                                    .toObject()
@@ -234,7 +234,7 @@ void tst_GatewaySync::etcdDownAtStartServesLocalCopyThenCatchesUp()
     QCOMPARE(m_gateway->proxyGet("/hello").status, 200);
     QCOMPARE(GatewayProcess::request(m_gateway->adminPort(), "GET", "/readyz").status, 200);
     // The status learns of the save a moment after the file is renamed into place.
-    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 1000);
+    QTRY_COMPARE_WITH_TIMEOUT(statusPersistedRevision(), revision, 5000);
     const QJsonObject status = *m_gateway->status();
     QCOMPARE(status.value(QLatin1String("live")).toObject().value(QLatin1String("revision")).toInteger(),
              revision);

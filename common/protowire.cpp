@@ -41,9 +41,10 @@ void ProtoWire::appendBytesField(QByteArray *out, int field, QByteArrayView byte
     out->append(bytes.data(), bytes.size());
 }
 
-ProtoWire::Reader::Reader(QByteArrayView data, QString what)
+ProtoWire::Reader::Reader(QByteArrayView data, QString what, qsizetype index)
     : m_data(data)
     , m_what(std::move(what))
+    , m_index(index)
 {}
 
 bool ProtoWire::Reader::next()
@@ -137,8 +138,10 @@ bool ProtoWire::Reader::readVarint(quint64 *value)
 
 bool ProtoWire::Reader::failAt(qsizetype offset, const QString &why)
 {
-    if (m_error.isEmpty())
-        m_error = QStringLiteral("%1: %2 at byte %3").arg(m_what, why).arg(offset);
+    if (m_error.isEmpty()) {
+        const QString what = m_index < 0 ? m_what : QStringLiteral("%1[%2]").arg(m_what).arg(m_index);
+        m_error = QStringLiteral("%1: %2 at byte %3").arg(what, why).arg(offset);
+    }
     m_pos = m_data.size();
     return false;
 }

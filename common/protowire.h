@@ -28,10 +28,12 @@ public:
     class Reader
     {
     public:
-        // `what` names the message in errors ("RangeResponse", "RangeResponse.kvs[3]").
-        Reader(QByteArrayView data, QString what);
+        // `what` names the message in errors ("RangeResponse"); an `index` of 0 or more names one element
+        // of a repeated field ("RangeResponse.kvs" and 3 say "RangeResponse.kvs[3]"), formatted only when
+        // there is an error to report.
+        Reader(QByteArrayView data, QString what, qsizetype index = -1);
         // The reader keeps a view: a temporary's bytes would be gone before the first next().
-        Reader(QByteArray &&data, QString what) = delete;
+        Reader(QByteArray &&data, QString what, qsizetype index = -1) = delete;
 
         // Moves to the next field; false at the end of the message or on an error.
         bool next();
@@ -56,6 +58,7 @@ public:
 
         QByteArrayView m_data;
         QString m_what;
+        qsizetype m_index;
         qsizetype m_pos = 0;
         qsizetype m_fieldStart = 0;
         int m_field = 0;

@@ -186,7 +186,8 @@ void TestProtoWire::malformed()
 void TestProtoWire::wrongWireTypeNamesTheField()
 {
     const QByteArray message = hex("089601");
-    ProtoWire::Reader reader(message, QStringLiteral("RangeResponse.kvs[3]"));
+    // The element of a repeated field is named by its index, formatted only now that there is an error.
+    ProtoWire::Reader reader(message, QStringLiteral("RangeResponse.kvs"), 3);
     QVERIFY(reader.next());
     QVERIFY(!reader.expect(ProtoWire::WireType::LengthDelimited));
     QCOMPARE(reader.error(),

@@ -145,11 +145,6 @@ void EtcdClient::setEndpoint(const QString &endpoint)
     m_nam.clearConnectionCache();
 }
 
-QByteArray EtcdClient::decodeKey(const QJsonValue &value)
-{
-    return QByteArray::fromBase64(value.toString().toLatin1());
-}
-
 void EtcdClient::call(const QByteArray &path, const QJsonObject &body, Handler done)
 {
     send(path, body, std::move(done), true);

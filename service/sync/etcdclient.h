@@ -61,9 +61,6 @@ public:
     // Drops every request in flight without calling its handlers.
     void abortAll();
 
-    static QByteArray encodeKey(const QByteArray &key) { return key.toBase64(); }
-    static QByteArray decodeKey(const QJsonValue &value);
-
 private:
     bool needsToken() const { return !m_settings.username.isEmpty() && m_token.isEmpty(); }
     void authenticate(Handler done);

@@ -1,5 +1,6 @@
 #include "etcdrangecodec.h"
 
+#include "etcdjson.h"
 #include "protowire.h"
 
 #include <QJsonArray>
@@ -7,17 +8,6 @@
 namespace {
 
 using WireType = ProtoWire::WireType;
-
-// The gateway writes 64-bit integers as JSON strings; accept numbers too.
-qint64 toInt64(const QJsonValue &value)
-{
-    return value.isString() ? value.toString().toLongLong() : value.toInteger();
-}
-
-QByteArray fromBase64(const QJsonValue &value)
-{
-    return QByteArray::fromBase64(value.toString().toLatin1());
-}
 
 bool decodeHeader(QByteArrayView bytes, EtcdRangePage *page, QString *error)
 {
@@ -120,8 +110,8 @@ bool EtcdRangeCodec::decodeResponse(QByteArrayView message, EtcdRangePage *page,
 
 QJsonObject EtcdRangeCodec::requestToJson(const EtcdRangeRequest &request)
 {
-    QJsonObject body{{QStringLiteral("key"), QString::fromLatin1(request.key.toBase64())},
-                     {QStringLiteral("range_end"), QString::fromLatin1(request.rangeEnd.toBase64())}};
+    QJsonObject body{{QStringLiteral("key"), EtcdJson::base64(request.key)},
+                     {QStringLiteral("range_end"), EtcdJson::base64(request.rangeEnd)}};
     if (request.limit != 0)
         body.insert(QStringLiteral("limit"), QString::number(request.limit));
     if (request.revision != 0)
@@ -133,15 +123,15 @@ EtcdRangePage EtcdRangeCodec::pageFromJson(const QJsonObject &body)
 {
     EtcdRangePage page;
     const QJsonObject header = body.value(QLatin1String("header")).toObject();
-    page.revision = toInt64(header.value(QLatin1String("revision")));
+    page.revision = EtcdJson::int64(header.value(QLatin1String("revision")));
     page.clusterId = header.value(QLatin1String("cluster_id")).toString();
     const QJsonArray kvs = body.value(QLatin1String("kvs")).toArray();
     page.kvs.reserve(kvs.size());
     for (const QJsonValue &value : kvs) {
         const QJsonObject kv = value.toObject();
-        page.kvs.append({fromBase64(kv.value(QLatin1String("key"))),
-                         fromBase64(kv.value(QLatin1String("value"))),
-                         toInt64(kv.value(QLatin1String("mod_revision")))});
+        page.kvs.append({EtcdJson::bytes(kv.value(QLatin1String("key"))),
+                         EtcdJson::bytes(kv.value(QLatin1String("value"))),
+                         EtcdJson::int64(kv.value(QLatin1String("mod_revision")))});
     }
     page.more = body.value(QLatin1String("more")).toBool();
     return page;

@@ -1,5 +1,7 @@
 #include "etcdsource.h"
 
+#include "etcdjson.h"
+
 #include <QJsonArray>
 #include <QJsonObject>
 #include <QLoggingCategory>
@@ -8,21 +10,6 @@
 #include <algorithm>
 
 Q_LOGGING_CATEGORY(lcSyncEtcd, "holdfast.sync.etcd")
-
-namespace {
-
-// The gateway writes 64-bit integers as JSON strings; accept numbers too.
-qint64 toInt64(const QJsonValue &value)
-{
-    return value.isString() ? value.toString().toLongLong() : value.toInteger();
-}
-
-QString base64(const QByteArray &bytes)
-{
-    return QString::fromLatin1(EtcdClient::encodeKey(bytes));
-}
-
-} // namespace
 
 EtcdSource::EtcdSource(EtcdSettings settings, QObject *parent)
     : ConfigSource(parent)
@@ -282,8 +269,8 @@ void EtcdSource::startWatch()
     ++m_generation;
     m_phase = Phase::Watching;
     m_probing = false;
-    const QJsonObject create{{QStringLiteral("key"), base64(m_keyPrefix)},
-                             {QStringLiteral("range_end"), base64(rangeEnd())},
+    const QJsonObject create{{QStringLiteral("key"), EtcdJson::base64(m_keyPrefix)},
+                             {QStringLiteral("range_end"), EtcdJson::base64(rangeEnd())},
                              {QStringLiteral("start_revision"), QString::number(m_revision + 1)},
                              {QStringLiteral("progress_notify"), true}};
     // Until the first message arrives the endpoint has not shown it is alive either.
@@ -318,7 +305,7 @@ void EtcdSource::onWatchMessage(const QJsonObject &message)
         beginFullSync(why);
         return;
     }
-    const qint64 compactRevision = toInt64(result.value(QLatin1String("compact_revision")));
+    const qint64 compactRevision = EtcdJson::int64(result.value(QLatin1String("compact_revision")));
     if (compactRevision > 0) {
         beginFullSync(QStringLiteral("revision %1 was compacted (oldest kept: %2)")
                           .arg(m_revision + 1)
@@ -347,7 +334,7 @@ void EtcdSource::onWatchMessage(const QJsonObject &message)
     if (events.isEmpty()) {
         // A progress notification: every change up to the header revision has been sent.
         if (!created)
-            m_revision = std::max(m_revision, toInt64(header.value(QLatin1String("revision"))));
+            m_revision = std::max(m_revision, EtcdJson::int64(header.value(QLatin1String("revision"))));
         return;
     }
     QList<SourceEvent> changes;
@@ -357,15 +344,15 @@ void EtcdSource::onWatchMessage(const QJsonObject &message)
         const QJsonObject event = value.toObject();
         const QJsonObject kv = event.value(QLatin1String("kv")).toObject();
         SourceEvent change;
-        change.key = relativeKey(EtcdClient::decodeKey(kv.value(QLatin1String("key"))));
+        change.key = relativeKey(EtcdJson::bytes(kv.value(QLatin1String("key"))));
         if (change.key.isEmpty())
             continue;
         // proto3 JSON leaves out a field at its default value: no "type" is PUT.
         if (event.value(QLatin1String("type")).toString() == QLatin1String("DELETE"))
             change.type = SourceEvent::Type::Delete;
         else
-            change.value = EtcdClient::decodeKey(kv.value(QLatin1String("value")));
-        change.modRevision = toInt64(kv.value(QLatin1String("mod_revision")));
+            change.value = EtcdJson::bytes(kv.value(QLatin1String("value")));
+        change.modRevision = EtcdJson::int64(kv.value(QLatin1String("mod_revision")));
         revision = std::max(revision, change.modRevision);
         changes.append(std::move(change));
     }
@@ -382,7 +369,7 @@ void EtcdSource::probe()
         return;
     m_probing = true;
     // A linearizable read of one key: cheap, yet it needs a leader and a working raft to answer.
-    const QJsonObject body{{QStringLiteral("key"), base64(m_keyPrefix)},
+    const QJsonObject body{{QStringLiteral("key"), EtcdJson::base64(m_keyPrefix)},
                            {QStringLiteral("keys_only"), true},
                            {QStringLiteral("limit"), QStringLiteral("1")}};
     const quint64 generation = m_generation;
@@ -441,7 +428,7 @@ bool EtcdSource::headerTrusted(const QJsonObject &header, QString *why) const
         return false;
     }
     // A compaction notice carries no revision: 0 means "not said", not "went back".
-    const qint64 revision = toInt64(header.value(QLatin1String("revision")));
+    const qint64 revision = EtcdJson::int64(header.value(QLatin1String("revision")));
     if (revision > 0 && revision < m_revision) {
         *why = QStringLiteral("revision went back from %1 to %2").arg(m_revision).arg(revision);
         return false;

@@ -147,28 +147,34 @@ void EtcdClient::setEndpoint(const QString &endpoint)
 
 void EtcdClient::call(const QByteArray &path, const QJsonObject &body, Handler done)
 {
-    send(path, body, std::move(done), true);
+    authorized(
+        [this, path, body](Handler answered) {
+            QNetworkReply *reply = post(path, body, true);
+            connect(reply, &QNetworkReply::finished, this, [this, reply, answered] {
+                const Response response = responseOf(reply, readRemaining(reply));
+                forget(reply);
+                answered(response);
+            });
+        },
+        std::move(done), true);
 }
 
-void EtcdClient::send(const QByteArray &path, const QJsonObject &body, Handler done, bool mayReauthenticate)
+void EtcdClient::authorized(Attempt attempt, Handler done, bool mayReauthenticate)
 {
     if (needsToken()) {
-        authenticate([this, path, body, done](const Response &auth) {
+        authenticate([this, attempt, done](const Response &auth) {
             if (!auth.ok)
                 done(auth);
             else
-                send(path, body, done, false);
+                authorized(attempt, done, false);
         });
         return;
     }
-    QNetworkReply *reply = post(path, body, true);
-    connect(reply, &QNetworkReply::finished, this, [this, reply, path, body, done, mayReauthenticate] {
-        const Response response = responseOf(reply, readRemaining(reply));
-        forget(reply);
+    attempt([this, attempt, done, mayReauthenticate](const Response &response) {
         if (response.authRejected() && !m_settings.username.isEmpty() && mayReauthenticate) {
             qCInfo(lcSyncEtcd).noquote() << m_endpoint << "rejected the auth token; authenticating again";
             m_token.clear();
-            send(path, body, done, false);
+            authorized(attempt, done, false);
             return;
         }
         done(response);
@@ -321,20 +327,23 @@ void EtcdClient::limitUnary(QNetworkReply *reply)
 
 void EtcdClient::grpcRange(const EtcdRangeRequest &request, RangeHandler done)
 {
-    sendGrpcRange(request, std::move(done), true);
+    // The page of the last attempt: an attempt refused for its token, or an authentication that
+    // failed, leaves it empty.
+    auto page = std::make_shared<EtcdRangePage>();
+    authorized(
+        [this, request, page](Handler answered) {
+            QNetworkReply *reply = postGrpcRange(request);
+            connect(reply, &QNetworkReply::finished, this, [this, reply, page, answered] {
+                const Response response = grpcRangeResponseOf(reply, readRemaining(reply), page.get());
+                forget(reply);
+                answered(response);
+            });
+        },
+        [page, done](const Response &response) { done(response, *page); }, true);
 }
 
-void EtcdClient::sendGrpcRange(const EtcdRangeRequest &request, RangeHandler done, bool mayReauthenticate)
+QNetworkReply *EtcdClient::postGrpcRange(const EtcdRangeRequest &request)
 {
-    if (needsToken()) {
-        authenticate([this, request, done](const Response &auth) {
-            if (!auth.ok)
-                done(auth, {});
-            else
-                sendGrpcRange(request, done, false);
-        });
-        return;
-    }
     QNetworkRequest http(QUrl(m_endpoint + QLatin1String("/etcdserverpb.KV/Range")));
     http.setHeader(QNetworkRequest::ContentTypeHeader, QByteArrayLiteral("application/grpc"));
     // gRPC's status comes in trailers; servers (and proxies) drop them unless the client says it reads them.
@@ -356,18 +365,7 @@ void EtcdClient::sendGrpcRange(const EtcdRangeRequest &request, RangeHandler don
     QNetworkReply *reply = m_nam.post(http, frame);
     m_inFlight.insert(reply);
     limitUnary(reply);
-    connect(reply, &QNetworkReply::finished, this, [this, reply, request, done, mayReauthenticate] {
-        EtcdRangePage page;
-        const Response response = grpcRangeResponseOf(reply, readRemaining(reply), &page);
-        forget(reply);
-        if (response.authRejected() && !m_settings.username.isEmpty() && mayReauthenticate) {
-            qCInfo(lcSyncEtcd).noquote() << m_endpoint << "rejected the auth token; authenticating again";
-            m_token.clear();
-            sendGrpcRange(request, done, false);
-            return;
-        }
-        done(response, page);
-    });
+    return reply;
 }
 
 EtcdClient::Response EtcdClient::grpcRangeResponseOf(QNetworkReply *reply, const QByteArray &data,

@@ -50,7 +50,7 @@ public:
     static QString checkTls(const EtcdSettings &settings);
 
     // POST <endpoint><path> with a JSON body; authenticates first when credentials are set, and once
-    // more when etcd rejects the token (tokens die with an etcd restart or after their TTL).
+    // more when etcd rejects the token (authorized()).
     void call(const QByteArray &path, const QJsonObject &body, Handler done);
     // One range read through etcd's native gRPC API (KV/Range over HTTP/2: prior knowledge on http://,
     // ALPN on https://), authenticated like call(). Costs etcd a fraction of the JSON gateway's CPU.
@@ -64,10 +64,15 @@ public:
 private:
     bool needsToken() const { return !m_settings.username.isEmpty() && m_token.isEmpty(); }
     void authenticate(Handler done);
-    void send(const QByteArray &path, const QJsonObject &body, Handler done, bool mayReauthenticate);
+    // Sends a request and reports its answer to the handler it is given.
+    using Attempt = std::function<void(Handler answered)>;
+    // Runs `attempt` with a token when credentials are set: authenticates first when there is none, and
+    // once more, running it again, when etcd rejects the token (tokens die with an etcd restart or after
+    // their TTL). `done` gets the last answer, or the failed authentication.
+    void authorized(Attempt attempt, Handler done, bool mayReauthenticate);
     void startWatch(const QJsonObject &createRequest, MessageHandler onMessage, Handler onEnd,
                     bool mayReauthenticate);
-    void sendGrpcRange(const EtcdRangeRequest &request, RangeHandler done, bool mayReauthenticate);
+    QNetworkReply *postGrpcRange(const EtcdRangeRequest &request);
     QNetworkReply *post(const QByteArray &path, const QJsonObject &body, bool withToken);
     // Bounds a unary answer's size and time (the watch checks each message instead).
     void limitUnary(QNetworkReply *reply);

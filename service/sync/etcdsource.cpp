@@ -158,7 +158,6 @@ void EtcdSource::requestPage(const QByteArray &fromKey)
             }
             if (r.ok)
                 m_grpcEndpoints.insert(endpoint);
-            m_syncOverGrpc = true;
             onPage(r, page, generation);
         });
 }
@@ -184,7 +183,6 @@ void EtcdSource::requestJsonPage(const EtcdRangeRequest &request, const QString 
                                           .arg(endpoint, grpcError);
                            }
                        }
-                       m_syncOverGrpc = false;
                        onPage(r, r.ok ? EtcdRangeCodec::pageFromJson(r.body) : EtcdRangePage(), generation);
                    });
 }
@@ -255,8 +253,8 @@ void EtcdSource::onPage(const EtcdClient::Response &r, const EtcdRangePage &rang
                .arg(m_syncObjectCount)
                .arg(m_revision)
                .arg(m_syncPages)
-               .arg(m_client->endpoint(),
-                    m_syncOverGrpc ? QStringLiteral("over gRPC") : QStringLiteral("through the JSON gateway"))
+               .arg(m_client->endpoint(), readsOverGrpc() ? QStringLiteral("over gRPC")
+                                                          : QStringLiteral("through the JSON gateway"))
                .arg(m_syncClock.elapsed());
     publishStatus();
     emit snapshotLoaded(m_revision, page);

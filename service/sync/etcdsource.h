@@ -49,6 +49,8 @@ private:
     // The same page through the JSON gateway; `grpcError` set when it stands in for a failed gRPC read.
     void requestJsonPage(const EtcdRangeRequest &request, const QString &grpcError);
     void onPage(const EtcdClient::Response &r, const EtcdRangePage &page, quint64 generation);
+    // How full syncs from the current endpoint read their pages. It changes only before a first page is
+    // handed on (the switch to the JSON gateway), so it also says how a finished sync's pages came.
     bool readsOverGrpc() const;
     void startWatch();
     void onWatchMessage(const QJsonObject &message);
@@ -83,7 +85,6 @@ private:
     int m_syncPages = 0;
     QElapsedTimer m_syncClock;
     int m_compactedRestarts = 0;
-    bool m_syncOverGrpc = false; // how the last page arrived, for the log
     // Endpoints where a gRPC read failed while the JSON gateway answered: Auto reads them as JSON.
     QSet<QString> m_jsonOnlyEndpoints;
     QSet<QString> m_grpcEndpoints; // where a gRPC read has succeeded

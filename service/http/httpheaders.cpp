@@ -1,7 +1,5 @@
 #include "httpheaders.h"
 
-#include "bytebuffer.h"
-
 #include <cstring>
 
 namespace {
@@ -143,10 +141,6 @@ void HttpHeaders::appendBytes(QByteArrayView data)
 
 void HttpHeaders::serialize(ByteBuffer &out) const
 {
-    for (const Field &f : m_fields) {
-        out.append(QByteArrayView(m_bytes.constData() + f.nameOffset, f.nameLength));
-        out.append(": ");
-        out.append(QByteArrayView(m_bytes.constData() + f.valueOffset, f.valueLength));
-        out.append("\r\n");
-    }
+    for (int i = 0; i < size(); ++i)
+        serializeField(out, name(i), value(i));
 }

@@ -1,12 +1,12 @@
 // HTTP header fields kept as bytes in one flat buffer: no per-field allocation, no hashing, reusable.
 #pragma once
 
+#include "bytebuffer.h"
+
 #include <QByteArray>
 #include <QByteArrayView>
 
 #include <vector>
-
-class ByteBuffer;
 
 // Fields stay in arrival order, names in the case the peer wrote them. Lookups are linear and
 // case-insensitive: a request carries a dozen fields, where a scan beats a hash and allocates nothing.
@@ -71,6 +71,14 @@ public:
 
     // "Name: value\r\n" for every field, appended to `out`.
     void serialize(ByteBuffer &out) const;
+    // One field so, for heads written without an HttpHeaders (inline: a head has a dozen).
+    static void serializeField(ByteBuffer &out, QByteArrayView name, QByteArrayView value)
+    {
+        out.append(name);
+        out.append(": ");
+        out.append(value);
+        out.append("\r\n");
+    }
 
     // Calls visit(item) for each item of a comma-separated field value (as Connection, Upgrade), spaces
     // and tabs around it trimmed and empty items skipped, until a visit returns true; returns whether one

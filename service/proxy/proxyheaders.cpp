@@ -53,14 +53,6 @@ Field classify(QByteArrayView name)
     }
 }
 
-void appendField(ByteBuffer &out, QByteArrayView name, QByteArrayView value)
-{
-    out.append(name);
-    out.append(": ");
-    out.append(value);
-    out.append("\r\n");
-}
-
 } // namespace
 
 void ProxyHeaders::writeRequestHead(ByteBuffer &out, QByteArray &forwardedFor, const HttpRequestHead &request,
@@ -110,7 +102,7 @@ void ProxyHeaders::writeRequestHead(ByteBuffer &out, QByteArray &forwardedFor, c
         case Field::Other:
             if (connection.contains(name))
                 break;
-            appendField(out, name, headers.value(i));
+            HttpHeaders::serializeField(out, name, headers.value(i));
             break;
         case Field::XForwardedFor:
             if (!headers.value(i).isEmpty()) {
@@ -135,10 +127,10 @@ void ProxyHeaders::writeRequestHead(ByteBuffer &out, QByteArray &forwardedFor, c
     out.appendNumber(request.localPort);
     out.append("\r\n");
     if (!request.authority.isEmpty())
-        appendField(out, "X-Forwarded-Host", request.authority);
+        HttpHeaders::serializeField(out, "X-Forwarded-Host", request.authority);
     if (forwarding.upgrade) {
         // nginx's proxy_set_header Upgrade $http_upgrade; Connection "upgrade".
-        appendField(out, "Upgrade", headers.value("upgrade"));
+        HttpHeaders::serializeField(out, "Upgrade", headers.value("upgrade"));
         out.append("Connection: upgrade\r\n");
     }
     if (request.chunked) {

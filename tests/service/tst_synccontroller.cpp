@@ -148,6 +148,11 @@ private slots:
     void reloadLocalRefusedWhileInSync();
 
 private:
+    // Upstreams 1..count in etcd, each upstream1 under its own id; false when a put fails.
+    bool putUpstreams(int count);
+    // Routes 1..count in etcd, route <id> at /r/<id> on upstream 1; false when a put fails.
+    bool putRoutes(int count);
+
     std::unique_ptr<EtcdProcess> m_etcd;
     std::unique_ptr<QTemporaryDir> m_dir;
 };
@@ -164,6 +169,27 @@ void tst_SyncController::cleanup()
 {
     m_etcd.reset();
     m_dir.reset();
+}
+
+bool tst_SyncController::putUpstreams(int count)
+{
+    for (int i = 1; i <= count; ++i) {
+        const QByteArray id = QByteArray::number(i);
+        if (m_etcd->put("/apisix/upstreams/" + id,
+                        QByteArray(upstream1).replace("\"id\":\"1\"", "\"id\":\"" + id + "\"")) <= 0)
+            return false;
+    }
+    return true;
+}
+
+bool tst_SyncController::putRoutes(int count)
+{
+    for (int i = 1; i <= count; ++i) {
+        const QString id = QString::number(i);
+        if (m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) <= 0)
+            return false;
+    }
+    return true;
 }
 
 void tst_SyncController::persisterWritesNewestAndCoalesces()
@@ -545,15 +571,8 @@ void tst_SyncController::pagedFullSyncEqualsOneRead()
 {
     // Every kind, an invalid object and ignored keys spread over many pages of 7 keys.
     QVERIFY(m_etcd->put("/apisix/routes", "init_dir") > 0);
-    for (int i = 1; i <= 5; ++i) {
-        const QByteArray id = QByteArray::number(i);
-        QVERIFY(m_etcd->put("/apisix/upstreams/" + id,
-                            QByteArray(upstream1).replace("\"id\":\"1\"", "\"id\":\"" + id + "\"")) > 0);
-    }
-    for (int i = 1; i <= 120; ++i) {
-        const QString id = QString::number(i);
-        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
-    }
+    QVERIFY(putUpstreams(5));
+    QVERIFY(putRoutes(120));
     QVERIFY(m_etcd->put("/apisix/routes/bad", "{\"id\":\"bad\",\"uri\":12,\"upstream_id\":\"1\"}") > 0);
     QVERIFY(m_etcd->put("/apisix/services/s1", "{\"id\":\"s1\",\"upstream_id\":\"2\"}") > 0);
     QVERIFY(m_etcd->put("/apisix/consumers/jack", "{\"username\":\"jack\"}") > 0);
@@ -597,15 +616,8 @@ void tst_SyncController::pagedFullSyncEqualsOneRead()
 // ignored keys, and a local copy byte for byte the same but for the time it was saved.
 void tst_SyncController::grpcFullSyncPersistsWhatTheJsonGatewayDoes()
 {
-    for (int i = 1; i <= 3; ++i) {
-        const QByteArray id = QByteArray::number(i);
-        QVERIFY(m_etcd->put("/apisix/upstreams/" + id,
-                            QByteArray(upstream1).replace("\"id\":\"1\"", "\"id\":\"" + id + "\"")) > 0);
-    }
-    for (int i = 1; i <= 60; ++i) {
-        const QString id = QString::number(i);
-        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
-    }
+    QVERIFY(putUpstreams(3));
+    QVERIFY(putRoutes(60));
     QVERIFY(
         m_etcd->put(
             "/apisix/routes/u",
@@ -662,11 +674,8 @@ void tst_SyncController::fullSyncRestartedBetweenPagesDropsTheFirstPages()
 {
     // Route 1 is on the first page. After that page it is deleted and the history compacted, so the
     // source starts again at a newer revision: what the first attempt's pages held must not come back.
-    QVERIFY(m_etcd->put("/apisix/upstreams/1", upstream1) > 0);
-    for (int i = 1; i <= 9; ++i) {
-        const QString id = QString::number(i);
-        QVERIFY(m_etcd->put("/apisix/routes/" + id.toUtf8(), route(id, QStringLiteral("/r/") + id)) > 0);
-    }
+    QVERIFY(putUpstreams(1));
+    QVERIFY(putRoutes(9));
     Rig rig({m_etcd->endpoint()}, m_dir->path(), 3000, false, 3);
     int firstPages = 0;
     qint64 afterCompaction = 0;
